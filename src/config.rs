@@ -1,0 +1,289 @@
+//! Configuration: TOML at the XDG config path, every key optional and defaulted.
+//!
+//! `config.example.toml` at the repository root lists every key with its default; a test checks
+//! that it parses to exactly `Config::default()`.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use crate::authority::Role;
+use crate::duration;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub operator: OperatorConfig,
+    pub store: StoreConfig,
+    pub engine: EngineConfig,
+    pub approvals: ApprovalConfig,
+    pub alerts: AlertConfig,
+    pub rollouts: RolloutConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// Empty: the OS user name.
+    pub name: String,
+    pub role: Role,
+}
+
+impl Default for OperatorConfig {
+    fn default() -> Self {
+        OperatorConfig {
+            name: String::new(),
+            role: Role::Enterprise,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Empty: `$XDG_DATA_HOME/opsdeck/opsdeck.db`.
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EngineConfig {
+    pub domains: Vec<String>,
+    /// How long an agent holds a task without a heartbeat before it returns to its queue.
+    #[serde(with = "duration")]
+    pub lease_ttl: Duration,
+    /// An agent silent for this long is marked down.
+    #[serde(with = "duration")]
+    pub heartbeat_timeout: Duration,
+    pub max_attempts: u32,
+    #[serde(with = "duration")]
+    pub retry_base: Duration,
+    #[serde(with = "duration")]
+    pub retry_max: Duration,
+    /// Consecutive failures that take an agent out of rotation.
+    pub breaker_failures: u32,
+    #[serde(with = "duration")]
+    pub breaker_cooldown: Duration,
+    /// How often queue and utilization metrics are refreshed (and alert rules evaluated).
+    #[serde(with = "duration")]
+    pub metrics_interval: Duration,
+    /// The rolling window for utilization and error rates.
+    #[serde(with = "duration")]
+    pub metrics_window: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            domains: vec!["product".into(), "platform".into(), "operations".into()],
+            lease_ttl: Duration::minutes(2),
+            heartbeat_timeout: Duration::seconds(30),
+            max_attempts: 4,
+            retry_base: Duration::seconds(10),
+            retry_max: Duration::minutes(10),
+            breaker_failures: 3,
+            breaker_cooldown: Duration::minutes(10),
+            metrics_interval: Duration::seconds(30),
+            metrics_window: Duration::minutes(15),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalConfig {
+    /// A pending item escalates itself to the next level after this long at its level.
+    #[serde(with = "duration")]
+    pub domain_deadline: Duration,
+    #[serde(with = "duration")]
+    pub enterprise_deadline: Duration,
+    /// A pending item expires this long after it was raised.
+    #[serde(with = "duration")]
+    pub expiry: Duration,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        ApprovalConfig {
+            domain_deadline: Duration::minutes(30),
+            enterprise_deadline: Duration::hours(2),
+            expiry: Duration::hours(24),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertConfig {
+    /// Failed share of a domain's finished tasks that pages (twice this opens a SEV1).
+    pub error_rate: f64,
+    /// Finished tasks a domain needs in the window before its error rate counts.
+    pub error_rate_min_samples: u64,
+    /// Waiting tasks in one queue that warn.
+    pub queue_depth: u32,
+    /// Queue wait p95 over this escalates.
+    #[serde(with = "duration")]
+    pub latency_sla: Duration,
+    /// Domain utilization over this plans scaling (raises a resource request).
+    pub utilization: f64,
+}
+
+impl Default for AlertConfig {
+    fn default() -> Self {
+        AlertConfig {
+            error_rate: 0.25,
+            error_rate_min_samples: 8,
+            queue_depth: 40,
+            latency_sla: Duration::minutes(15),
+            utilization: 0.9,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RolloutConfig {
+    #[serde(with = "duration")]
+    pub canary_min: Duration,
+    #[serde(with = "duration")]
+    pub early_majority_min: Duration,
+    #[serde(with = "duration")]
+    pub majority_min: Duration,
+    /// A canary whose error rate exceeds the baseline by this factor pauses itself.
+    pub max_error_ratio: f64,
+    /// Canary tasks needed before the health gate judges.
+    pub min_samples: u64,
+}
+
+impl Default for RolloutConfig {
+    fn default() -> Self {
+        RolloutConfig {
+            canary_min: Duration::minutes(20),
+            early_majority_min: Duration::minutes(30),
+            majority_min: Duration::minutes(30),
+            max_error_ratio: 2.0,
+            min_samples: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoConfig {
+    /// Seed of the demo fleet that runs inside the console and `serve --demo`.
+    pub seed: u64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig { seed: 7 }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "config file {path} is not valid: {message}fix the key named above or remove it (see config.example.toml)"
+    )]
+    Parse { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads `path`; a missing file at the default location is the defaults, a missing file that
+    /// was asked for explicitly is an error.
+    pub fn load(path: &Path, explicit: bool) -> Result<Config, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => {
+                return Ok(Config::default());
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Config::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let e = &self.engine;
+        if e.domains.is_empty() {
+            return Err("engine.domains is empty: name at least one domain\n".into());
+        }
+        if !(0.0..=1.0).contains(&self.alerts.error_rate) {
+            return Err("alerts.error_rate must be between 0 and 1\n".into());
+        }
+        if !(0.0..=1.0).contains(&self.alerts.utilization) {
+            return Err("alerts.utilization must be between 0 and 1\n".into());
+        }
+        if e.max_attempts == 0 {
+            return Err("engine.max_attempts must be at least 1\n".into());
+        }
+        if e.metrics_interval <= Duration::zero() || e.lease_ttl <= Duration::zero() {
+            return Err("engine.metrics_interval and engine.lease_ttl must be positive\n".into());
+        }
+        if self.rollouts.max_error_ratio < 1.0 {
+            return Err("rollouts.max_error_ratio must be at least 1.0\n".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_is_exactly_the_defaults() {
+        let text = include_str!("../config.example.toml");
+        assert_eq!(Config::parse(text).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_example_file_names_every_key() {
+        let text = include_str!("../config.example.toml");
+        let defaults = toml::Value::try_from(Config::default()).unwrap();
+        let table = defaults.as_table().unwrap();
+        for (section, keys) in table {
+            assert!(
+                text.contains(&format!("[{section}]")),
+                "[{section}] missing"
+            );
+            for key in keys.as_table().unwrap().keys() {
+                let line = format!("\n{key} = ");
+                assert!(text.contains(&line), "{section}.{key} missing");
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_line_and_key() {
+        let err = Config::parse("[engine]\nmax_attempts = 3\nlease_tl = \"1m\"\n").unwrap_err();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("lease_tl"), "{err}");
+        let err = Config::parse("[alerts]\nqueue_depth = \"many\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = Config::parse("[operator]\nrole = \"admin\"\n").unwrap_err();
+        assert!(err.contains("unknown role"), "{err}");
+        let err = Config::parse("[engine]\nlease_ttl = \"soon\"\n").unwrap_err();
+        assert!(err.contains("invalid duration"), "{err}");
+    }
+}

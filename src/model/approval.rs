@@ -1,0 +1,165 @@
+use serde::{Deserialize, Serialize};
+
+use super::Timestamp;
+use crate::authority::Level;
+
+/// What an escalated decision is about; it fixes the lowest level that may decide it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    // Agent level: an agent decides these itself.
+    ImplementationDetail,
+    ToolSelection,
+    TacticalApproach,
+    // Escalated by agents to their domain.
+    ScopeChange,
+    ExternalCommunication,
+    ResourceRequest,
+    // Domain level.
+    TaskPrioritisation,
+    TeamComposition,
+    QualityTradeoff,
+    // Escalated by domains to the enterprise.
+    BudgetAllocation,
+    CrossDomainConflict,
+    PolicyException,
+    // Enterprise level.
+    ResourceAllocation,
+    PriorityConflict,
+    PolicyEnforcement,
+    // Escalated by the enterprise to executives (humans only).
+    StrategicChange,
+    ComplianceIssue,
+    MajorIncident,
+}
+
+impl Category {
+    pub const ALL: [Category; 18] = [
+        Category::ImplementationDetail,
+        Category::ToolSelection,
+        Category::TacticalApproach,
+        Category::ScopeChange,
+        Category::ExternalCommunication,
+        Category::ResourceRequest,
+        Category::TaskPrioritisation,
+        Category::TeamComposition,
+        Category::QualityTradeoff,
+        Category::BudgetAllocation,
+        Category::CrossDomainConflict,
+        Category::PolicyException,
+        Category::ResourceAllocation,
+        Category::PriorityConflict,
+        Category::PolicyEnforcement,
+        Category::StrategicChange,
+        Category::ComplianceIssue,
+        Category::MajorIncident,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::ImplementationDetail => "implementation_detail",
+            Category::ToolSelection => "tool_selection",
+            Category::TacticalApproach => "tactical_approach",
+            Category::ScopeChange => "scope_change",
+            Category::ExternalCommunication => "external_communication",
+            Category::ResourceRequest => "resource_request",
+            Category::TaskPrioritisation => "task_prioritisation",
+            Category::TeamComposition => "team_composition",
+            Category::QualityTradeoff => "quality_tradeoff",
+            Category::BudgetAllocation => "budget_allocation",
+            Category::CrossDomainConflict => "cross_domain_conflict",
+            Category::PolicyException => "policy_exception",
+            Category::ResourceAllocation => "resource_allocation",
+            Category::PriorityConflict => "priority_conflict",
+            Category::PolicyEnforcement => "policy_enforcement",
+            Category::StrategicChange => "strategic_change",
+            Category::ComplianceIssue => "compliance_issue",
+            Category::MajorIncident => "major_incident",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Classification {
+    Public,
+    Internal,
+    Sensitive,
+}
+
+impl Classification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Classification::Public => "public",
+            Classification::Internal => "internal",
+            Classification::Sensitive => "sensitive",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalState {
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+}
+
+impl ApprovalState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "pending",
+            ApprovalState::Approved => "approved",
+            ApprovalState::Rejected => "rejected",
+            ApprovalState::Expired => "expired",
+            ApprovalState::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One operator's approval, or the rejection that decided the item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Vote {
+    pub by: String,
+    pub role: String,
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: String,
+    pub requested_by: String,
+    pub domain: String,
+    pub category: Category,
+    /// The level that must decide it now: the category's level, or higher once escalated.
+    pub level: Level,
+    pub summary: String,
+    pub context: String,
+    pub options_considered: Vec<String>,
+    pub recommendation: String,
+    pub classification: Classification,
+    pub related_tasks: Vec<String>,
+    pub state: ApprovalState,
+    /// Bumped by every change; a decision names the version its operator saw.
+    pub version: u64,
+    /// Distinct eligible approvers needed (2 for sensitive and executive items).
+    pub quorum: u8,
+    pub approvals: Vec<Vote>,
+    pub rejection: Option<Vote>,
+    pub created_at: Timestamp,
+    /// When it escalates itself to the next level if still pending.
+    pub level_deadline_at: Option<Timestamp>,
+    pub expires_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+    /// SHA-256 of the request as raised, so a decision is tied to what was seen.
+    pub payload_digest: String,
+}
+
+impl Approval {
+    pub fn is_pending(&self) -> bool {
+        self.state == ApprovalState::Pending
+    }
+}

@@ -1,0 +1,30 @@
+//! Plain data: the entities of the control plane, as they travel in JSON and rest in the store.
+//!
+//! Nothing here does I/O or knows about the terminal; the engine decides, the store persists.
+
+pub mod agent;
+pub mod approval;
+pub mod audit;
+pub mod event;
+pub mod ids;
+pub mod incident;
+pub mod queue;
+pub mod rollout;
+pub mod state;
+pub mod task;
+
+pub use agent::{Agent, AgentStatus, Circuit};
+pub use approval::{Approval, ApprovalState, Category, Classification, Vote};
+pub use audit::{ActionType, AuditDetails, AuditDraft, AuditRecord, Retention};
+pub use event::{Alert, AlertLevel, Change, Event};
+pub use ids::{EntityKind, Ids};
+pub use incident::{Incident, IncidentSource, IncidentState, Severity, TimelineEntry};
+pub use queue::Queue;
+pub use rollout::{Phase, PhaseState, Rollout, RolloutHealth, RolloutKind, RolloutState};
+pub use state::{Metrics, Snapshot, State};
+pub use task::{Task, TaskState};
+
+use chrono::{DateTime, Utc};
+
+/// Every timestamp in the model: UTC, serialised as RFC 3339.
+pub type Timestamp = DateTime<Utc>;

@@ -1,0 +1,49 @@
+use serde::{Deserialize, Serialize};
+
+/// One queue per domain and team, with metrics the engine refreshes on its clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queue {
+    /// `domain/team`.
+    pub name: String,
+    pub domain: String,
+    pub team: String,
+    /// Tasks waiting: queued (including retries in backoff) and blocked.
+    pub depth: u32,
+    pub blocked: u32,
+    pub oldest_age_s: u64,
+    /// Tasks per minute entering and leaving the queue, smoothed.
+    pub enqueue_rate: f64,
+    pub dequeue_rate: f64,
+    pub wait_p50_s: f64,
+    pub wait_p95_s: f64,
+    /// Depth at each metrics refresh, oldest first, for sparklines.
+    pub history: Vec<u32>,
+    pub enqueued_total: u64,
+    pub dequeued_total: u64,
+    /// Recent waits (seconds from enqueue to lease), newest last; the source of p50/p95.
+    pub recent_waits: Vec<f64>,
+}
+
+impl Queue {
+    pub const HISTORY_LEN: usize = 60;
+    pub const WAITS_LEN: usize = 200;
+
+    pub fn new(domain: &str, team: &str) -> Self {
+        Queue {
+            name: format!("{domain}/{team}"),
+            domain: domain.to_string(),
+            team: team.to_string(),
+            depth: 0,
+            blocked: 0,
+            oldest_age_s: 0,
+            enqueue_rate: 0.0,
+            dequeue_rate: 0.0,
+            wait_p50_s: 0.0,
+            wait_p95_s: 0.0,
+            history: Vec::new(),
+            enqueued_total: 0,
+            dequeued_total: 0,
+            recent_waits: Vec::new(),
+        }
+    }
+}

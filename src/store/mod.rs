@@ -1,0 +1,286 @@
+//! The SQLite store: WAL, `synchronous=FULL`, `BEGIN IMMEDIATE` for every write, migrations by
+//! `user_version`, an application id that tells an opsdeck database from any other file.
+
+mod audit;
+mod entities;
+mod error;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use audit::{AuditFilter, Verification, canonical_header, hash_record};
+pub use error::StoreError;
+pub use schema::SCHEMA_VERSION;
+
+use crate::model::{Ids, Metrics, State};
+
+/// Where the store lives, for messages and `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "{}", p.display()),
+            Location::Memory => f.write_str("(in memory)"),
+        }
+    }
+}
+
+/// The store's notion of time: a store written by `demo run` lives on its simulated clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockMode {
+    Real,
+    Simulated,
+}
+
+/// What a write transaction starts from: the ends of the event log and the audit chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    pub event_seq: u64,
+    pub audit_seq: u64,
+    pub audit_hash: String,
+    pub ids: Ids,
+    /// The latest time any record was written at; time never runs backwards in the trail.
+    pub last_at: Option<crate::model::Timestamp>,
+    pub clock: ClockMode,
+}
+
+pub struct Store {
+    conn: Connection,
+    location: Location,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let location = Location::File(path.to_path_buf());
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        Store::init(conn, location)
+    }
+
+    /// A store that lives and dies with the process (`--ephemeral`).
+    pub fn open_in_memory() -> Result<Store, StoreError> {
+        let conn = Connection::open_in_memory()
+            .map_err(|e| StoreError::from_sqlite(e, &Location::Memory))?;
+        Store::init(conn, Location::Memory)
+    }
+
+    fn init(conn: Connection, location: Location) -> Result<Store, StoreError> {
+        let mut store = Store { conn, location };
+        store.configure()?;
+        schema::migrate(&mut store.conn).map_err(|e| e.at(&store.location))?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        let map = |e| StoreError::from_sqlite(e, &self.location);
+        self.conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(map)?;
+        if self.location != Location::Memory {
+            let mode: String = self
+                .conn
+                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+                .map_err(map)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Unusable {
+                    location: self.location.clone(),
+                    why: format!("it cannot use write-ahead logging (journal mode {mode})"),
+                });
+            }
+        }
+        self.conn
+            .execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+            .map_err(map)?;
+        Ok(())
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Everything the engine keeps in memory, read in one consistent transaction.
+    pub fn load(&mut self) -> Result<(State, Head), StoreError> {
+        let location = self.location.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        let loaded = entities::load_state(&tx)
+            .and_then(|state| Ok((state, entities::head(&tx)?)))
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        tx.commit()
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        let (mut state, head) = loaded;
+        state.ids = head.ids.clone();
+        state.seq = head.event_seq;
+        Ok((state, head))
+    }
+
+    /// The head only: cheap enough to check before every write whether another process wrote.
+    pub fn head(&self) -> Result<Head, StoreError> {
+        entities::head(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Starts a write: `BEGIN IMMEDIATE`, so writers queue here rather than fail at commit.
+    pub fn write(&mut self) -> Result<WriteTx<'_>, StoreError> {
+        let location = self.location.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        let head = entities::head(&tx).map_err(|e| StoreError::from_sqlite(e, &location))?;
+        Ok(WriteTx { tx, head, location })
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Replays events after `since`, oldest first; `None` when the log no longer reaches back.
+    pub fn events_since(
+        &self,
+        since: u64,
+        limit: usize,
+    ) -> Result<Option<Vec<crate::model::Event>>, StoreError> {
+        entities::events_since(&self.conn, since, limit)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn verify_audit(&self) -> Result<Verification, StoreError> {
+        audit::verify(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn search_audit(
+        &self,
+        filter: &AuditFilter,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<crate::model::AuditRecord>, StoreError> {
+        audit::search(&self.conn, filter, before_seq, limit)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Visits every audit record in seq order without loading the trail into memory.
+    pub fn each_audit(
+        &self,
+        visit: &mut dyn FnMut(crate::model::AuditRecord) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        audit::each(&self.conn, visit, &self.location)
+    }
+
+    /// Whether anything was ever written (a demo run wants an empty store).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        let head = self.head()?;
+        Ok(head.event_seq == 0 && head.audit_seq == 0)
+    }
+}
+
+/// One write transaction: entity upserts, audit appends and events commit or vanish together.
+pub struct WriteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    head: Head,
+    location: Location,
+}
+
+impl WriteTx<'_> {
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    pub fn load_state(&self) -> Result<State, StoreError> {
+        let mut state = entities::load_state(&self.tx).map_err(|e| self.err(e))?;
+        state.ids = self.head.ids.clone();
+        state.seq = self.head.event_seq;
+        Ok(state)
+    }
+
+    pub fn put(&mut self, change: &crate::model::Change) -> Result<(), StoreError> {
+        entities::put(&self.tx, change).map_err(|e| self.err(e))
+    }
+
+    /// Gives the draft its place in the chain and appends it.
+    pub fn append_audit(
+        &mut self,
+        id: uuid::Uuid,
+        at: crate::model::Timestamp,
+        draft: crate::model::AuditDraft,
+    ) -> Result<crate::model::AuditRecord, StoreError> {
+        let record = audit::chain(&self.head, id, at, draft);
+        audit::insert(&self.tx, &record).map_err(|e| self.err(e))?;
+        self.head.audit_seq = record.seq;
+        self.head.audit_hash = record.hash.clone();
+        self.note_time(at);
+        Ok(record)
+    }
+
+    pub fn append_event(
+        &mut self,
+        at: crate::model::Timestamp,
+        cause: &str,
+        changes: Vec<crate::model::Change>,
+    ) -> Result<crate::model::Event, StoreError> {
+        let event = crate::model::Event {
+            seq: self.head.event_seq + 1,
+            at,
+            cause: cause.to_string(),
+            changes,
+        };
+        entities::insert_event(&self.tx, &event).map_err(|e| self.err(e))?;
+        self.head.event_seq = event.seq;
+        self.note_time(at);
+        Ok(event)
+    }
+
+    pub fn set_ids(&mut self, ids: &Ids) {
+        self.head.ids = ids.clone();
+    }
+
+    pub fn set_clock(&mut self, clock: ClockMode) {
+        self.head.clock = clock;
+    }
+
+    pub fn put_metrics(&mut self, metrics: &Metrics) -> Result<(), StoreError> {
+        entities::put_meta(&self.tx, "metrics", metrics).map_err(|e| self.err(e))
+    }
+
+    fn note_time(&mut self, at: crate::model::Timestamp) {
+        if self.head.last_at.is_none_or(|last| at > last) {
+            self.head.last_at = Some(at);
+        }
+    }
+
+    pub fn commit(self) -> Result<Head, StoreError> {
+        let location = self.location.clone();
+        entities::put_head(&self.tx, &self.head)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        entities::trim_events(&self.tx, self.head.event_seq)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        self.tx
+            .commit()
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        Ok(self.head)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::from_sqlite(e, &self.location)
+    }
+}

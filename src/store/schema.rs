@@ -1,0 +1,77 @@
+//! Schema and migrations, keyed by `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::error::SchemaError;
+
+/// The newest schema this binary knows.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// `OPSD` in ASCII: marks the file as an opsdeck database.
+const APPLICATION_ID: i64 = 0x4F50_5344;
+
+const MIGRATIONS: [&str; 1] = [r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE tasks (
+    id TEXT PRIMARY KEY, state TEXT NOT NULL, domain TEXT NOT NULL,
+    finished_at TEXT, body TEXT NOT NULL);
+CREATE INDEX tasks_state ON tasks(state);
+CREATE TABLE queues (name TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE incidents (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE approvals (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE rollouts (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE alerts (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    ts TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    action_type TEXT NOT NULL,
+    domain TEXT NOT NULL,
+    classification TEXT NOT NULL,
+    retention TEXT NOT NULL,
+    body TEXT,
+    body_sha256 TEXT NOT NULL,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL);
+CREATE INDEX audit_domain ON audit(domain, seq);
+CREATE INDEX audit_type ON audit(action_type, seq);
+CREATE INDEX audit_agent ON audit(agent_id, seq);
+CREATE INDEX audit_ts ON audit(ts);
+CREATE VIRTUAL TABLE audit_fts USING fts5(summary, details, content='', contentless_delete=1);
+"#];
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if app == 0 {
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if tables > 0 {
+            return Err(SchemaError::NotOpsdeck);
+        }
+    } else if app != APPLICATION_ID {
+        return Err(SchemaError::NotOpsdeck);
+    }
+    if version > SCHEMA_VERSION {
+        return Err(SchemaError::TooNew(version));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate() {
+        let target = index as i64 + 1;
+        if version >= target {
+            continue;
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while this one waited for the write lock.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now >= target {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", target)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
