@@ -2,7 +2,12 @@
 //! use to run it.
 
 pub mod authority;
+pub mod cli;
 pub mod config;
 pub mod duration;
+pub mod engine;
 pub mod model;
+pub mod paths;
+pub mod sim;
 pub mod store;
+pub mod text;

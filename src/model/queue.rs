@@ -18,6 +18,7 @@ pub struct Queue {
     pub wait_p95_s: f64,
     /// Depth at each metrics refresh, oldest first, for sparklines.
     pub history: Vec<u32>,
+    /// Tasks that entered (including retries) and left for an agent, since the queue began.
     pub enqueued_total: u64,
     pub dequeued_total: u64,
     /// Recent waits (seconds from enqueue to lease), newest last; the source of p50/p95.
@@ -26,7 +27,7 @@ pub struct Queue {
 
 impl Queue {
     pub const HISTORY_LEN: usize = 60;
-    pub const WAITS_LEN: usize = 200;
+    pub const WAITS_LEN: usize = 100;
 
     pub fn new(domain: &str, team: &str) -> Self {
         Queue {

@@ -64,6 +64,9 @@ pub struct RolloutHealth {
     pub baseline_latency_p95_ms: f64,
     pub samples: u64,
     pub baseline_samples: u64,
+    /// Recent task durations, newest last: the source of the p95 figures.
+    pub latency_samples_ms: Vec<u64>,
+    pub baseline_latency_samples_ms: Vec<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

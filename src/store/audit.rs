@@ -248,7 +248,7 @@ pub fn tail(conn: &Connection, n: usize) -> rusqlite::Result<Vec<AuditRecord>> {
 
 pub fn each(
     conn: &Connection,
-    visit: &mut dyn FnMut(AuditRecord) -> Result<(), StoreError>,
+    visit: &mut dyn FnMut(AuditRecord) -> bool,
     location: &Location,
 ) -> Result<(), StoreError> {
     let map = |e| StoreError::from_sqlite(e, location);
@@ -257,7 +257,9 @@ pub fn each(
         .map_err(map)?;
     let mut rows = stmt.query([]).map_err(map)?;
     while let Some(row) = rows.next().map_err(map)? {
-        visit(record_from_row(row).map_err(map)?)?;
+        if !visit(record_from_row(row).map_err(map)?) {
+            break;
+        }
     }
     Ok(())
 }
@@ -450,7 +452,8 @@ mod tests {
         let record = chain(&head, uuid::Uuid::nil(), at, draft("approve budget"));
         assert_eq!(record.seq, 1);
         assert_eq!(hash_record(&record), record.hash);
-        let mutations: Vec<Box<dyn Fn(&mut AuditRecord)>> = vec![
+        type Mutation = Box<dyn Fn(&mut AuditRecord)>;
+        let mutations: Vec<Mutation> = vec![
             Box::new(|r| r.summary.push('!')),
             Box::new(|r| r.details.reasoning.push('!')),
             Box::new(|r| r.details.options_considered.pop().map(|_| ()).unwrap_or(())),

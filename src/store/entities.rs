@@ -10,7 +10,7 @@ use crate::model::audit::millis;
 use crate::model::{Change, Event, Ids, State};
 
 /// Events kept for consoles that resume; older ones are trimmed.
-pub const EVENT_WINDOW: u64 = 20_000;
+pub const EVENT_WINDOW: u64 = 5_000;
 
 /// Finished tasks and closed items stay in memory this long after they finish.
 pub fn memory_window() -> Duration {
@@ -210,9 +210,9 @@ pub fn insert_event(conn: &Connection, event: &Event) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub fn trim_events(conn: &Connection, last_seq: u64) -> rusqlite::Result<()> {
-    // Trimming in steps keeps the cost off most commits.
-    if last_seq > EVENT_WINDOW && last_seq % 1_000 == 0 {
+pub fn trim_events(conn: &Connection, first_seq: u64, last_seq: u64) -> rusqlite::Result<()> {
+    // Trimming in steps of a thousand keeps the cost off most commits.
+    if last_seq > EVENT_WINDOW && first_seq / 1_000 != last_seq / 1_000 {
         conn.prepare_cached("DELETE FROM events WHERE seq <= ?1")?
             .execute([(last_seq - EVENT_WINDOW) as i64])?;
     }

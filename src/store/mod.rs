@@ -148,7 +148,12 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
         let head = entities::head(&tx).map_err(|e| StoreError::from_sqlite(e, &location))?;
-        Ok(WriteTx { tx, head, location })
+        Ok(WriteTx {
+            tx,
+            began_at_seq: head.event_seq,
+            head,
+            location,
+        })
     }
 
     pub fn connection(&self) -> &Connection {
@@ -179,10 +184,11 @@ impl Store {
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
-    /// Visits every audit record in seq order without loading the trail into memory.
+    /// Visits every audit record in seq order without loading the trail into memory, until the
+    /// visitor returns false.
     pub fn each_audit(
         &self,
-        visit: &mut dyn FnMut(crate::model::AuditRecord) -> Result<(), StoreError>,
+        visit: &mut dyn FnMut(crate::model::AuditRecord) -> bool,
     ) -> Result<(), StoreError> {
         audit::each(&self.conn, visit, &self.location)
     }
@@ -198,6 +204,8 @@ impl Store {
 pub struct WriteTx<'a> {
     tx: rusqlite::Transaction<'a>,
     head: Head,
+    /// The event seq this transaction started from.
+    began_at_seq: u64,
     location: Location,
 }
 
@@ -272,7 +280,7 @@ impl WriteTx<'_> {
         let location = self.location.clone();
         entities::put_head(&self.tx, &self.head)
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
-        entities::trim_events(&self.tx, self.head.event_seq)
+        entities::trim_events(&self.tx, self.began_at_seq, self.head.event_seq)
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
         self.tx
             .commit()

@@ -1,0 +1,174 @@
+//! The commands that change something: decisions, incident and rollout actions, agents.
+
+use super::args::{AgentVerb, DecideArgs, IncidentArgs, IncidentCmd, RolloutArgs, RolloutVerb};
+use super::context::Context;
+use super::error::CliError;
+use super::output::emit_one;
+use crate::engine::{Command, Decision, IncidentAction, Reply, RolloutAction};
+use crate::model::Approval;
+
+fn run(ctx: &Context, command: Command) -> Result<Reply, CliError> {
+    ctx.require_writable()?;
+    let mut engine = ctx.engine()?;
+    Ok(engine.execute(&ctx.actor(), command)?.reply)
+}
+
+fn approval_line(a: &Approval) -> String {
+    let votes = a
+        .approvals
+        .iter()
+        .map(|v| v.by.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{} {} at {} level ({} of {} approvals{}); version {}",
+        a.id,
+        a.state.as_str(),
+        a.level,
+        a.approvals.len(),
+        a.quorum,
+        if votes.is_empty() {
+            String::new()
+        } else {
+            format!(": {votes}")
+        },
+        a.version
+    )
+}
+
+pub enum DecideVerb {
+    Approve,
+    Reject,
+    Escalate,
+}
+
+pub fn decide(ctx: &Context, verb: DecideVerb, args: &DecideArgs) -> Result<(), CliError> {
+    let command = match verb {
+        DecideVerb::Approve | DecideVerb::Reject => Command::DecideApproval {
+            id: args.id.clone(),
+            decision: if matches!(verb, DecideVerb::Approve) {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            },
+            reason: args.reason.clone(),
+            expected_version: args.version,
+        },
+        DecideVerb::Escalate => Command::EscalateApproval {
+            id: args.id.clone(),
+            reason: args.reason.clone(),
+            expected_version: args.version,
+        },
+    };
+    match run(ctx, command)? {
+        Reply::Approval(a) => emit_one(ctx.format(), &a, || approval_line(&a)),
+        other => unexpected(other),
+    }
+}
+
+fn unexpected(reply: Reply) -> Result<(), CliError> {
+    Err(CliError::Runtime(format!(
+        "unexpected reply from the engine: {reply:?}"
+    )))
+}
+
+pub fn incident(ctx: &Context, cmd: &IncidentCmd) -> Result<(), CliError> {
+    let (args, action): (&IncidentArgs, IncidentAction) = match cmd {
+        IncidentCmd::Ack(a) => (a, IncidentAction::Ack),
+        IncidentCmd::Escalate(a) => (a, IncidentAction::Escalate),
+        IncidentCmd::Mitigate(a) => (a, IncidentAction::Mitigate),
+        IncidentCmd::Resolve(a) => (a, IncidentAction::Resolve),
+        IncidentCmd::Note(a) => (a, IncidentAction::Note),
+        IncidentCmd::Declare {
+            severity,
+            domain,
+            title,
+        } => {
+            let command = Command::DeclareIncident {
+                severity: *severity,
+                title: title.clone(),
+                domain: domain.clone(),
+            };
+            return match run(ctx, command)? {
+                Reply::Incident(i) => emit_one(ctx.format(), &i, || {
+                    format!(
+                        "{} opened ({}, {}): {}",
+                        i.id,
+                        i.severity.as_str(),
+                        i.domain,
+                        i.title
+                    )
+                }),
+                other => unexpected(other),
+            };
+        }
+    };
+    let command = Command::IncidentAction {
+        id: args.id.clone(),
+        action,
+        note: args.note.clone(),
+        expected_version: args.version,
+    };
+    match run(ctx, command)? {
+        Reply::Incident(i) => emit_one(ctx.format(), &i, || {
+            format!(
+                "{} {} {}; version {}",
+                i.id,
+                i.severity.as_str(),
+                i.state.as_str(),
+                i.version
+            )
+        }),
+        other => unexpected(other),
+    }
+}
+
+pub fn rollout(ctx: &Context, args: &RolloutArgs) -> Result<(), CliError> {
+    let action = match args.action {
+        RolloutVerb::Promote => RolloutAction::Promote,
+        RolloutVerb::Pause => RolloutAction::Pause,
+        RolloutVerb::Resume => RolloutAction::Resume,
+        RolloutVerb::Abort => RolloutAction::Abort,
+    };
+    let command = Command::RolloutAction {
+        id: args.id.clone(),
+        action,
+        reason: args.reason.clone(),
+        expected_version: args.version,
+    };
+    match run(ctx, command)? {
+        Reply::Rollout(r) => emit_one(ctx.format(), &r, || {
+            format!(
+                "{} {} {} at {} ({}%); version {}",
+                r.id,
+                r.name,
+                r.state.as_str(),
+                r.current_phase,
+                r.percent(),
+                r.version
+            )
+        }),
+        other => unexpected(other),
+    }
+}
+
+pub fn agent(
+    ctx: &Context,
+    verb: AgentVerb,
+    id: &str,
+    reason: Option<String>,
+) -> Result<(), CliError> {
+    let command = match verb {
+        AgentVerb::Pause => Command::PauseAgent {
+            id: id.to_string(),
+            reason: reason.unwrap_or_default(),
+        },
+        AgentVerb::Resume => Command::ResumeAgent { id: id.to_string() },
+    };
+    match run(ctx, command)? {
+        Reply::Agent(a) => emit_one(ctx.format(), &a, || {
+            format!("{} ({}) {}", a.id, a.name, a.status.as_str())
+        }),
+        other => unexpected(other),
+    }
+}

@@ -1,0 +1,235 @@
+//! The command line, as data (clap derive). Help text here is the user's manual.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::model::Severity;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "opsdeck",
+    version,
+    about = "The operations console for fleets of AI agents, and their control plane",
+    long_about = "opsdeck runs the orchestration control plane (agents, queues, incidents, \
+                  escalated approvals, rollouts, audit trail) on a local SQLite store, and gives \
+                  on-call engineers one-shot commands and a live console to run it.",
+    after_help = "Exit codes: 0 ok, 1 runtime error, 2 usage error, 3 refused (authority, conflict, stale version, already decided)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// SQLite store to use [default: $XDG_DATA_HOME/opsdeck/opsdeck.db]
+    #[arg(long, global = true, value_name = "PATH", env = "OPSDECK_STORE")]
+    pub store: Option<PathBuf>,
+    /// Use an in-memory store that vanishes on exit
+    #[arg(long, global = true, conflicts_with = "store")]
+    pub ephemeral: bool,
+    /// Config file [default: $XDG_CONFIG_HOME/opsdeck/config.toml]
+    #[arg(long, global = true, value_name = "FILE", env = "OPSDECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Operator name for the audit trail [default: [operator] name in config, else the OS user]
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub as_operator: Option<String>,
+    /// Refuse every command that would change something
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Output format [default: table on a terminal, json otherwise]
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<Format>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// List agents: domain, team, status, utilization, current task
+    Agents,
+    /// List queues: depth, oldest age, rates, wait percentiles
+    Queues,
+    /// List incidents (newest first)
+    Incidents {
+        /// Only incidents in this state (open, acknowledged, mitigated, resolved)
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// List escalated approvals
+    Approvals {
+        /// Only approvals in this state (pending, approved, rejected, expired, cancelled)
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// List rollouts with their phases
+    Rollouts,
+    /// Approve an escalated decision
+    Approve(DecideArgs),
+    /// Reject an escalated decision
+    Reject(DecideArgs),
+    /// Escalate a pending decision one level up
+    Escalate(DecideArgs),
+    /// Act on an incident: ack, escalate, mitigate, resolve, note, or declare a new one
+    #[command(subcommand)]
+    Incident(IncidentCmd),
+    /// Act on a rollout: promote, pause, resume, abort
+    Rollout(RolloutArgs),
+    /// Pause or resume an agent
+    Agent(AgentArgs),
+    /// Search, verify and export the audit trail
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// The demo fleet
+    #[command(subcommand)]
+    Demo(DemoCmd),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions { shell: clap_complete::Shell },
+}
+
+#[derive(Debug, Args)]
+pub struct DecideArgs {
+    /// Approval id, e.g. APR-12
+    pub id: String,
+    /// Why: mandatory, it goes into the audit trail
+    #[arg(long, short = 'r')]
+    pub reason: String,
+    /// The version you saw (from `opsdeck approvals`); refused if it changed since
+    #[arg(long)]
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IncidentCmd {
+    /// Acknowledge: you are on it
+    Ack(IncidentArgs),
+    /// Raise the severity one step (SEV3 → SEV2)
+    Escalate(IncidentArgs),
+    /// The impact is contained
+    Mitigate(IncidentArgs),
+    /// Resolved
+    Resolve(IncidentArgs),
+    /// Add a note to the timeline
+    Note(IncidentArgs),
+    /// Open an incident by hand
+    Declare {
+        #[arg(long, value_parser = parse_severity)]
+        severity: Severity,
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        title: String,
+    },
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    match s.to_ascii_uppercase().as_str() {
+        "SEV1" | "1" => Ok(Severity::Sev1),
+        "SEV2" | "2" => Ok(Severity::Sev2),
+        "SEV3" | "3" => Ok(Severity::Sev3),
+        "SEV4" | "4" => Ok(Severity::Sev4),
+        _ => Err(format!(
+            "{s:?} is not a severity: use SEV1, SEV2, SEV3 or SEV4"
+        )),
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct IncidentArgs {
+    /// Incident id, e.g. INC-7
+    pub id: String,
+    /// A note for the timeline (required for `note`)
+    #[arg(long, short = 'n')]
+    pub note: Option<String>,
+    #[arg(long)]
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RolloutVerb {
+    Promote,
+    Pause,
+    Resume,
+    Abort,
+}
+
+#[derive(Debug, Args)]
+pub struct RolloutArgs {
+    #[arg(value_enum)]
+    pub action: RolloutVerb,
+    /// Rollout id, e.g. RO-2
+    pub id: String,
+    /// Why (required for pause and abort)
+    #[arg(long, short = 'r')]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub version: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AgentVerb {
+    Pause,
+    Resume,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    #[arg(value_enum)]
+    pub action: AgentVerb,
+    /// Agent id, e.g. agent-17
+    pub id: String,
+    /// Why (required for pause)
+    #[arg(long, short = 'r')]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Search the trail, newest first: free words and domain:NAME, type:decision|execution|escalation
+    Search {
+        /// The query, e.g. `domain:platform type:decision budget`
+        #[arg(required = true, num_args = 1..)]
+        query: Vec<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+    /// Recompute the hash chain and report the first bad record
+    Verify,
+    /// Write the whole trail as JSONL in the public schema
+    Export {
+        /// Write here instead of standard output
+        #[arg(long, value_name = "FILE")]
+        output_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCmd {
+    /// Run the demo fleet headless on a simulated clock, as fast as it can, then exit
+    Run {
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Simulated time to run, e.g. 6h
+        #[arg(long, default_value = "6h", value_parser = parse_duration)]
+        duration: chrono::Duration,
+        /// Simulated start time (RFC 3339)
+        #[arg(long, default_value = "2026-11-02T00:00:00Z")]
+        start: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let d = crate::duration::parse(s).map_err(|e| e.to_string())?;
+    if d <= chrono::Duration::zero() || d > chrono::Duration::days(30) {
+        return Err("the duration must be between 1s and 30d".into());
+    }
+    Ok(d)
+}

@@ -1,0 +1,93 @@
+//! What every command needs: the config, the operator, the store, the output format.
+
+use std::io::IsTerminal;
+
+use super::args::{Format, Global};
+use super::error::CliError;
+use crate::authority::Role;
+use crate::config::Config;
+use crate::engine::{Actor, Clock, Engine};
+use crate::paths;
+use crate::store::Store;
+
+pub struct Context {
+    pub global: Global,
+    pub config: Config,
+    pub operator: String,
+    pub role: Role,
+}
+
+impl Context {
+    pub fn load(global: Global) -> Result<Context, CliError> {
+        let (path, explicit) = match &global.config {
+            Some(p) => (p.clone(), true),
+            None => (paths::config_file()?, false),
+        };
+        let config = Config::load(&path, explicit)?;
+        let operator = global
+            .as_operator
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .or_else(|| Some(config.operator.name.clone()).filter(|n| !n.is_empty()))
+            .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
+            .or_else(|| std::env::var("LOGNAME").ok().filter(|n| !n.is_empty()))
+            .unwrap_or_else(|| "unknown".to_string());
+        if operator.chars().any(|c| c.is_control() || c == ':') || operator.len() > 64 {
+            return Err(CliError::Usage(format!(
+                "operator name {:?} is not usable: no colons or control characters, at most 64 bytes",
+                crate::text::SafeText::new(&operator).as_str()
+            )));
+        }
+        let role = config.operator.role.clone();
+        Ok(Context {
+            global,
+            config,
+            operator,
+            role,
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        self.global
+            .output
+            .unwrap_or(if std::io::stdout().is_terminal() {
+                Format::Table
+            } else {
+                Format::Json
+            })
+    }
+
+    pub fn open_store(&self) -> Result<Store, CliError> {
+        if self.global.ephemeral {
+            return Ok(Store::open_in_memory()?);
+        }
+        let path = match &self.global.store {
+            Some(p) => p.clone(),
+            None if !self.config.store.path.is_empty() => self.config.store.path.clone().into(),
+            None => paths::default_store()?,
+        };
+        Ok(Store::open(&path)?)
+    }
+
+    pub fn engine(&self) -> Result<Engine, CliError> {
+        Ok(Engine::open(
+            self.open_store()?,
+            self.config.clone(),
+            Clock::System,
+            None,
+        )?)
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::operator(&self.operator, self.role.clone())
+    }
+
+    pub fn require_writable(&self) -> Result<(), CliError> {
+        if self.global.read_only {
+            return Err(CliError::Refused(
+                "read-only: this command would change something; drop --read-only to act".into(),
+            ));
+        }
+        Ok(())
+    }
+}

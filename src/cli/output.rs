@@ -1,0 +1,150 @@
+//! Printing results: a table for people, JSON or JSON lines for scripts.
+
+use std::io::Write;
+
+use chrono::Duration;
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+
+use super::args::Format;
+use super::error::CliError;
+use crate::text::SafeText;
+
+/// Rows for the table form of a listing; every cell passes through SafeText.
+pub struct Rows {
+    pub headers: &'static [&'static str],
+    pub rows: Vec<Vec<String>>,
+}
+
+pub fn emit_list<T: Serialize>(
+    format: Format,
+    items: &[T],
+    rows: impl FnOnce() -> Rows,
+) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, items).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            for item in items {
+                serde_json::to_writer(&mut out, item).map_err(json_err)?;
+                writeln!(out)?;
+            }
+        }
+        Format::Table => {
+            let rows = rows();
+            if rows.rows.is_empty() {
+                writeln!(out, "(none)")?;
+            } else {
+                writeln!(out, "{}", table(rows))?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// One item: its JSON, or a line for people.
+pub fn emit_one<T: Serialize>(
+    format: Format,
+    item: &T,
+    line: impl FnOnce() -> String,
+) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut out, item).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Jsonl => {
+            serde_json::to_writer(&mut out, item).map_err(json_err)?;
+            writeln!(out)?;
+        }
+        Format::Table => writeln!(out, "{}", SafeText::new(&line()))?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn json_err(e: serde_json::Error) -> CliError {
+    if e.io_error_kind() == Some(std::io::ErrorKind::BrokenPipe) {
+        CliError::BrokenPipe
+    } else {
+        CliError::Runtime(format!("cannot write JSON: {e}"))
+    }
+}
+
+fn table(rows: Rows) -> String {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(rows.headers.iter().map(|h| h.to_string()));
+    for row in rows.rows {
+        table.add_row(row.iter().map(|c| SafeText::new(c).into_string()));
+    }
+    // The preset pads with one space each side; trim the left edge like kubectl.
+    table
+        .to_string()
+        .lines()
+        .map(|l| l.strip_prefix(' ').unwrap_or(l).trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `45s`, `12m`, `3h05m`, `2d4h`.
+pub fn span(d: Duration) -> String {
+    let s = d.num_seconds().abs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3_600 => format!("{}m", s / 60),
+        3_600..86_400 => format!("{}h{:02}m", s / 3_600, (s % 3_600) / 60),
+        _ => format!("{}d{}h", s / 86_400, (s % 86_400) / 3_600),
+    }
+}
+
+/// Time left until `d` from now: `in 42m`, or `overdue 5m`.
+pub fn left(d: Duration) -> String {
+    if d >= Duration::zero() {
+        format!("in {}", span(d))
+    } else {
+        format!("overdue {}", span(d))
+    }
+}
+
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(span(Duration::seconds(45)), "45s");
+        assert_eq!(span(Duration::minutes(12)), "12m");
+        assert_eq!(span(Duration::minutes(185)), "3h05m");
+        assert_eq!(span(Duration::hours(52)), "2d4h");
+        assert_eq!(left(Duration::minutes(-5)), "overdue 5m");
+        assert_eq!(truncate("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn table_cells_are_made_safe() {
+        let t = table(Rows {
+            headers: &["A"],
+            rows: vec![vec!["x\x1b[2Jy\u{202E}".into()]],
+        });
+        assert!(t.contains("x^[[2Jy<U+202E>"), "{t}");
+        assert!(!t.contains('\x1b'));
+    }
+}

@@ -1,0 +1,372 @@
+//! Escalated decisions: raised by agents (or a domain orchestrator), decided once by eligible
+//! operators, with quorum, no self-approval, deadlines that escalate and an expiry.
+
+use chrono::Duration;
+use sha2::{Digest, Sha256};
+
+use super::txn::Txn;
+use super::{Actor, Decision, EngineError, Reply, agents, guard};
+use crate::authority::{self, Level, Subject};
+use crate::model::{
+    ActionType, Approval, ApprovalState, AuditDetails, AuditDraft, Category, Change,
+    Classification, EntityKind, Retention, Vote,
+};
+
+pub struct Request {
+    /// The domain, when the requester is not an agent with one of its own.
+    pub domain: Option<String>,
+    pub category: Category,
+    pub summary: String,
+    pub context: String,
+    pub options_considered: Vec<String>,
+    pub recommendation: String,
+    pub classification: Classification,
+    pub related_tasks: Vec<String>,
+}
+
+fn get(txn: &Txn<'_>, id: &str) -> Result<Approval, EngineError> {
+    txn.state
+        .approvals
+        .get(id)
+        .cloned()
+        .ok_or_else(|| EngineError::not_found(EntityKind::Approval, id))
+}
+
+/// How long an item may wait at a level before it escalates itself; executives have no
+/// higher level, so only expiry applies there.
+fn level_deadline(txn: &Txn<'_>, level: Level) -> Option<Duration> {
+    match level {
+        Level::Agent | Level::Domain => Some(txn.config.approvals.domain_deadline),
+        Level::Enterprise => Some(txn.config.approvals.enterprise_deadline),
+        Level::Executive => None,
+    }
+}
+
+fn retention(a: &Approval) -> Retention {
+    if a.level == Level::Executive || a.classification == Classification::Sensitive {
+        Retention::Compliance
+    } else {
+        Retention::Significant
+    }
+}
+
+fn digest(requested_by: &str, domain: &str, r: &Request) -> String {
+    let payload = serde_json::json!({
+        "requested_by": requested_by,
+        "domain": domain,
+        "category": r.category,
+        "summary": r.summary,
+        "context": r.context,
+        "options_considered": r.options_considered,
+        "recommendation": r.recommendation,
+        "classification": r.classification,
+        "related_tasks": r.related_tasks,
+    });
+    hex::encode(Sha256::digest(payload.to_string().as_bytes()))
+}
+
+/// Raises an escalation. `requested_by` is an agent id or `orchestrator:<domain>`.
+pub fn raise(
+    txn: &mut Txn<'_>,
+    audit_actor: &str,
+    requested_by: &str,
+    request: Request,
+) -> Result<Reply, EngineError> {
+    let domain = match &request.domain {
+        Some(d) => d.clone(),
+        None => agents::get(txn, requested_by)?.domain,
+    };
+    let level = authority::required_level(request.category);
+    if level == Level::Agent {
+        return Err(EngineError::refused(format!(
+            "agents decide {} themselves; record it as an execution instead",
+            request.category.as_str()
+        )));
+    }
+    let summary = guard::text(&request.summary, "summary", 300)?;
+    if request.options_considered.len() > 20 {
+        return Err(EngineError::Invalid("at most 20 options_considered".into()));
+    }
+    let id = txn.next_id(EntityKind::Approval);
+    let approval = Approval {
+        id: id.clone(),
+        requested_by: requested_by.to_string(),
+        domain: domain.clone(),
+        category: request.category,
+        level,
+        summary: summary.clone(),
+        context: request.context.clone(),
+        options_considered: request.options_considered.clone(),
+        recommendation: request.recommendation.clone(),
+        classification: request.classification,
+        related_tasks: request.related_tasks.clone(),
+        state: ApprovalState::Pending,
+        version: 1,
+        quorum: authority::quorum(request.category, request.classification),
+        approvals: vec![],
+        rejection: None,
+        created_at: txn.now,
+        level_deadline_at: level_deadline(txn, level).map(|d| txn.now + d),
+        expires_at: txn.now + txn.config.approvals.expiry,
+        decided_at: None,
+        payload_digest: digest(requested_by, &domain, &request),
+    };
+    txn.put(Change::Approval(approval.clone()));
+    txn.audit(AuditDraft {
+        agent_id: audit_actor.to_string(),
+        action_type: ActionType::Escalation,
+        domain,
+        summary: format!("{id} raised to {level}: {summary}"),
+        details: AuditDetails {
+            context: request.context,
+            options_considered: request.options_considered,
+            decision: format!("escalate {} to {level}", request.category.as_str()),
+            reasoning: request.recommendation,
+            outcome: "pending".into(),
+        },
+        classification: approval.classification,
+        related_tasks: request.related_tasks,
+        retention: retention(&approval),
+    });
+    Ok(Reply::Created { id })
+}
+
+/// Checks shared by deciding and escalating: still pending, the version seen, not expired.
+fn check_open(txn: &Txn<'_>, a: &Approval, expected: Option<u64>) -> Result<(), EngineError> {
+    if !a.is_pending() {
+        let by = a
+            .rejection
+            .as_ref()
+            .map(|v| v.by.clone())
+            .or_else(|| a.approvals.last().map(|v| v.by.clone()));
+        let when = a
+            .decided_at
+            .map(|t| t.format(" at %Y-%m-%d %H:%M:%S UTC").to_string());
+        return Err(EngineError::conflict(
+            format!(
+                "{} is already {}{}{}; a decision is taken once",
+                a.id,
+                a.state.as_str(),
+                by.map(|b| format!(" by {b}")).unwrap_or_default(),
+                when.unwrap_or_default()
+            ),
+            Some(a.version),
+        ));
+    }
+    guard::version(expected, a.version, &a.id)?;
+    if a.expires_at <= txn.now {
+        return Err(EngineError::conflict(
+            format!(
+                "{} expired at {}",
+                a.id,
+                a.expires_at.format("%Y-%m-%d %H:%M UTC")
+            ),
+            Some(a.version),
+        ));
+    }
+    Ok(())
+}
+
+pub fn decide(
+    txn: &mut Txn<'_>,
+    actor: &Actor,
+    id: &str,
+    decision: Decision,
+    reason: &str,
+    expected_version: Option<u64>,
+) -> Result<Reply, EngineError> {
+    let mut a = get(txn, id)?;
+    let Actor::Operator { name, role } = actor else {
+        return Err(EngineError::refused(
+            "only operators decide escalated items",
+        ));
+    };
+    check_open(txn, &a, expected_version)?;
+    let subject = Subject {
+        level: a.level,
+        domain: &a.domain,
+        requested_by: &a.requested_by,
+    };
+    authority::may_decide(role, name, subject)?;
+    let by = actor.audit_id();
+    if a.approvals.iter().any(|v| v.by == by) {
+        return Err(authority::Denied::AlreadyVoted {
+            operator: name.clone(),
+        }
+        .into());
+    }
+    let verb = match decision {
+        Decision::Approve => "approve",
+        Decision::Reject => "reject",
+    };
+    let reason = guard::reason(reason, &format!("{verb} {id}"))?;
+    let vote = Vote {
+        by: by.clone(),
+        role: role.to_string(),
+        at: txn.now,
+        reason: reason.clone(),
+    };
+    let outcome = match decision {
+        Decision::Reject => {
+            a.rejection = Some(vote);
+            a.state = ApprovalState::Rejected;
+            a.decided_at = Some(txn.now);
+            "rejected".to_string()
+        }
+        Decision::Approve => {
+            a.approvals.push(vote);
+            if a.approvals.len() >= a.quorum as usize {
+                a.state = ApprovalState::Approved;
+                a.decided_at = Some(txn.now);
+                format!("approved ({} of {})", a.approvals.len(), a.quorum)
+            } else {
+                format!(
+                    "{} of {} approvals; waiting for another eligible operator",
+                    a.approvals.len(),
+                    a.quorum
+                )
+            }
+        }
+    };
+    a.version += 1;
+    txn.put(Change::Approval(a.clone()));
+    txn.audit(AuditDraft {
+        agent_id: by,
+        action_type: ActionType::Decision,
+        domain: a.domain.clone(),
+        summary: format!("{verb}d {id} ({}): {}", a.category.as_str(), a.summary),
+        details: AuditDetails {
+            context: a.context.clone(),
+            options_considered: a.options_considered.clone(),
+            decision: verb.into(),
+            reasoning: reason,
+            outcome,
+        },
+        classification: a.classification,
+        related_tasks: a.related_tasks.clone(),
+        retention: retention(&a),
+    });
+    Ok(Reply::Approval(Box::new(a)))
+}
+
+pub fn escalate(
+    txn: &mut Txn<'_>,
+    actor: &Actor,
+    id: &str,
+    reason: &str,
+    expected_version: Option<u64>,
+) -> Result<Reply, EngineError> {
+    let mut a = get(txn, id)?;
+    let Actor::Operator { name, role } = actor else {
+        return Err(EngineError::refused(
+            "only operators escalate escalated items",
+        ));
+    };
+    check_open(txn, &a, expected_version)?;
+    let subject = Subject {
+        level: a.level,
+        domain: &a.domain,
+        requested_by: &a.requested_by,
+    };
+    let next = authority::may_escalate(role, name, subject)?;
+    let reason = guard::reason(reason, &format!("escalate {id}"))?;
+    let from = a.level;
+    move_up(txn, &mut a, next);
+    txn.audit(AuditDraft {
+        agent_id: actor.audit_id(),
+        action_type: ActionType::Escalation,
+        domain: a.domain.clone(),
+        summary: format!("escalated {id} from {from} to {next}: {}", a.summary),
+        details: AuditDetails {
+            context: a.context.clone(),
+            options_considered: a.options_considered.clone(),
+            decision: format!("escalate to {next}"),
+            reasoning: reason,
+            outcome: format!("pending at {next}"),
+        },
+        classification: a.classification,
+        related_tasks: a.related_tasks.clone(),
+        retention: retention(&a),
+    });
+    Ok(Reply::Approval(Box::new(a)))
+}
+
+fn move_up(txn: &mut Txn<'_>, a: &mut Approval, next: Level) {
+    a.level = next;
+    a.level_deadline_at = level_deadline(txn, next).map(|d| txn.now + d);
+    if next == Level::Executive {
+        a.quorum = a.quorum.max(2);
+    }
+    a.version += 1;
+    txn.put(Change::Approval(a.clone()));
+}
+
+/// Pending items past their level's deadline escalate themselves; past expiry they expire.
+pub fn run_deadlines(txn: &mut Txn<'_>) {
+    let now = txn.now;
+    let due: Vec<Approval> = txn
+        .state
+        .approvals
+        .values()
+        .filter(|a| {
+            a.is_pending() && (a.expires_at <= now || a.level_deadline_at.is_some_and(|d| d <= now))
+        })
+        .cloned()
+        .collect();
+    for mut a in due {
+        let actor = format!("orchestrator:{}", a.domain);
+        if a.expires_at <= now {
+            a.state = ApprovalState::Expired;
+            a.decided_at = Some(now);
+            a.version += 1;
+            txn.put(Change::Approval(a.clone()));
+            txn.audit(AuditDraft {
+                agent_id: actor,
+                action_type: ActionType::Decision,
+                domain: a.domain.clone(),
+                summary: format!("{} expired undecided: {}", a.id, a.summary),
+                details: AuditDetails {
+                    context: a.context.clone(),
+                    options_considered: a.options_considered.clone(),
+                    decision: "expire".into(),
+                    reasoning: format!(
+                        "nobody decided it before {}",
+                        a.expires_at.format("%Y-%m-%d %H:%M UTC")
+                    ),
+                    outcome: "expired".into(),
+                },
+                classification: a.classification,
+                related_tasks: a.related_tasks.clone(),
+                retention: retention(&a),
+            });
+            continue;
+        }
+        let Some(next) = a.level.next() else {
+            continue;
+        };
+        let from = a.level;
+        let waited = (now - a.created_at).num_minutes();
+        move_up(txn, &mut a, next);
+        txn.audit(AuditDraft {
+            agent_id: actor,
+            action_type: ActionType::Escalation,
+            domain: a.domain.clone(),
+            summary: format!(
+                "{} escalated itself from {from} to {next}: {}",
+                a.id, a.summary
+            ),
+            details: AuditDetails {
+                context: a.context.clone(),
+                options_considered: a.options_considered.clone(),
+                decision: format!("escalate to {next}"),
+                reasoning: format!(
+                    "undecided at the {from} level past its deadline ({waited}m pending)"
+                ),
+                outcome: format!("pending at {next}"),
+            },
+            classification: a.classification,
+            related_tasks: a.related_tasks.clone(),
+            retention: retention(&a),
+        });
+    }
+}

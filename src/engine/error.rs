@@ -1,0 +1,54 @@
+use crate::authority::Denied;
+use crate::model::EntityKind;
+use crate::store::StoreError;
+
+/// Why a command did not change anything.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no {} with id {id:?}; list them with `{}`", kind.noun(), kind.list_command())]
+    NotFound { kind: EntityKind, id: String },
+    #[error("refused: {0}")]
+    Denied(#[from] Denied),
+    #[error("refused: {reason}")]
+    Refused { reason: String },
+    /// The item moved on: already decided, a stale version, a state that forbids the action.
+    #[error("conflict: {reason}")]
+    Conflict {
+        reason: String,
+        current_version: Option<u64>,
+    },
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl EngineError {
+    pub fn refused(reason: impl Into<String>) -> Self {
+        EngineError::Refused {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn conflict(reason: impl Into<String>, current_version: Option<u64>) -> Self {
+        EngineError::Conflict {
+            reason: reason.into(),
+            current_version,
+        }
+    }
+
+    pub fn not_found(kind: EntityKind, id: &str) -> Self {
+        EngineError::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// Refused, conflicting and denied commands exit with 3 in the CLI and map to 403/409.
+    pub fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Denied(_) | EngineError::Refused { .. } | EngineError::Conflict { .. }
+        )
+    }
+}

@@ -1,0 +1,88 @@
+//! Who may issue a command, before what the command does is checked.
+
+use super::{Actor, EngineError};
+use crate::authority::{Denied, Role};
+
+/// An operator who may act on items of `domain`; returns their name and role.
+pub fn operator_for<'a>(
+    actor: &'a Actor,
+    domain: &str,
+) -> Result<(&'a str, &'a Role), EngineError> {
+    match actor {
+        Actor::Operator { name, role } => {
+            if *role == Role::Viewer {
+                return Err(Denied::ReadOnly.into());
+            }
+            if !role.covers_domain(domain) {
+                let role_domain = match role {
+                    Role::Oncall(d) | Role::Lead(d) => d.clone(),
+                    _ => String::new(),
+                };
+                return Err(Denied::OtherDomain {
+                    role: role.to_string(),
+                    role_domain,
+                    domain: domain.to_string(),
+                }
+                .into());
+            }
+            Ok((name, role))
+        }
+        _ => Err(EngineError::refused("only operators may do this")),
+    }
+}
+
+/// Agent commands come from the agent itself (the demo fleet and real agents alike).
+pub fn agent_is(actor: &Actor, agent: &str) -> Result<(), EngineError> {
+    match actor {
+        Actor::Agent { id } if id == agent => Ok(()),
+        Actor::Agent { id } => Err(EngineError::refused(format!(
+            "{id} may not act for {agent}"
+        ))),
+        _ => Err(EngineError::refused(format!(
+            "only agent {agent} may do this"
+        ))),
+    }
+}
+
+/// A reason is mandatory for every operator decision.
+pub fn reason(text: &str, what: &str) -> Result<String, EngineError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(EngineError::Invalid(format!(
+            "a reason is required to {what}: say why, it goes into the audit trail"
+        )));
+    }
+    if trimmed.chars().count() > 4000 {
+        return Err(EngineError::Invalid(
+            "the reason is longer than 4000 characters; shorten it".into(),
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// A stale version is a conflict that says what the current one is.
+pub fn version(expected: Option<u64>, current: u64, what: &str) -> Result<(), EngineError> {
+    match expected {
+        Some(v) if v != current => Err(EngineError::conflict(
+            format!(
+                "{what} changed since you saw it (you saw version {v}, it is now {current}); look again and retry"
+            ),
+            Some(current),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Names, titles and other short texts from outside: present and bounded.
+pub fn text(value: &str, field: &str, max: usize) -> Result<String, EngineError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(EngineError::Invalid(format!("{field} must not be empty")));
+    }
+    if trimmed.chars().count() > max {
+        return Err(EngineError::Invalid(format!(
+            "{field} is longer than {max} characters"
+        )));
+    }
+    Ok(trimmed.to_string())
+}
