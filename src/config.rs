@@ -3,6 +3,7 @@
 //! `config.example.toml` at the repository root lists every key with its default; a test checks
 //! that it parses to exactly `Config::default()`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Duration;
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::authority::Role;
 use crate::duration;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub operator: OperatorConfig,
@@ -21,6 +22,24 @@ pub struct Config {
     pub alerts: AlertConfig,
     pub rollouts: RolloutConfig,
     pub demo: DemoConfig,
+    /// Console key bindings: action name → keys.
+    #[serde(default = "crate::tui::keymap::default_bindings")]
+    pub keymap: BTreeMap<String, Vec<String>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            operator: OperatorConfig::default(),
+            store: StoreConfig::default(),
+            engine: EngineConfig::default(),
+            approvals: ApprovalConfig::default(),
+            alerts: AlertConfig::default(),
+            rollouts: RolloutConfig::default(),
+            demo: DemoConfig::default(),
+            keymap: crate::tui::keymap::default_bindings(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -243,6 +262,7 @@ impl Config {
         if self.rollouts.max_error_ratio < 1.0 {
             return Err("rollouts.max_error_ratio must be at least 1.0\n".into());
         }
+        crate::tui::keymap::Keymap::from_config(&self.keymap).map_err(|e| format!("{e}\n"))?;
         Ok(())
     }
 }

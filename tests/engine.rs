@@ -716,7 +716,11 @@ fn a_bad_canary_pauses_itself_and_abort_rolls_back() {
     // The canary fails every task it runs; the baseline succeeds.
     for i in 0..24 {
         let task = submit(&mut engine, "platform", "infra", &[], vec![]);
-        let (agent, ok) = if i % 2 == 0 { (&canary, false) } else { (&other, true) };
+        let (agent, ok) = if i % 2 == 0 {
+            (&canary, false)
+        } else {
+            (&other, true)
+        };
         assert_eq!(lease(&mut engine, agent), Some(task.clone()));
         complete(&mut engine, agent, &task, ok);
     }

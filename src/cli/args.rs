@@ -19,6 +19,13 @@ use crate::model::Severity;
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// Console: open the embedded orchestrator without the demo fleet (a quiet orchestrator
+    /// waiting for agents)
+    #[arg(long)]
+    pub no_demo: bool,
+    /// Console: let the mouse scroll and click (off by default so the terminal can select text)
+    #[arg(long)]
+    pub mouse: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }

@@ -6,42 +6,16 @@ use super::args::AuditCmd;
 use super::context::Context;
 use super::error::CliError;
 use super::output::{Rows, emit_list, emit_one, truncate};
-use crate::model::ActionType;
 use crate::store::AuditFilter;
 
-/// The first version of the query language: free words, `domain:`, `type:`.
+/// The query words of the command line, joined and parsed by the shared query language.
 pub fn parse_filter(words: &[String]) -> Result<AuditFilter, CliError> {
-    let mut filter = AuditFilter::default();
-    for term in words.iter().flat_map(|w| w.split_whitespace()) {
-        match term.split_once(':') {
-            Some(("domain", d)) if !d.is_empty() => filter.domain = Some(d.to_string()),
-            Some(("type", t)) => {
-                filter.action_type = Some(match t {
-                    "decision" => ActionType::Decision,
-                    "execution" => ActionType::Execution,
-                    "escalation" => ActionType::Escalation,
-                    _ => {
-                        return Err(CliError::Usage(format!(
-                            "type:{t} is not an action type: use type:decision, type:execution or type:escalation"
-                        )));
-                    }
-                })
-            }
-            Some((field, _))
-                if field.chars().all(|c| c.is_ascii_alphabetic()) && !field.is_empty() =>
-            {
-                return Err(CliError::Usage(format!(
-                    "unknown field {field}: in this version search understands domain:, type: and free words"
-                )));
-            }
-            _ => filter.words.push(term.to_string()),
-        }
-    }
-    Ok(filter)
+    let query = words.join(" ");
+    crate::query::parse(&query).map_err(|e| CliError::Usage(format!("bad query {query:?}: {e}")))
 }
 
 pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
-    let store = ctx.open_store()?;
+    let store = ctx.existing_store()?;
     match cmd {
         AuditCmd::Search { query, limit } => {
             if *limit == 0 || *limit > 10_000 {

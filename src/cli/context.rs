@@ -57,21 +57,40 @@ impl Context {
             })
     }
 
+    fn store_path(&self) -> Result<std::path::PathBuf, CliError> {
+        Ok(match &self.global.store {
+            Some(p) => p.clone(),
+            None if !self.config.store.path.is_empty() => self.config.store.path.clone().into(),
+            None => paths::default_store()?,
+        })
+    }
+
+    /// Opens the store, creating it if needed (the console, `demo run`).
     pub fn open_store(&self) -> Result<Store, CliError> {
         if self.global.ephemeral {
             return Ok(Store::open_in_memory()?);
         }
-        let path = match &self.global.store {
-            Some(p) => p.clone(),
-            None if !self.config.store.path.is_empty() => self.config.store.path.clone().into(),
-            None => paths::default_store()?,
-        };
-        Ok(Store::open(&path)?)
+        Ok(Store::open(&self.store_path()?)?)
     }
 
+    /// Opens a store that must already exist: a mistyped path is an error, not a new store.
+    pub fn existing_store(&self) -> Result<Store, CliError> {
+        if !self.global.ephemeral {
+            let path = self.store_path()?;
+            if !path.exists() {
+                return Err(CliError::Runtime(format!(
+                    "no opsdeck store at {}: check --store, or create one by running `opsdeck` or `opsdeck demo run`",
+                    path.display()
+                )));
+            }
+        }
+        self.open_store()
+    }
+
+    /// The engine on an existing store, on the store's own clock.
     pub fn engine(&self) -> Result<Engine, CliError> {
         Ok(Engine::open(
-            self.open_store()?,
+            self.existing_store()?,
             self.config.clone(),
             Clock::System,
             None,

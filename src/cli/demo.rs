@@ -38,6 +38,7 @@ pub fn run(
     start: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), CliError> {
     ctx.require_writable()?;
+    crate::logging::init();
     let store = ctx.open_store()?;
     if !store.is_empty()? {
         return Err(CliError::Refused(format!(

@@ -3,6 +3,7 @@
 mod act;
 pub mod args;
 mod audit;
+mod console;
 mod context;
 mod demo;
 mod error;
@@ -40,10 +41,8 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<(), CliError> {
     let Some(command) = cli.command else {
-        return Err(CliError::Usage(
-            "the console is not built yet; run a command such as `opsdeck approvals` (see --help)"
-                .into(),
-        ));
+        let ctx = context::Context::load(cli.global)?;
+        return console::run(&ctx, cli.no_demo, cli.mouse);
     };
     if let Cmd::Completions { shell } = command {
         let mut cmd = Cli::command();

@@ -195,9 +195,9 @@ pub fn decide(
         }
         .into());
     }
-    let verb = match decision {
-        Decision::Approve => "approve",
-        Decision::Reject => "reject",
+    let (verb, done) = match decision {
+        Decision::Approve => ("approve", "approved"),
+        Decision::Reject => ("reject", "rejected"),
     };
     let reason = guard::reason(reason, &format!("{verb} {id}"))?;
     let vote = Vote {
@@ -234,7 +234,7 @@ pub fn decide(
         agent_id: by,
         action_type: ActionType::Decision,
         domain: a.domain.clone(),
-        summary: format!("{verb}d {id} ({}): {}", a.category.as_str(), a.summary),
+        summary: format!("{done} {id} ({}): {}", a.category.as_str(), a.summary),
         details: AuditDetails {
             context: a.context.clone(),
             options_considered: a.options_considered.clone(),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::txn::Txn;
-use crate::model::{AgentStatus, Change, Queue, TaskState};
+use crate::model::{AgentStatus, Change, DomainStats, Queue, TaskState};
 
 pub fn due(txn: &Txn<'_>) -> bool {
     txn.state
@@ -119,6 +119,7 @@ pub fn refresh(txn: &mut Txn<'_>) {
             }
         }
     }
+    refresh_domains(txn);
 }
 
 #[derive(Default)]
@@ -129,6 +130,52 @@ struct Flow {
     inflow: u64,
     outflow: u64,
     waits: Vec<f64>,
+}
+
+/// Per-domain utilization, agent counts and error rate, with a utilization history.
+fn refresh_domains(txn: &mut Txn<'_>) {
+    let window_start = txn.now - txn.config.engine.metrics_window;
+    for name in txn.config.engine.domains.clone() {
+        let (utilization, in_rotation) = domain_utilization(txn, &name);
+        let (agents, busy) = txn
+            .state
+            .agents
+            .values()
+            .filter(|a| a.domain == name)
+            .fold((0, 0), |(n, b), a| {
+                (n + 1, b + u32::from(a.status == AgentStatus::Busy))
+            });
+        let (failed, finished) = txn.state.metrics.outcomes_since(&name, window_start);
+        let mut stats = txn
+            .state
+            .domains
+            .get(&name)
+            .cloned()
+            .unwrap_or(DomainStats {
+                name: name.clone(),
+                utilization: 0.0,
+                agents: 0,
+                in_rotation: 0,
+                busy: 0,
+                error_rate: 0.0,
+                finished: 0,
+                history: Vec::new(),
+            });
+        stats.utilization = round(utilization, 4);
+        stats.agents = agents;
+        stats.in_rotation = in_rotation as u32;
+        stats.busy = busy;
+        stats.finished = finished;
+        stats.error_rate = if finished == 0 {
+            0.0
+        } else {
+            round(failed as f64 / finished as f64, 4)
+        };
+        stats.history.push((utilization * 100.0).round() as u8);
+        let excess = stats.history.len().saturating_sub(Queue::HISTORY_LEN);
+        stats.history.drain(..excess);
+        txn.put(Change::Domain(stats));
+    }
 }
 
 /// Mean utilization of the domain's agents in rotation.

@@ -106,6 +106,11 @@ impl Engine {
         self.events.subscribe()
     }
 
+    /// A handle for subscribing from other threads than the engine's.
+    pub fn event_sender(&self) -> broadcast::Sender<Event> {
+        self.events.clone()
+    }
+
     /// Runs one command in its own transaction.
     pub fn execute(&mut self, actor: &Actor, command: Command) -> Result<Outcome, EngineError> {
         let mut results = self.execute_batch(vec![(actor.clone(), command)])?;
@@ -152,8 +157,13 @@ impl Engine {
     ) -> Result<Persisted, EngineError> {
         let mut write = self.store.write()?;
         if write.head().event_seq != self.state.seq {
-            // Another process wrote since we last looked: start from what is on disk.
+            // Another process wrote since we last looked: start from what is on disk, and pass
+            // its events on so that consoles following this engine see them too.
+            let missed = write.events_since(self.state.seq)?;
             self.state = write.load_state()?;
+            for event in missed.into_iter().flatten() {
+                let _ = self.events.send(event);
+            }
         }
         let mut now = self.clock.now();
         if let Some(last) = write.head().last_at.filter(|l| *l > now) {

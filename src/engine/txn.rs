@@ -19,6 +19,7 @@ enum Undo {
     Approval(String, Option<crate::model::Approval>),
     Rollout(String, Option<crate::model::Rollout>),
     Alert(String, Option<crate::model::Alert>),
+    Domain(String, Option<crate::model::DomainStats>),
 }
 
 pub struct Mark {
@@ -78,6 +79,7 @@ impl<'a> Txn<'a> {
                 Undo::Approval(k, v) => restore(&mut self.state.approvals, k, v),
                 Undo::Rollout(k, v) => restore(&mut self.state.rollouts, k, v),
                 Undo::Alert(k, v) => restore(&mut self.state.alerts, k, v),
+                Undo::Domain(k, v) => restore(&mut self.state.domains, k, v),
             }
         }
         self.changes.truncate(mark.changes);
@@ -147,6 +149,9 @@ impl<'a> Txn<'a> {
                 Undo::Rollout(v.id.clone(), self.state.rollouts.get(&v.id).cloned())
             }
             Change::Alert(v) => Undo::Alert(v.key.clone(), self.state.alerts.get(&v.key).cloned()),
+            Change::Domain(v) => {
+                Undo::Domain(v.name.clone(), self.state.domains.get(&v.name).cloned())
+            }
             Change::Audit(_) => unreachable!("audit records go through Txn::audit"),
         };
         self.undo.push(undo);
@@ -220,6 +225,7 @@ fn change_key(change: &Change) -> (u8, &str) {
         Change::Approval(v) => (4, &v.id),
         Change::Rollout(v) => (5, &v.id),
         Change::Alert(v) => (6, &v.key),
-        Change::Audit(v) => (7, &v.id),
+        Change::Domain(v) => (7, &v.name),
+        Change::Audit(v) => (8, &v.id),
     }
 }

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Agent, Approval, AuditRecord, Incident, Queue, Rollout, Task, Timestamp};
+use super::{Agent, Approval, AuditRecord, DomainStats, Incident, Queue, Rollout, Task, Timestamp};
 
 /// What the alert rules do when they fire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +45,7 @@ pub enum Change {
     Approval(Approval),
     Rollout(Rollout),
     Alert(Alert),
+    Domain(DomainStats),
     Audit(AuditRecord),
 }
 

@@ -19,7 +19,7 @@ pub use audit::{ActionType, AuditDetails, AuditDraft, AuditRecord, Retention};
 pub use event::{Alert, AlertLevel, Change, Event};
 pub use ids::{EntityKind, Ids};
 pub use incident::{Incident, IncidentSource, IncidentState, Severity, TimelineEntry};
-pub use queue::Queue;
+pub use queue::{DomainStats, Queue};
 pub use rollout::{Phase, PhaseState, Rollout, RolloutHealth, RolloutKind, RolloutState};
 pub use state::{Metrics, Snapshot, State};
 pub use task::{Task, TaskState};

@@ -1,5 +1,21 @@
 use serde::{Deserialize, Serialize};
 
+/// A domain orchestrator's view of its agents, refreshed with the metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainStats {
+    pub name: String,
+    /// Mean utilization of the agents in rotation, 0–1.
+    pub utilization: f64,
+    pub agents: u32,
+    pub in_rotation: u32,
+    pub busy: u32,
+    /// Failed share of the tasks finished in the metrics window.
+    pub error_rate: f64,
+    pub finished: u64,
+    /// Utilization in percent at each refresh, oldest first, for sparklines.
+    pub history: Vec<u8>,
+}
+
 /// One queue per domain and team, with metrics the engine refreshes on its clock.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Queue {

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ids::natural_key;
 use super::{
-    Agent, Alert, Approval, AuditRecord, Change, Event, Ids, Incident, Queue, Rollout, Task,
-    Timestamp,
+    Agent, Alert, Approval, AuditRecord, Change, DomainStats, Event, Ids, Incident, Queue, Rollout,
+    Task, Timestamp,
 };
 
 /// Finished-task counts per minute, per domain: the source of error rates.
@@ -79,6 +79,7 @@ pub struct State {
     pub approvals: BTreeMap<String, Approval>,
     pub rollouts: BTreeMap<String, Rollout>,
     pub alerts: BTreeMap<String, Alert>,
+    pub domains: BTreeMap<String, DomainStats>,
     pub audit_tail: Vec<AuditRecord>,
     pub ids: Ids,
     pub metrics: Metrics,
@@ -114,6 +115,9 @@ impl State {
             Change::Alert(a) => {
                 self.alerts.insert(a.key.clone(), a.clone());
             }
+            Change::Domain(d) => {
+                self.domains.insert(d.name.clone(), d.clone());
+            }
             Change::Audit(record) => {
                 self.audit_tail.push(record.clone());
                 if self.audit_tail.len() > Self::AUDIT_TAIL * 2 {
@@ -147,6 +151,7 @@ impl State {
             approvals: sorted(&self.approvals),
             rollouts: sorted(&self.rollouts),
             alerts: self.alerts.values().cloned().collect(),
+            domains: self.domains.values().cloned().collect(),
             audit_tail: self.audit_tail[tail_from..].to_vec(),
         }
     }
@@ -165,5 +170,6 @@ pub struct Snapshot {
     pub approvals: Vec<Approval>,
     pub rollouts: Vec<Rollout>,
     pub alerts: Vec<Alert>,
+    pub domains: Vec<DomainStats>,
     pub audit_tail: Vec<AuditRecord>,
 }

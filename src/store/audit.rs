@@ -270,6 +270,8 @@ pub struct AuditFilter {
     pub domain: Option<String>,
     pub action_type: Option<ActionType>,
     pub words: Vec<String>,
+    /// Words that must not appear (`-word`).
+    pub excluded: Vec<String>,
 }
 
 pub fn search(
@@ -298,6 +300,19 @@ pub fn search(
         args.push(query.into());
         sql.push_str(&format!(
             " AND seq IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?{})",
+            args.len()
+        ));
+    }
+    if !filter.excluded.is_empty() {
+        let query = filter
+            .excluded
+            .iter()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        args.push(query.into());
+        sql.push_str(&format!(
+            " AND seq NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?{})",
             args.len()
         ));
     }

@@ -139,6 +139,9 @@ pub fn load_state(conn: &Connection) -> rusqlite::Result<State> {
     for (k, v) in rows(conn, "alerts", "SELECT key, body FROM alerts", [])? {
         state.alerts.insert(k, v);
     }
+    for (k, v) in rows(conn, "domains", "SELECT name, body FROM domains", [])? {
+        state.domains.insert(k, v);
+    }
     state.audit_tail = audit::tail(conn, State::AUDIT_TAIL)?;
     state.metrics = get_meta(conn, "metrics")?.unwrap_or_default();
     Ok(state)
@@ -170,6 +173,7 @@ pub fn put(conn: &Connection, change: &Change) -> rusqlite::Result<()> {
         Change::Approval(a) => upsert(conn, "approvals", "id", &a.id, Some(a.state.as_str()), &json(a)),
         Change::Rollout(r) => upsert(conn, "rollouts", "id", &r.id, Some(r.state.as_str()), &json(r)),
         Change::Alert(a) => upsert(conn, "alerts", "key", &a.key, None, &json(a)),
+        Change::Domain(d) => upsert(conn, "domains", "name", &d.name, None, &json(d)),
         // Audit records are appended through the chain, never upserted.
         Change::Audit(_) => Ok(0),
     }

@@ -85,6 +85,8 @@ impl Store {
 
     fn init(conn: Connection, location: Location) -> Result<Store, StoreError> {
         let mut store = Store { conn, location };
+        // Look before touching: a file that is not ours must be left exactly as it was.
+        schema::check(&store.conn).map_err(|e| e.at(&store.location))?;
         store.configure()?;
         schema::migrate(&mut store.conn).map_err(|e| e.at(&store.location))?;
         Ok(store)
@@ -219,6 +221,11 @@ impl WriteTx<'_> {
         state.ids = self.head.ids.clone();
         state.seq = self.head.event_seq;
         Ok(state)
+    }
+
+    /// Events after `since` (another writer's), or `None` when the log no longer reaches back.
+    pub fn events_since(&self, since: u64) -> Result<Option<Vec<crate::model::Event>>, StoreError> {
+        entities::events_since(&self.tx, since, usize::MAX >> 1).map_err(|e| self.err(e))
     }
 
     pub fn put(&mut self, change: &crate::model::Change) -> Result<(), StoreError> {

@@ -22,6 +22,7 @@ CREATE TABLE incidents (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT 
 CREATE TABLE approvals (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE rollouts (id TEXT PRIMARY KEY, state TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE alerts (key TEXT PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE domains (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE audit (
     seq INTEGER PRIMARY KEY,
@@ -43,7 +44,8 @@ CREATE INDEX audit_ts ON audit(ts);
 CREATE VIRTUAL TABLE audit_fts USING fts5(summary, details, content='', contentless_delete=1);
 "#];
 
-pub(super) fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+/// Refuses a file that is not an opsdeck database, or one from a newer opsdeck, read-only.
+pub(super) fn check(conn: &Connection) -> Result<(), SchemaError> {
     let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if app == 0 {
@@ -57,6 +59,12 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
     if version > SCHEMA_VERSION {
         return Err(SchemaError::TooNew(version));
     }
+    Ok(())
+}
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    check(conn)?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (index, sql) in MIGRATIONS.iter().enumerate() {
         let target = index as i64 + 1;
         if version >= target {

@@ -1,0 +1,116 @@
+//! The boundary the console talks to: one enum, the same methods whether the orchestrator runs
+//! in this process or behind `opsdeck serve`.
+
+mod embedded;
+
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+pub use embedded::{Embedded, EmbeddedOptions};
+
+use crate::engine::{Command, EngineError, Outcome};
+use crate::model::{AuditRecord, Event, Snapshot};
+use crate::store::AuditFilter;
+
+/// What arrives on a subscription.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    Event(Box<Event>),
+    /// The subscriber fell too far behind: take a fresh snapshot.
+    Reset,
+    /// A note from the link for the operator (e.g. why the demo fleet is not running).
+    Notice(String),
+}
+
+/// Why a request through the link did not go through, in words for a toast.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LinkError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error("{message}")]
+    Conflict {
+        message: String,
+        current_version: Option<u64>,
+    },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl From<EngineError> for LinkError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::NotFound { .. } => LinkError::NotFound(e.to_string()),
+            EngineError::Conflict {
+                ref current_version,
+                ..
+            } => LinkError::Conflict {
+                current_version: *current_version,
+                message: e.to_string(),
+            },
+            EngineError::Denied(_) | EngineError::Refused { .. } => {
+                LinkError::Refused(e.to_string())
+            }
+            EngineError::Invalid(_) => LinkError::Invalid(e.to_string()),
+            EngineError::Store(_) => LinkError::Unavailable(e.to_string()),
+        }
+    }
+}
+
+/// Who the console is, and on what.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LinkInfo {
+    /// `embedded` or the remote orchestrator's name.
+    pub name: String,
+    pub operator: String,
+    pub role: String,
+    pub read_only: bool,
+    /// Set when the orchestrator's time stands still (a store written on a simulated clock).
+    pub frozen_at: Option<crate::model::Timestamp>,
+}
+
+pub enum Link {
+    Embedded(Embedded),
+}
+
+impl Link {
+    pub fn info(&self) -> LinkInfo {
+        match self {
+            Link::Embedded(e) => e.info(),
+        }
+    }
+
+    pub async fn snapshot(&self) -> Result<Snapshot, LinkError> {
+        match self {
+            Link::Embedded(e) => e.snapshot().await,
+        }
+    }
+
+    /// Events after `since_seq`, in order, then live ones as they happen.
+    pub async fn subscribe(&self, since_seq: u64) -> Result<mpsc::Receiver<LinkEvent>, LinkError> {
+        match self {
+            Link::Embedded(e) => e.subscribe(since_seq).await,
+        }
+    }
+
+    pub async fn send(&self, command: Command) -> Result<Outcome, LinkError> {
+        match self {
+            Link::Embedded(e) => e.send(command).await,
+        }
+    }
+
+    /// Newest first, strictly before `cursor` (a seq) when given.
+    pub async fn search_audit(
+        &self,
+        filter: AuditFilter,
+        cursor: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, LinkError> {
+        match self {
+            Link::Embedded(e) => e.search_audit(filter, cursor, limit).await,
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The console's state: what it knows of the orchestrator, where the operator is, and what they
+//! are typing. Changed only by `update`; read by the views.
+
+use std::collections::BTreeMap;
+
+use ratatui_textarea::TextArea;
+
+use super::keymap::Keymap;
+use super::theme::Theme;
+use crate::authority::Role;
+use crate::link::LinkInfo;
+use crate::model::{AuditRecord, Snapshot, State, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Pane {
+    Overview,
+    Agents,
+    Queues,
+    Incidents,
+    Approvals,
+    Audit,
+    Rollouts,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 7] = [
+        Pane::Overview,
+        Pane::Agents,
+        Pane::Queues,
+        Pane::Incidents,
+        Pane::Approvals,
+        Pane::Audit,
+        Pane::Rollouts,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pane::Overview => "overview",
+            Pane::Agents => "agents",
+            Pane::Queues => "queues",
+            Pane::Incidents => "incidents",
+            Pane::Approvals => "approvals",
+            Pane::Audit => "audit",
+            Pane::Rollouts => "rollouts",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Pane> {
+        Pane::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Where the operator is inside a pane; it stays when they leave and come back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PaneState {
+    pub selected: usize,
+    pub filter: String,
+    /// Index into the pane's sortable columns.
+    pub sort: usize,
+    /// The id of the item whose details are open.
+    pub detail: Option<String>,
+}
+
+/// The audit pane's own state: a live tail, or search results that page in.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditView {
+    /// Following the tail: new records arrive at the top and the selection stays on the newest.
+    pub follow: bool,
+    /// The query of the current search, if any; results replace the tail.
+    pub query: Option<String>,
+    pub results: Vec<AuditRecord>,
+    pub searching: bool,
+    /// No more results before the oldest one shown.
+    pub exhausted: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connection {
+    Live,
+    Reconnecting { attempt: u32, next_in_s: u64 },
+    Offline { since: Timestamp },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToastKind {
+    Info,
+    Success,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Toast {
+    pub text: String,
+    pub kind: ToastKind,
+    pub until: Timestamp,
+}
+
+/// What a dialog will do once confirmed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    Approval {
+        id: String,
+        action: crate::tui::action::Action,
+        version: u64,
+    },
+    Incident {
+        id: String,
+        action: crate::tui::action::Action,
+        version: u64,
+    },
+    Rollout {
+        id: String,
+        name: String,
+        action: crate::tui::action::Action,
+        version: u64,
+    },
+    Agent {
+        id: String,
+        action: crate::tui::action::Action,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogStep {
+    /// Typing the reason (and the name, where asked).
+    Compose,
+    /// Everything typed; Enter commits, Esc goes back.
+    Confirm,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dialog {
+    pub intent: Intent,
+    pub title: String,
+    /// Lines of context shown above the reason.
+    pub context: Vec<String>,
+    pub reason: TextArea<'static>,
+    pub reason_required: bool,
+    /// Promote to 100 % and abort: the rollout's name, typed.
+    pub confirm_name: Option<(String, String)>,
+    /// Which field has the keyboard when there are two: false = reason, true = name.
+    pub on_name: bool,
+    pub step: DialogStep,
+    pub error: Option<String>,
+}
+
+impl PartialEq for Dialog {
+    fn eq(&self, other: &Self) -> bool {
+        self.intent == other.intent
+            && self.step == other.step
+            && self.reason.lines() == other.reason.lines()
+            && self.confirm_name == other.confirm_name
+            && self.error == other.error
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Normal,
+    Filter { before: String },
+    Command { input: String },
+    Help,
+    Dialog(Box<Dialog>),
+}
+
+pub struct App {
+    pub info: LinkInfo,
+    pub role: Role,
+    pub data: State,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub pane: Pane,
+    /// Where Esc returns to from a full pane.
+    pub previous: Vec<Pane>,
+    pub panes: BTreeMap<Pane, PaneState>,
+    /// The overview section that Enter opens.
+    pub section: Pane,
+    pub audit: AuditView,
+    pub mode: Mode,
+    pub toasts: Vec<Toast>,
+    pub connection: Connection,
+    /// When the last data arrived from the orchestrator.
+    pub data_at: Timestamp,
+    pub now: Timestamp,
+    /// Time stands still on a store written on a simulated clock.
+    pub frozen: bool,
+    pub size: (u16, u16),
+    pub quit: bool,
+    /// Commands sent and not yet answered: decisions stay disabled for the item meanwhile.
+    pub in_flight: Vec<String>,
+}
+
+impl App {
+    pub fn new(
+        info: LinkInfo,
+        snapshot: Snapshot,
+        now: Timestamp,
+        keymap: Keymap,
+        theme: Theme,
+    ) -> App {
+        let role = info.role.parse().unwrap_or(Role::Viewer);
+        let mut app = App {
+            info,
+            role,
+            data: State::default(),
+            keymap,
+            theme,
+            pane: Pane::Overview,
+            previous: Vec::new(),
+            panes: Pane::ALL
+                .into_iter()
+                .map(|p| (p, PaneState::default()))
+                .collect(),
+            section: Pane::Incidents,
+            audit: AuditView {
+                follow: true,
+                ..Default::default()
+            },
+            mode: Mode::Normal,
+            toasts: Vec::new(),
+            connection: Connection::Live,
+            data_at: now,
+            now,
+            frozen: false,
+            size: (120, 36),
+            quit: false,
+            in_flight: Vec::new(),
+        };
+        app.load(snapshot);
+        app
+    }
+
+    /// Replaces everything known with a snapshot.
+    pub fn load(&mut self, snapshot: Snapshot) {
+        let mut state = State {
+            seq: snapshot.seq,
+            audit_tail: snapshot.audit_tail,
+            ..Default::default()
+        };
+        state.agents = snapshot
+            .agents
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        state.tasks = snapshot
+            .tasks
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
+        state.queues = snapshot
+            .queues
+            .into_iter()
+            .map(|q| (q.name.clone(), q))
+            .collect();
+        state.incidents = snapshot
+            .incidents
+            .into_iter()
+            .map(|i| (i.id.clone(), i))
+            .collect();
+        state.approvals = snapshot
+            .approvals
+            .into_iter()
+            .map(|a| (a.id.clone(), a))
+            .collect();
+        state.rollouts = snapshot
+            .rollouts
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect();
+        state.alerts = snapshot
+            .alerts
+            .into_iter()
+            .map(|a| (a.key.clone(), a))
+            .collect();
+        state.domains = snapshot
+            .domains
+            .into_iter()
+            .map(|d| (d.name.clone(), d))
+            .collect();
+        self.data = state;
+    }
+
+    pub fn pane_state(&self, pane: Pane) -> &PaneState {
+        &self.panes[&pane]
+    }
+
+    pub fn pane_state_mut(&mut self, pane: Pane) -> &mut PaneState {
+        self.panes.entry(pane).or_default()
+    }
+
+    /// Decisions are possible: not read-only and the data is live.
+    pub fn can_act(&self) -> Result<(), String> {
+        if self.info.read_only {
+            return Err("read-only console".into());
+        }
+        match &self.connection {
+            Connection::Live => Ok(()),
+            Connection::Reconnecting { .. } | Connection::Offline { .. } => Err(
+                "the link to the orchestrator is down: decisions are disabled until it is back"
+                    .into(),
+            ),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The console: a full-screen terminal UI over a `Link`.
+//!
+//! One task owns the `App`. Input, link events and a one-second clock arrive on one channel; the
+//! loop drains what is queued, updates the state, and redraws only when the rendered screen
+//! differs from the last one drawn, at most once per 16 ms. Effects run as tasks and come back
+//! as messages.
+
+pub mod action;
+pub mod app;
+pub mod keymap;
+pub mod rows;
+mod terminal;
+pub mod theme;
+pub mod update;
+pub mod views;
+pub mod widgets;
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures::StreamExt;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use tokio::sync::mpsc;
+
+use crate::engine::Reply;
+use crate::link::{Link, LinkEvent};
+use app::App;
+use keymap::Keymap;
+use theme::Theme;
+use update::{Effect, Msg, update};
+
+const FRAME: Duration = Duration::from_millis(16);
+
+pub struct TuiOptions {
+    pub keymap: Keymap,
+    pub theme: Theme,
+    pub mouse: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    #[error(
+        "the console needs a terminal: standard input and output must be a TTY (use the CLI commands in scripts, see --help)"
+    )]
+    NotATerminal,
+    #[error("cannot reach the orchestrator: {0}")]
+    Link(#[from] crate::link::LinkError),
+    #[error("terminal error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the console until the operator quits.
+pub fn run(link: Link, options: TuiOptions) -> Result<(), TuiError> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(TuiError::NotATerminal);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let result = runtime.block_on(run_async(Arc::new(link), options));
+    terminal::leave();
+    // Background tasks (the input reader above all) must not keep the process alive.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError> {
+    let info = link.info();
+    let snapshot = link.snapshot().await?;
+    let now = info.frozen_at.unwrap_or_else(Utc::now);
+    let seq = snapshot.seq;
+    let mut app = App::new(info.clone(), snapshot, now, options.keymap, options.theme);
+    app.frozen = info.frozen_at.is_some();
+    let mut term = terminal::enter(options.mouse)?;
+    let size = term.size()?;
+    app.size = (size.width, size.height);
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    spawn_input(tx.clone());
+    spawn_clock(tx.clone());
+    spawn_signals(tx.clone());
+    spawn_subscription(link.clone(), seq, tx.clone());
+
+    let mut screen = Screen::default();
+    let mut last_draw = Instant::now() - FRAME;
+    let mut pending = true;
+    loop {
+        if pending {
+            let since = last_draw.elapsed();
+            if since >= FRAME {
+                screen.draw(&mut term, &app)?;
+                last_draw = Instant::now();
+                pending = false;
+            }
+        }
+        let msg = if pending {
+            let wait = FRAME.saturating_sub(last_draw.elapsed());
+            match tokio::time::timeout(wait, rx.recv()).await {
+                Ok(msg) => msg,
+                Err(_) => continue,
+            }
+        } else {
+            rx.recv().await
+        };
+        let Some(msg) = msg else { break };
+        let mut effects = update(&mut app, msg);
+        while let Ok(more) = rx.try_recv() {
+            effects.extend(update(&mut app, more));
+        }
+        for effect in effects {
+            run_effect(&link, effect, &tx);
+        }
+        if app.quit {
+            break;
+        }
+        pending = true;
+    }
+    Ok(())
+}
+
+/// Redraws only when the screen would change: a quiet orchestrator costs no bytes.
+#[derive(Default)]
+struct Screen {
+    last: Option<Buffer>,
+    scratch: Option<Terminal<TestBackend>>,
+}
+
+impl Screen {
+    fn draw(&mut self, term: &mut terminal::Term, app: &App) -> std::io::Result<()> {
+        let size = term.size()?;
+        let fits = matches!(&self.scratch, Some(t) if t.size().ok() == Some(size));
+        if !fits {
+            self.last = None;
+            let Ok(fresh) = Terminal::new(TestBackend::new(size.width, size.height));
+            self.scratch = Some(fresh);
+        }
+        let scratch = self.scratch.as_mut().expect("set above");
+        let Ok(_) = scratch.draw(|f| views::render(f, app));
+        let rendered = scratch.backend().buffer().clone();
+        if self.last.as_ref() == Some(&rendered) {
+            return Ok(());
+        }
+        term.draw(|f| views::render(f, app))?;
+        self.last = Some(rendered);
+        Ok(())
+    }
+}
+
+fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut events = crossterm::event::EventStream::new();
+        while let Some(event) = events.next().await {
+            let msg = match event {
+                Ok(crossterm::event::Event::Key(key)) => Msg::Key(key),
+                Ok(crossterm::event::Event::Paste(text)) => Msg::Paste(text),
+                Ok(crossterm::event::Event::Resize(w, h)) => Msg::Resize(w, h),
+                Ok(_) => continue,
+                Err(_) => break,
+            };
+            if tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_secs(1));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            interval.tick().await;
+            if tx
+                .send(Msg::Tick(crate::engine::clock::truncate(Utc::now())))
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        let _ = tx.send(Msg::Signal);
+    });
+}
+
+fn spawn_subscription(link: Arc<Link>, since: u64, tx: mpsc::UnboundedSender<Msg>) {
+    tokio::spawn(async move {
+        let mut events = match link.subscribe(since).await {
+            Ok(rx) => rx,
+            Err(e) => {
+                let _ = tx.send(Msg::LinkLost(e.to_string()));
+                return;
+            }
+        };
+        while let Some(event) = events.recv().await {
+            let reset = event == LinkEvent::Reset;
+            if tx.send(Msg::Link(event)).is_err() || reset {
+                return;
+            }
+        }
+        let _ = tx.send(Msg::LinkLost("the event stream ended".into()));
+    });
+}
+
+fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>) {
+    let (link, tx) = (link.clone(), tx.clone());
+    match effect {
+        Effect::Quit => {}
+        Effect::Send {
+            item,
+            label,
+            command,
+        } => {
+            tokio::spawn(async move {
+                let result = link
+                    .send(command)
+                    .await
+                    .map(|outcome| describe(&label, &outcome.reply))
+                    .map_err(|e| format!("{label}: {e}"));
+                let _ = tx.send(Msg::Done { item, result });
+            });
+        }
+        Effect::SearchAudit {
+            query,
+            filter,
+            before,
+        } => {
+            tokio::spawn(async move {
+                let result = link
+                    .search_audit(filter, before, update::AUDIT_PAGE)
+                    .await
+                    .map_err(|e| e.to_string());
+                let _ = tx.send(Msg::AuditPage {
+                    query,
+                    before,
+                    result,
+                });
+            });
+        }
+        Effect::Resync => {
+            tokio::spawn(async move {
+                match link.snapshot().await {
+                    Ok(snapshot) => {
+                        let seq = snapshot.seq;
+                        let _ = tx.send(Msg::Snapshot(Box::new(snapshot)));
+                        spawn_subscription(link, seq, tx);
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Msg::LinkLost(e.to_string()));
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// The toast for a command that went through.
+fn describe(label: &str, reply: &Reply) -> String {
+    match reply {
+        Reply::Approval(a) => format!(
+            "{} is {} ({} of {} approvals)",
+            a.id,
+            a.state.as_str(),
+            a.approvals.len(),
+            a.quorum
+        ),
+        Reply::Incident(i) => format!("{} is {} ({})", i.id, i.state.as_str(), i.severity.as_str()),
+        Reply::Rollout(r) => format!(
+            "{} is {} at {} ({}%)",
+            r.id,
+            r.state.as_str(),
+            r.current_phase,
+            r.percent()
+        ),
+        Reply::Agent(a) => format!("{} is {}", a.id, a.status.as_str()),
+        _ => format!("{label}: done"),
+    }
+}

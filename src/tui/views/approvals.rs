@@ -1,0 +1,205 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Wrap};
+
+use super::agents::filter_note;
+use super::overview::approval_deadline;
+use crate::authority::{Level, who_may_decide};
+use crate::format::{coarse, span};
+use crate::model::Approval;
+use crate::tui::action::Action;
+use crate::tui::app::{App, Pane};
+use crate::tui::rows;
+use crate::tui::update::approval_denial;
+use crate::tui::widgets::{col, safe, section, table, wide};
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let state = app.pane_state(Pane::Approvals);
+    if let Some(id) = &state.detail {
+        return card(frame, area, app, id);
+    }
+    let t = &app.theme;
+    let approvals = rows::approvals(app);
+    let rows: Vec<Vec<Cell>> = approvals
+        .iter()
+        .map(|a| {
+            let left = if a.is_pending() {
+                let (deadline, what) = approval_deadline(a);
+                format!("{what} {}", coarse(deadline - app.now))
+            } else {
+                a.state.as_str().into()
+            };
+            let state_style = if a.is_pending() { t.warn } else { t.muted };
+            vec![
+                Cell::from(safe(&a.id)),
+                Cell::from(Span::styled(a.state.as_str(), state_style)),
+                Cell::from(Span::styled(a.level.as_str(), t.accent)),
+                Cell::from(a.category.as_str()),
+                Cell::from(safe(&a.domain)),
+                Cell::from(format!("{}/{}", a.approvals.len(), a.quorum)),
+                Cell::from(span(app.now - a.created_at)),
+                Cell::from(left),
+                Cell::from(safe(&a.summary)),
+            ]
+        })
+        .collect();
+    let pending = approvals.iter().filter(|a| a.is_pending()).count();
+    let sort = rows::sort_columns(Pane::Approvals)[state.sort];
+    table(
+        frame,
+        area,
+        app,
+        format!(
+            "Approvals · {pending} pending · sorted by {sort}{}",
+            filter_note(&state.filter)
+        ),
+        &[
+            col("ID", Constraint::Length(8)),
+            wide("STATE", Constraint::Length(9)),
+            col("LEVEL", Constraint::Length(11)),
+            col("CATEGORY", Constraint::Length(22)),
+            col("DOMAIN", Constraint::Length(11)),
+            col("QUORUM", Constraint::Length(6)),
+            wide("AGE", Constraint::Length(7)),
+            col("TIME LEFT", Constraint::Length(15)),
+            wide("SUMMARY", Constraint::Min(10)),
+        ],
+        rows,
+        state.selected,
+    );
+}
+
+/// The decision context card: everything needed to decide, and who may.
+fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
+    let block = section(app, &format!("Decision {}", safe(id)), true);
+    let Some(a) = app.data.approvals.get(id) else {
+        frame.render_widget(Paragraph::new("gone").block(block), area);
+        return;
+    };
+    let t = &app.theme;
+    let field = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<16}"), t.muted),
+            Span::raw(v),
+        ])
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(safe(&a.summary), t.header)),
+        field(
+            "category",
+            format!("{} · {}", a.category.as_str(), a.classification.as_str()),
+        ),
+        field(
+            "requested by",
+            format!("{} · {}", safe(&a.requested_by), safe(&a.domain)),
+        ),
+        field(
+            "state",
+            format!("{} · version {}", a.state.as_str(), a.version),
+        ),
+        Line::from(""),
+        field("context", safe(&a.context)),
+    ];
+    for (n, option) in a.options_considered.iter().enumerate() {
+        let label = if n == 0 { "options" } else { "" };
+        let mark = if *option == a.recommendation {
+            " ← recommended"
+        } else {
+            ""
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{label:<16}"), t.muted),
+            Span::raw(format!("{}. {}", n + 1, safe(option))),
+            Span::styled(mark, t.accent),
+        ]));
+    }
+    lines.push(field("recommendation", safe(&a.recommendation)));
+    lines.push(field(
+        "related tasks",
+        if a.related_tasks.is_empty() {
+            "-".into()
+        } else {
+            safe(&a.related_tasks.join(", "))
+        },
+    ));
+    lines.push(Line::from(""));
+    lines.push(authority_path(app, a));
+    lines.push(field(
+        "who may decide",
+        who_may_decide(a.level, &safe(&a.domain)),
+    ));
+    let votes: Vec<String> = a
+        .approvals
+        .iter()
+        .map(|v| format!("{} ({})", safe(&v.by), safe(&v.reason)))
+        .collect();
+    lines.push(field(
+        "quorum",
+        format!(
+            "{} of {}{}",
+            a.approvals.len(),
+            a.quorum,
+            if votes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", votes.join("; "))
+            }
+        ),
+    ));
+    if let Some(r) = &a.rejection {
+        lines.push(field(
+            "rejected by",
+            format!("{}: {}", safe(&r.by), safe(&r.reason)),
+        ));
+    }
+    if a.is_pending() {
+        let (deadline, what) = approval_deadline(a);
+        lines.push(field(
+            "time left",
+            format!("{what} in {}", coarse(deadline - app.now)),
+        ));
+    }
+    lines.push(Line::from(""));
+    for action in [Action::Approve, Action::Reject, Action::Escalate] {
+        let key = app.keymap.label(action);
+        lines.push(match approval_denial(app, a, action) {
+            None => Line::from(vec![
+                Span::styled(format!("{key:>3} "), t.accent),
+                Span::raw(action.name().to_string()),
+            ]),
+            Some(why) => Line::from(vec![
+                Span::styled(format!("{key:>3} {} ", action.name()), t.muted),
+                Span::styled(format!("not offered: {why}"), t.muted),
+            ]),
+        });
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// agent → domain → enterprise → executive, with the current level marked.
+fn authority_path(app: &App, a: &Approval) -> Line<'static> {
+    let t = &app.theme;
+    let mut spans = vec![Span::styled(format!("{:<16}", "authority path"), t.muted)];
+    for (n, level) in Level::ALL.into_iter().enumerate() {
+        if n > 0 {
+            spans.push(Span::styled(" → ", t.muted));
+        }
+        if level == a.level {
+            spans.push(Span::styled(
+                format!("[{}]", level.as_str()),
+                t.accent.add_modifier(ratatui::style::Modifier::BOLD),
+            ));
+        } else if level < a.level {
+            spans.push(Span::styled(level.as_str().to_string(), t.muted));
+        } else {
+            spans.push(Span::raw(level.as_str().to_string()));
+        }
+    }
+    Line::from(spans)
+}

@@ -1,0 +1,135 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Wrap};
+
+use crate::tui::app::{App, Pane};
+use crate::tui::rows;
+use crate::tui::widgets::{col, safe, section, table, wide};
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let state = app.pane_state(Pane::Audit);
+    let [status, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    let t = &app.theme;
+    let status_line = match (&app.audit.query, &app.audit.error) {
+        (_, Some(err)) => Line::from(Span::styled(format!("✖ {}", safe(err)), t.danger)),
+        (Some(q), None) => Line::from(vec![
+            Span::styled("search ", t.accent),
+            Span::raw(safe(q)),
+            Span::styled(
+                format!(
+                    " · {} results{} · end/G back to the live tail",
+                    app.audit.results.len(),
+                    if app.audit.searching {
+                        " (loading…)"
+                    } else if app.audit.exhausted {
+                        ""
+                    } else {
+                        "+"
+                    }
+                ),
+                t.muted,
+            ),
+        ]),
+        (None, None) if app.audit.follow => Line::from(Span::styled(
+            "● following the live tail · / to search",
+            t.ok,
+        )),
+        (None, None) => Line::from(Span::styled(
+            "⏸ paused: scrolled away from the tail · end/G follows again",
+            t.warn,
+        )),
+    };
+    frame.render_widget(Paragraph::new(status_line), status);
+    if let Some(seq) = &state.detail {
+        return detail(frame, list, app, seq);
+    }
+    let records = rows::audit(app);
+    let rows: Vec<Vec<Cell>> = records
+        .iter()
+        .map(|r| {
+            vec![
+                Cell::from(r.seq.to_string()),
+                Cell::from(r.timestamp.format("%m-%d %H:%M:%S").to_string()),
+                Cell::from(safe(&r.agent_id)),
+                Cell::from(Span::styled(r.action_type.as_str(), t.accent)),
+                Cell::from(safe(&r.domain)),
+                Cell::from(r.classification.as_str()),
+                Cell::from(safe(&r.summary)),
+            ]
+        })
+        .collect();
+    table(
+        frame,
+        list,
+        app,
+        format!("Audit trail · {}", records.len()),
+        &[
+            col("SEQ", Constraint::Length(7)),
+            col("TIME", Constraint::Length(15)),
+            col("ACTOR", Constraint::Length(24)),
+            col("TYPE", Constraint::Length(11)),
+            wide("DOMAIN", Constraint::Length(11)),
+            wide("CLASS", Constraint::Length(10)),
+            col("SUMMARY", Constraint::Min(20)),
+        ],
+        rows,
+        state.selected,
+    );
+}
+
+/// A record as a readable tree of its fields and its details.
+fn detail(frame: &mut Frame, area: Rect, app: &App, seq: &str) {
+    let block = section(app, &format!("Audit record {}", safe(seq)), true);
+    let record = rows::audit(app)
+        .into_iter()
+        .find(|r| r.seq.to_string() == seq)
+        .cloned();
+    let Some(r) = record else {
+        frame.render_widget(Paragraph::new("no longer in view").block(block), area);
+        return;
+    };
+    let t = &app.theme;
+    let field = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<16}"), t.muted),
+            Span::raw(v),
+        ])
+    };
+    let branch = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("  ├ {k:<12}"), t.muted),
+            Span::raw(v),
+        ])
+    };
+    let mut lines = vec![
+        Line::from(Span::styled(safe(&r.summary), t.header)),
+        field("id", r.id.clone()),
+        field(
+            "timestamp",
+            crate::model::audit::millis::format(&r.timestamp),
+        ),
+        field("agent_id", safe(&r.agent_id)),
+        field("action_type", r.action_type.as_str().into()),
+        field("domain", safe(&r.domain)),
+        field("classification", r.classification.as_str().into()),
+        field("retention", r.retention.as_str().into()),
+        field("related_tasks", safe(&r.related_tasks.join(", "))),
+        Line::from(Span::styled("details", t.muted)),
+        branch("context", safe(&r.details.context)),
+        branch("options", safe(&r.details.options_considered.join(" | "))),
+        branch("decision", safe(&r.details.decision)),
+        branch("reasoning", safe(&r.details.reasoning)),
+        branch("outcome", safe(&r.details.outcome)),
+        field("seq", r.seq.to_string()),
+        field("prev_hash", r.prev_hash.clone()),
+        field("hash", r.hash.clone()),
+    ];
+    lines.retain(|_| true);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

@@ -1,0 +1,120 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Cell, Paragraph, Wrap};
+
+use super::agents::filter_note;
+use super::overview::{countdown, countdown_style};
+use crate::format::span;
+use crate::model::IncidentSource;
+use crate::tui::app::{App, Pane};
+use crate::tui::rows;
+use crate::tui::widgets::{col, safe, section, table, wide};
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App) {
+    let state = app.pane_state(Pane::Incidents);
+    if let Some(id) = &state.detail {
+        return detail(frame, area, app, id);
+    }
+    let t = &app.theme;
+    let incidents = rows::incidents(app);
+    let rows: Vec<Vec<Cell>> = incidents
+        .iter()
+        .map(|i| {
+            let target = if i.is_open() {
+                Cell::from(Span::styled(countdown(app, i), countdown_style(app, i)))
+            } else {
+                Cell::from(Span::styled("resolved", t.muted))
+            };
+            vec![
+                Cell::from(safe(&i.id)),
+                Cell::from(Span::styled(i.severity.as_str(), t.severity(i.severity))),
+                Cell::from(i.state.as_str()),
+                Cell::from(safe(&i.domain)),
+                target,
+                Cell::from(span(app.now - i.opened_at)),
+                Cell::from(safe(&i.title)),
+            ]
+        })
+        .collect();
+    let sort = rows::sort_columns(Pane::Incidents)[state.sort];
+    let open = incidents.iter().filter(|i| i.is_open()).count();
+    table(
+        frame,
+        area,
+        app,
+        format!(
+            "Incidents · {open} open · sorted by {sort}{}",
+            filter_note(&state.filter)
+        ),
+        &[
+            col("ID", Constraint::Length(8)),
+            col("SEV", Constraint::Length(5)),
+            col("STATE", Constraint::Length(13)),
+            wide("DOMAIN", Constraint::Length(11)),
+            col("TARGET", Constraint::Length(15)),
+            wide("AGE", Constraint::Length(7)),
+            col("TITLE", Constraint::Min(20)),
+        ],
+        rows,
+        state.selected,
+    );
+}
+
+fn detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
+    let block = section(app, &format!("Incident {}", safe(id)), true);
+    let Some(i) = app.data.incidents.get(id) else {
+        frame.render_widget(Paragraph::new("gone").block(block), area);
+        return;
+    };
+    let t = &app.theme;
+    let field = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<12}"), t.muted),
+            Span::raw(v),
+        ])
+    };
+    let source = match &i.source {
+        IncidentSource::AlertRule { rule } => format!("alert rule {}", safe(rule)),
+        IncidentSource::Agent { agent_id } => format!("agent {}", safe(agent_id)),
+        IncidentSource::Operator { name } => format!("operator {}", safe(name)),
+    };
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled(format!("{} ", i.severity.as_str()), t.severity(i.severity)),
+            Span::styled(safe(&i.title), t.header),
+        ]),
+        field("state", i.state.as_str().into()),
+        field("domain", safe(&i.domain)),
+        field("source", source),
+        field(
+            "target",
+            format!(
+                "{} ({})",
+                i.target_at.format("%Y-%m-%d %H:%M UTC"),
+                if i.is_open() {
+                    countdown(app, i)
+                } else {
+                    "met or closed".into()
+                }
+            ),
+        ),
+        field("version", i.version.to_string()),
+        Line::from(""),
+        Line::from(Span::styled("Timeline", t.title)),
+    ];
+    for entry in &i.timeline {
+        lines.push(Line::from(vec![
+            Span::styled(entry.at.format("%m-%d %H:%M ").to_string(), t.muted),
+            Span::styled(format!("{:<13}", safe(&entry.kind)), t.accent),
+            Span::raw(format!("{} ", safe(&entry.by))),
+            Span::raw(safe(&entry.text)),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}

@@ -1,0 +1,187 @@
+//! Rendering: a pure function of the app state. Every string that came from outside passes
+//! through `safe` (SafeText) on its way into a widget.
+
+mod agents;
+mod approvals;
+mod audit;
+mod dialog;
+mod header;
+mod help;
+mod incidents;
+mod overview;
+mod queues;
+mod rollouts;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+use super::action::Action;
+use super::app::{App, Mode, Pane, ToastKind};
+use super::update::command_words;
+use super::widgets::safe;
+
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
+
+pub fn render(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area);
+        return;
+    }
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    header::render(frame, top, app);
+    match app.pane {
+        Pane::Overview => overview::render(frame, body, app),
+        Pane::Agents => agents::render(frame, body, app),
+        Pane::Queues => queues::render(frame, body, app),
+        Pane::Incidents => incidents::render(frame, body, app),
+        Pane::Approvals => approvals::render(frame, body, app),
+        Pane::Audit => audit::render(frame, body, app),
+        Pane::Rollouts => rollouts::render(frame, body, app),
+    }
+    footer(frame, bottom, app);
+    toasts(frame, body, app);
+    match &app.mode {
+        Mode::Help => help::render(frame, body, app),
+        Mode::Dialog(dialog) => dialog::render(frame, body, app, dialog),
+        _ => {}
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    let text = format!(
+        "opsdeck needs a terminal of at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}.\nEnlarge the window, or use the CLI (opsdeck --help).",
+        area.width, area.height
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .alignment(Alignment::Center)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+/// The key hints of the pane, or the `:` / `/` line being typed.
+fn footer(frame: &mut Frame, area: Rect, app: &App) {
+    let theme = &app.theme;
+    let line = match &app.mode {
+        Mode::Command { input } => {
+            let candidates: Vec<&str> = command_words(app)
+                .into_iter()
+                .filter(|w| !input.is_empty() && w.starts_with(input.as_str()))
+                .take(8)
+                .collect();
+            Line::from(vec![
+                Span::styled(":", theme.accent),
+                Span::raw(safe(input)),
+                Span::styled("█", theme.muted),
+                Span::styled(format!("   {}", candidates.join("  ")), theme.muted),
+            ])
+        }
+        Mode::Filter { .. } => {
+            let what = if app.pane == Pane::Audit {
+                "search"
+            } else {
+                "filter"
+            };
+            Line::from(vec![
+                Span::styled(format!("{what} /"), theme.accent),
+                Span::raw(safe(&app.pane_state(app.pane).filter)),
+                Span::styled("█", theme.muted),
+                Span::styled("   enter: apply · esc: cancel", theme.muted),
+            ])
+        }
+        _ => hints(app),
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn hints(app: &App) -> Line<'static> {
+    let pane = app.pane;
+    let mut actions: Vec<Action> = Vec::new();
+    if pane == Pane::Overview {
+        actions.extend([Action::NextSection, Action::Open]);
+    } else if app.pane_state(pane).detail.is_none() {
+        actions.push(Action::Open);
+    }
+    if !app.info.read_only {
+        actions.extend(
+            Action::ALL
+                .into_iter()
+                .filter(|a| a.mutates() && a.applies_to(pane)),
+        );
+    }
+    actions.extend([
+        Action::Filter,
+        Action::CommandLine,
+        Action::Back,
+        Action::Help,
+        Action::Quit,
+    ]);
+    let mut spans = Vec::new();
+    for action in actions {
+        let keys = app.keymap.label(action);
+        if keys.is_empty() {
+            continue;
+        }
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", app.theme.muted));
+        }
+        spans.push(Span::styled(keys, app.theme.accent));
+        spans.push(Span::raw(format!(" {}", action.name().replace('_', " "))));
+    }
+    Line::from(spans)
+}
+
+fn toasts(frame: &mut Frame, body: Rect, app: &App) {
+    for (i, toast) in app.toasts.iter().rev().enumerate() {
+        let text = format!(
+            " {} {} ",
+            match toast.kind {
+                ToastKind::Success => "✔",
+                ToastKind::Error => "✖",
+                ToastKind::Info => "ℹ",
+            },
+            safe(&toast.text)
+        );
+        let width = (text.chars().count() as u16).min(body.width.saturating_sub(2));
+        let y = body.y + 1 + i as u16;
+        if y >= body.bottom() {
+            break;
+        }
+        let area = Rect {
+            x: body.right().saturating_sub(width + 1),
+            y,
+            width,
+            height: 1,
+        };
+        let style = match toast.kind {
+            ToastKind::Success => app.theme.ok,
+            ToastKind::Error => app.theme.danger,
+            ToastKind::Info => app.theme.accent,
+        }
+        .add_modifier(ratatui::style::Modifier::REVERSED);
+        frame.render_widget(Clear, area);
+        frame.render_widget(Paragraph::new(Span::styled(text, style)), area);
+    }
+}
+
+/// A centred rectangle of at most `width`×`height` inside `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
+}
