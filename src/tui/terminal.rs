@@ -19,13 +19,19 @@ pub fn enter(mouse: bool) -> std::io::Result<Term> {
     install_panic_hook();
     enable_raw_mode()?;
     let mut out = stdout();
-    execute!(out, EnterAlternateScreen, EnableBracketedPaste)?;
+    // Cleared here rather than through ratatui, whose clear() asks the terminal for the cursor
+    // position: a round trip over SSH, and a hang on terminals that never answer.
+    execute!(
+        out,
+        EnterAlternateScreen,
+        EnableBracketedPaste,
+        crossterm::terminal::Clear(crossterm::terminal::ClearType::All)
+    )?;
     if mouse {
         execute!(out, EnableMouseCapture)?;
     }
     let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
     terminal.hide_cursor()?;
-    terminal.clear()?;
     Ok(terminal)
 }
 

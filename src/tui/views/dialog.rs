@@ -11,7 +11,9 @@ use crate::tui::widgets::{safe, section};
 /// The decision dialog: context, a mandatory reason, then an explicit confirmation.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &Dialog) {
     let t = &app.theme;
-    let box_area = centered(area, 78, 16);
+    let name_rows = if dialog.confirm_name.is_some() { 3 } else { 0 };
+    let height = 2 + dialog.context.len().min(4) as u16 + 5 + name_rows + 3;
+    let box_area = centered(area, 78, height);
     frame.render_widget(Clear, box_area);
     let block = section(app, &safe(&dialog.title), true);
     let inner = block.inner(box_area);

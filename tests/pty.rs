@@ -1,0 +1,151 @@
+//! End to end in a real pseudo-terminal: start the console, approve a pending item with a
+//! reason, quit, and check with the CLI that it is decided and audited.
+
+#[path = "support/pty.rs"]
+mod support;
+
+use std::process::Command;
+use std::time::Duration;
+
+use support::Pty;
+
+const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn cli(home: &std::path::Path, store: &std::path::Path, args: &[&str]) -> serde_json::Value {
+    let out = Command::new(BIN)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .args(["-o", "json"])
+        .env("HOME", home)
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn approve_in_the_console_then_the_cli_sees_it_decided_and_audited() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("demo.db");
+    cli(
+        home.path(),
+        &store,
+        &["demo", "run", "--seed", "7", "--duration", "2h"],
+    );
+    let approvals = cli(home.path(), &store, &["approvals", "--state", "pending"]);
+    let target = approvals
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["level"] != "executive" && a["quorum"] == 1)
+        .expect("a pending item an enterprise operator can decide alone")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let store_arg = store.to_str().unwrap();
+    let mut pty = Pty::spawn(
+        BIN,
+        &["--store", store_arg, "--no-demo", "--as", "erin"],
+        120,
+        36,
+        home.path(),
+        &[],
+    );
+    pty.wait_for("pending", LIMIT);
+    assert!(
+        pty.alternate_screen(),
+        "the console runs on the alternate screen"
+    );
+    pty.send("5");
+    pty.wait_for("Approvals ·", LIMIT);
+    pty.send("/");
+    pty.send(&target);
+    pty.send("\r");
+    pty.wait_for(&format!("filter /{target}"), LIMIT);
+    pty.send("a");
+    pty.wait_for("reason (required)", LIMIT);
+    pty.send("fits this quarter's plan");
+    pty.send("\r");
+    pty.wait_for("Confirm?", LIMIT);
+    pty.send("\r");
+    pty.wait_for(&format!("{target} is approved"), LIMIT);
+    pty.send("q");
+    let status = pty.wait_exit(LIMIT);
+    assert!(status.success(), "{status:?}");
+    assert!(!pty.alternate_screen(), "the terminal is restored on quit");
+
+    let decided = cli(home.path(), &store, &["approvals"]);
+    let item = decided
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == target.as_str())
+        .unwrap();
+    assert_eq!(item["state"], "approved");
+    assert_eq!(item["approvals"][0]["by"], "operator:erin");
+    assert_eq!(item["approvals"][0]["reason"], "fits this quarter's plan");
+    let trail = cli(
+        home.path(),
+        &store,
+        &["audit", "search", &target, "type:decision"],
+    );
+    let record = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["agent_id"] == "operator:erin")
+        .expect("the decision is in the audit trail");
+    assert_eq!(record["details"]["reasoning"], "fits this quarter's plan");
+    let verify = cli(home.path(), &store, &["audit", "verify"]);
+    assert!(verify["first_bad"].is_null());
+}
+
+#[test]
+fn the_terminal_is_restored_on_sigterm() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("quiet.db");
+    let store_arg = store.to_str().unwrap();
+    let mut pty = Pty::spawn(
+        BIN,
+        &["--store", store_arg, "--no-demo"],
+        100,
+        30,
+        home.path(),
+        &[],
+    );
+    pty.wait_for("nothing awaits a decision", LIMIT);
+    assert!(pty.alternate_screen());
+    let pid = pty.pid().expect("a pid");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    pty.wait_exit(LIMIT);
+    assert!(
+        !pty.alternate_screen(),
+        "SIGTERM leaves the alternate screen"
+    );
+}
+
+#[test]
+fn without_a_terminal_the_console_refuses_with_a_clear_message() {
+    let home = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["--ephemeral", "--no-demo"])
+        .env("HOME", home.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs a terminal"), "{err}");
+    assert!(out.stdout.is_empty(), "no escape sequences on a pipe");
+}
