@@ -13,6 +13,8 @@ use crate::sim::{Sim, Totals};
 use crate::store::{AuditFilter, StoreError};
 
 const TICK: Duration = Duration::from_secs(1);
+/// How often a quiet subscription says it is still alive (as the SSE stream will).
+const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Events a console may lag behind before it gets a reset.
 const SUBSCRIBER_BUFFER: usize = 1024;
 
@@ -153,8 +155,19 @@ impl Embedded {
                     return;
                 }
             }
+            let mut heartbeat = tokio::time::interval(HEARTBEAT);
+            heartbeat.tick().await;
             loop {
-                match live.recv().await {
+                let received = tokio::select! {
+                    received = live.recv() => received,
+                    _ = heartbeat.tick() => {
+                        if tx.send(LinkEvent::Heartbeat).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                };
+                match received {
                     Ok(event) if event.seq <= last => continue,
                     Ok(event) => {
                         last = event.seq;

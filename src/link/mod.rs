@@ -20,6 +20,8 @@ pub enum LinkEvent {
     Reset,
     /// A note from the link for the operator (e.g. why the demo fleet is not running).
     Notice(String),
+    /// Nothing happened, and the link is alive: the data is still current.
+    Heartbeat,
 }
 
 /// Why a request through the link did not go through, in words for a toast.

@@ -160,6 +160,11 @@ fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
             vec![]
         }
         LinkEvent::Reset => vec![Effect::Resync],
+        LinkEvent::Heartbeat => {
+            app.data_at = app.now;
+            app.connection = Connection::Live;
+            vec![]
+        }
         LinkEvent::Notice(text) => {
             let until = app.now + Duration::seconds(30);
             app.toasts.push(Toast {
