@@ -209,7 +209,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error(
-        "config file {path} is not valid: {message}fix the key named above or remove it (see config.example.toml)"
+        "config file {path} is not valid: {message}fix or remove that key (config.example.toml lists every key with its default)"
     )]
     Parse { path: PathBuf, message: String },
 }
@@ -237,7 +237,7 @@ impl Config {
     }
 
     pub fn parse(text: &str) -> Result<Config, String> {
-        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        let config: Config = toml::from_str(text).map_err(|e| one_line(text, &e))?;
         config.validate()?;
         Ok(config)
     }
@@ -245,25 +245,50 @@ impl Config {
     fn validate(&self) -> Result<(), String> {
         let e = &self.engine;
         if e.domains.is_empty() {
-            return Err("engine.domains is empty: name at least one domain\n".into());
+            return Err("engine.domains is empty: name at least one domain; ".into());
         }
         if !(0.0..=1.0).contains(&self.alerts.error_rate) {
-            return Err("alerts.error_rate must be between 0 and 1\n".into());
+            return Err("alerts.error_rate must be between 0 and 1; ".into());
         }
         if !(0.0..=1.0).contains(&self.alerts.utilization) {
-            return Err("alerts.utilization must be between 0 and 1\n".into());
+            return Err("alerts.utilization must be between 0 and 1; ".into());
         }
         if e.max_attempts == 0 {
-            return Err("engine.max_attempts must be at least 1\n".into());
+            return Err("engine.max_attempts must be at least 1; ".into());
         }
         if e.metrics_interval <= Duration::zero() || e.lease_ttl <= Duration::zero() {
-            return Err("engine.metrics_interval and engine.lease_ttl must be positive\n".into());
+            return Err("engine.metrics_interval and engine.lease_ttl must be positive; ".into());
         }
         if self.rollouts.max_error_ratio < 1.0 {
-            return Err("rollouts.max_error_ratio must be at least 1.0\n".into());
+            return Err("rollouts.max_error_ratio must be at least 1.0; ".into());
         }
-        crate::tui::keymap::Keymap::from_config(&self.keymap).map_err(|e| format!("{e}\n"))?;
+        crate::tui::keymap::Keymap::from_config(&self.keymap).map_err(|e| format!("{e}; "))?;
         Ok(())
+    }
+}
+
+/// `line 3, column 1 (key lease_tl): unknown field …`: the TOML error on one line.
+fn one_line(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
+            let line_text = text.lines().nth(line - 1).unwrap_or("");
+            let key = match line_text.split_once('=') {
+                Some((k, _)) => format!(", key {}", k.trim()),
+                None if !line_text.trim().is_empty() => format!(" ({})", line_text.trim()),
+                None => String::new(),
+            };
+            format!("line {line}, column {column}{key}: {message}; ")
+        }
+        None => format!("{message}; "),
     }
 }
 
@@ -298,6 +323,7 @@ mod tests {
     fn unknown_keys_and_wrong_types_name_the_line_and_key() {
         let err = Config::parse("[engine]\nmax_attempts = 3\nlease_tl = \"1m\"\n").unwrap_err();
         assert!(err.contains("line 3"), "{err}");
+        assert!(!err.contains('\n'), "one line: {err}");
         assert!(err.contains("lease_tl"), "{err}");
         let err = Config::parse("[alerts]\nqueue_depth = \"many\"\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");

@@ -1786,7 +1786,7 @@ fn a_config_with_a_wrong_type_names_the_line() {
     let config = deck.path("bad.toml");
     std::fs::write(&config, "[operator]\nname = 5\n").expect("write");
     let (_, stderr) = exits(deck.cmd().arg("--config").arg(&config).arg("agents"), 2);
-    assert_mentions(&stderr, &["bad.toml", "line 2", "name = 5", "invalid type"]);
+    assert_mentions(&stderr, &["bad.toml", "line 2", "key name", "invalid type"]);
     std::fs::write(&config, "[operator]\nrole = \"king\"\n").expect("write");
     let (_, stderr) = exits(deck.cmd().arg("--config").arg(&config).arg("agents"), 2);
     assert_mentions(

@@ -123,7 +123,7 @@ impl Engine {
         &mut self,
         commands: Vec<(Actor, Command)>,
     ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
-        let (outcomes, _) = self.transact(|txn| {
+        let (outcomes, _) = self.transact(false, |txn| {
             commands
                 .into_iter()
                 .map(|(actor, command)| {
@@ -137,8 +137,9 @@ impl Engine {
     /// Runs the engine's timers and rules: leases, retries, deadlines, metrics, alert rules and
     /// rollout gates, in one transaction. Returns the event, if anything changed.
     pub fn tick(&mut self) -> Result<Option<Event>, EngineError> {
-        let (mut outcomes, mut events) =
-            self.transact(|txn| vec![txn.step("tick", |txn| tick(txn).map(|()| Reply::Done))])?;
+        let (mut outcomes, mut events) = self.transact(true, |txn| {
+            vec![txn.step("tick", |txn| tick(txn).map(|()| Reply::Done))]
+        })?;
         outcomes.pop().expect("one result")?;
         Ok(events.pop())
     }
@@ -151,8 +152,11 @@ impl Engine {
         Ok(())
     }
 
+    /// Runs `work` in one write transaction. `index_text` also catches the audit trail's
+    /// full-text index up (the clock does it once a second, off the decisions' path).
     fn transact(
         &mut self,
+        index_text: bool,
         work: impl FnOnce(&mut Txn<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
     ) -> Result<Persisted, EngineError> {
         let mut write = self.store.write()?;
@@ -169,6 +173,7 @@ impl Engine {
         if let Some(last) = write.head().last_at.filter(|l| *l > now) {
             now = last;
         }
+        let metrics_before = self.state.metrics.clone();
         let results = {
             let mut txn = Txn::new(&mut self.state, &self.config, now, &mut self.rng);
             work(&mut txn)
@@ -178,8 +183,21 @@ impl Engine {
         } else {
             ClockMode::Real
         });
-        let persisted = persist(&mut write, &mut self.rng, &self.state, now, results);
-        let committed = persisted.and_then(|done| Ok((done, write.commit()?)));
+        let persisted = persist(
+            &mut write,
+            &mut self.rng,
+            &self.state,
+            &metrics_before,
+            now,
+            results,
+        );
+        let indexed = persisted.and_then(|done| {
+            if index_text {
+                write.index_audit_text()?;
+            }
+            Ok(done)
+        });
+        let committed = indexed.and_then(|done| Ok((done, write.commit()?)));
         match committed {
             Ok(((outcomes, events), head)) => {
                 self.last_at = head.last_at;
@@ -217,6 +235,7 @@ fn persist(
     write: &mut WriteTx<'_>,
     rng: &mut ChaCha8Rng,
     state: &State,
+    metrics_before: &crate::model::Metrics,
     now: Timestamp,
     results: Vec<Result<(Reply, Step), EngineError>>,
 ) -> Result<Persisted, StoreError> {
@@ -287,7 +306,9 @@ fn persist(
         events.push(event);
     }
     write.set_ids(&state.ids);
-    write.put_metrics(&state.metrics)?;
+    if state.metrics != *metrics_before {
+        write.put_metrics(&state.metrics)?;
+    }
     Ok((outcomes, events))
 }
 

@@ -157,9 +157,40 @@ pub fn insert(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
         r.prev_hash,
         r.hash
     ])?;
-    conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?
-        .execute(params![r.seq as i64, r.summary, details_text(&r.details)])?;
     Ok(())
+}
+
+/// Brings the full-text index up to the end of the trail. The index is derived data: it is kept
+/// out of the decision transactions (where it would cost a quarter of their throughput) and
+/// caught up by the engine's clock every second and before every text search.
+pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
+    let upto: u64 = super::entities::get_meta(conn, "fts_upto")?.unwrap_or(0);
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, body FROM audit WHERE seq > ?1 ORDER BY seq")?;
+    let rows = stmt
+        .query_map([upto as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<String>>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let Some(last) = rows.last().map(|(seq, _)| *seq) else {
+        return Ok(0);
+    };
+    let mut insert =
+        conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?;
+    for (seq, body) in &rows {
+        // Purged bodies have nothing left to index.
+        let Some(body) = body else { continue };
+        let body: Body = serde_json::from_str(body).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
+        })?;
+        insert.execute(params![
+            *seq as i64,
+            body.summary,
+            details_text(&body.details)
+        ])?;
+    }
+    super::entities::put_meta(conn, "fts_upto", &last)?;
+    Ok(rows.len() as u64)
 }
 
 fn details_text(d: &AuditDetails) -> String {
@@ -178,11 +209,10 @@ fn details_text(d: &AuditDetails) -> String {
 
 pub fn last(conn: &Connection) -> rusqlite::Result<(u64, String)> {
     let row = conn
-        .query_row(
-            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)),
-        )
+        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })
         .or_else(|e| match e {
             rusqlite::Error::QueryReturnedNoRows => Ok((0, GENESIS_HASH.to_string())),
             other => Err(other),

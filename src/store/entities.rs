@@ -89,9 +89,13 @@ pub fn put_head(conn: &Connection, head: &Head) -> rusqlite::Result<()> {
     put_meta(conn, "head", &stored)
 }
 
-pub fn get_meta<T: DeserializeOwned>(conn: &Connection, key: &str) -> rusqlite::Result<Option<T>> {
+pub(super) fn get_meta<T: DeserializeOwned>(
+    conn: &Connection,
+    key: &str,
+) -> rusqlite::Result<Option<T>> {
     let body: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?;
     body.map(|b| decode("meta", key, &b)).transpose()
 }

@@ -26,7 +26,7 @@ CREATE TABLE domains (name TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE events (seq INTEGER PRIMARY KEY, at TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE audit (
     seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     ts TEXT NOT NULL,
     agent_id TEXT NOT NULL,
     action_type TEXT NOT NULL,
@@ -40,7 +40,6 @@ CREATE TABLE audit (
 CREATE INDEX audit_domain ON audit(domain, seq);
 CREATE INDEX audit_type ON audit(action_type, seq);
 CREATE INDEX audit_agent ON audit(agent_id, seq);
-CREATE INDEX audit_ts ON audit(ts);
 CREATE VIRTUAL TABLE audit_fts USING fts5(summary, details, content='', contentless_delete=1);
 "#];
 

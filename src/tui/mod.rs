@@ -159,6 +159,16 @@ fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {
                 Ok(crossterm::event::Event::Key(key)) => Msg::Key(key),
                 Ok(crossterm::event::Event::Paste(text)) => Msg::Paste(text),
                 Ok(crossterm::event::Event::Resize(w, h)) => Msg::Resize(w, h),
+                // With --mouse, the wheel moves the selection like the arrow keys.
+                Ok(crossterm::event::Event::Mouse(m)) => {
+                    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseEventKind};
+                    let code = match m.kind {
+                        MouseEventKind::ScrollDown => KeyCode::Down,
+                        MouseEventKind::ScrollUp => KeyCode::Up,
+                        _ => continue,
+                    };
+                    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+                }
                 Ok(_) => continue,
                 Err(_) => break,
             };
