@@ -161,7 +161,19 @@ fn lease_to(txn: &mut Txn<'_>, mut task: Task, mut agent: Agent, actor: &str, wh
     task
 }
 
-/// Orders ready tasks: most urgent first, then longest waiting.
+/// Most urgent first, then longest waiting, then the older id.
+fn urgency(a: &Task, b: &Task) -> std::cmp::Ordering {
+    let key = |t: &Task| {
+        (
+            t.priority,
+            t.enqueued_at,
+            crate::model::ids::natural_key(&t.id).1,
+        )
+    };
+    key(a).cmp(&key(b))
+}
+
+/// Ready tasks in the order they are handed out.
 fn ready_tasks(txn: &Txn<'_>) -> Vec<Task> {
     let mut ready: Vec<Task> = txn
         .state
@@ -170,18 +182,7 @@ fn ready_tasks(txn: &Txn<'_>) -> Vec<Task> {
         .filter(|t| ready(txn, t))
         .cloned()
         .collect();
-    ready.sort_by(|a, b| {
-        (
-            a.priority,
-            a.enqueued_at,
-            crate::model::ids::natural_key(&a.id),
-        )
-            .cmp(&(
-                b.priority,
-                b.enqueued_at,
-                crate::model::ids::natural_key(&b.id),
-            ))
-    });
+    ready.sort_by(urgency);
     ready
 }
 
@@ -222,7 +223,13 @@ pub fn lease(txn: &mut Txn<'_>, actor: &Actor, agent_id: &str) -> Result<Reply, 
     if !agent.in_rotation() || agent.status != AgentStatus::Idle {
         return Ok(Reply::Lease(None));
     }
-    let candidate = ready_tasks(txn).into_iter().find(|t| fits(&agent, t));
+    let candidate = txn
+        .state
+        .tasks
+        .values()
+        .filter(|t| ready(txn, t) && fits(&agent, t))
+        .min_by(|a, b| urgency(a, b))
+        .cloned();
     let Some(task) = candidate else {
         return Ok(Reply::Lease(None));
     };
