@@ -15,8 +15,16 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
     }
     let keymap = Keymap::from_config(&ctx.config.keymap).map_err(CliError::Usage)?;
     crate::logging::init();
+    let store = ctx.open_store()?;
+    if !no_demo && store.is_empty()? {
+        // Shown until the first frame replaces it.
+        eprintln!(
+            "opsdeck: starting the demo fleet with an hour of history in {}…",
+            store.location()
+        );
+    }
     let engine = crate::engine::Engine::open(
-        ctx.open_store()?,
+        store,
         ctx.config.clone(),
         crate::engine::Clock::System,
         None,

@@ -31,6 +31,7 @@ impl Context {
             .or_else(|| Some(config.operator.name.clone()).filter(|n| !n.is_empty()))
             .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
             .or_else(|| std::env::var("LOGNAME").ok().filter(|n| !n.is_empty()))
+            .or_else(os_user)
             .unwrap_or_else(|| "unknown".to_string());
         if operator.chars().any(|c| c.is_control() || c == ':') || operator.len() > 64 {
             return Err(CliError::Usage(format!(
@@ -109,4 +110,22 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// The login name of this process's user, from /etc/passwd (when USER and LOGNAME are unset,
+/// as under some service managers and in containers).
+fn os_user() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        (fields.nth(1)? == uid).then(|| name.to_string())
+    })
 }

@@ -81,6 +81,11 @@ impl Engine {
         &self.clock
     }
 
+    /// Swaps the clock: the demo fills its first hour on a simulated clock, then goes live.
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

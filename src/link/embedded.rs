@@ -187,12 +187,37 @@ impl Embedded {
     }
 }
 
+/// How much history the demo fleet makes up on a fresh store, so the first screen has a story.
+const DEMO_BACKFILL_MINUTES: i64 = 60;
+
+/// On an empty store, runs the demo's last hour on a simulated clock, then hands over to the
+/// real one.
+fn backfill(engine: &mut Engine, sim: &mut Sim) {
+    if !engine.store().is_empty().unwrap_or(false) {
+        return;
+    }
+    let end = crate::engine::clock::truncate(chrono::Utc::now());
+    let start = end - chrono::Duration::minutes(DEMO_BACKFILL_MINUTES);
+    engine.set_clock(crate::engine::Clock::manual(start));
+    match sim.run(engine, start, end - start) {
+        Ok(totals) => tracing::info!(
+            "demo backfilled {DEMO_BACKFILL_MINUTES} minutes: {} commands",
+            totals.commands
+        ),
+        Err(e) => tracing::error!("demo backfill failed: {e}"),
+    }
+    engine.set_clock(crate::engine::Clock::System);
+}
+
 fn run(
     mut engine: Engine,
     actor: Actor,
     mut demo: Option<Sim>,
     inbox: std_mpsc::Receiver<Request>,
 ) {
+    if let Some(sim) = demo.as_mut() {
+        backfill(&mut engine, sim);
+    }
     let mut next_tick = Instant::now();
     let mut totals = Totals::default();
     loop {

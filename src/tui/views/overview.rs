@@ -297,8 +297,8 @@ fn render_approvals(frame: &mut Frame, area: Rect, app: &App) {
                 spans.push(Span::styled(format!("{:>6}", coarse(left)), style));
             } else {
                 spans.push(Span::raw(format!(
-                    "{:<20}",
-                    safe_cut(a.category.as_str(), 19)
+                    "{:<18}",
+                    safe_cut(a.category.as_str(), 17)
                 )));
                 spans.push(Span::raw(format!("{:<11}", safe_cut(&a.domain, 10))));
                 spans.push(Span::styled(
