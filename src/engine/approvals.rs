@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::txn::Txn;
 use super::{Actor, Decision, EngineError, Reply, agents, guard};
-use crate::authority::{self, Level, Subject};
+use crate::authority::{self, Level};
 use crate::model::{
     ActionType, Approval, ApprovalState, AuditDetails, AuditDraft, Category, Change,
     Classification, EntityKind, Retention, Vote,
@@ -182,11 +182,7 @@ pub fn decide(
         ));
     };
     check_open(txn, &a, expected_version)?;
-    let subject = Subject {
-        level: a.level,
-        domain: &a.domain,
-        requested_by: &a.requested_by,
-    };
+    let subject = a.subject();
     authority::may_decide(role, name, subject)?;
     let by = actor.audit_id();
     if a.approvals.iter().any(|v| v.by == by) {
@@ -263,11 +259,7 @@ pub fn escalate(
         ));
     };
     check_open(txn, &a, expected_version)?;
-    let subject = Subject {
-        level: a.level,
-        domain: &a.domain,
-        requested_by: &a.requested_by,
-    };
+    let subject = a.subject();
     let next = authority::may_escalate(role, name, subject)?;
     let reason = guard::reason(reason, &format!("escalate {id}"))?;
     let from = a.level;

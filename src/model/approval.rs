@@ -162,4 +162,13 @@ impl Approval {
     pub fn is_pending(&self) -> bool {
         self.state == ApprovalState::Pending
     }
+
+    /// The facts the authority checks look at.
+    pub fn subject(&self) -> crate::authority::Subject<'_> {
+        crate::authority::Subject {
+            level: self.level,
+            domain: &self.domain,
+            requested_by: &self.requested_by,
+        }
+    }
 }

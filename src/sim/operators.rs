@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::fleet::{OPERATORS, REASONS_APPROVE, REASONS_REJECT};
 use super::{Totals, run_batch};
-use crate::authority::{self, Role, Subject};
+use crate::authority::{self, Role};
 use crate::engine::{Actor, Command, Decision, Engine, EngineError, IncidentAction, RolloutAction};
 use crate::model::{Approval, IncidentState, RolloutState, Timestamp};
 
@@ -59,11 +59,7 @@ impl Operators {
 
     fn eligible(&mut self, a: &Approval) -> Option<(String, Role)> {
         let voted: Vec<&str> = a.approvals.iter().map(|v| v.by.as_str()).collect();
-        let subject = Subject {
-            level: a.level,
-            domain: &a.domain,
-            requested_by: &a.requested_by,
-        };
+        let subject = a.subject();
         let candidates: Vec<&(String, Role)> = self
             .people
             .iter()

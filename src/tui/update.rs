@@ -8,7 +8,7 @@ use ratatui_textarea::TextArea;
 use super::action::Action;
 use super::app::{App, Connection, Dialog, DialogStep, Intent, Mode, Pane, Toast, ToastKind};
 use super::rows;
-use crate::authority::{self, Subject};
+use crate::authority;
 use crate::engine::{Command, Decision, IncidentAction, RolloutAction};
 use crate::link::LinkEvent;
 use crate::model::{AuditRecord, IncidentState, RolloutState, Snapshot, Timestamp};
@@ -543,11 +543,7 @@ pub fn approval_denial(
     if app.in_flight.contains(&approval.id) {
         return Some("a decision on it is on its way".into());
     }
-    let subject = Subject {
-        level: approval.level,
-        domain: &approval.domain,
-        requested_by: &approval.requested_by,
-    };
+    let subject = approval.subject();
     let operator = &app.info.operator;
     let verdict = match action {
         Action::Escalate => authority::may_escalate(&app.role, operator, subject).map(|_| ()),

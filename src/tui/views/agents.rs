@@ -1,13 +1,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::text::Span;
 use ratatui::widgets::{Cell, Paragraph, Wrap};
 
 use crate::format::{left, span};
 use crate::model::{AgentStatus, Circuit};
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{bar, col, safe, section, table, wide};
+use crate::tui::widgets::{bar, col, field, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Agents);
@@ -89,13 +89,7 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         frame.render_widget(Paragraph::new("gone").block(block), area);
         return;
     };
-    let t = &app.theme;
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<16}"), t.muted),
-            Span::raw(v),
-        ])
-    };
+    let field = |k: &str, v: String| field(app, k, v);
     let mut lines = vec![
         field("name", safe(&a.name)),
         field(

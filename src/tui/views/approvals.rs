@@ -12,7 +12,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
 use crate::tui::update::approval_denial;
-use crate::tui::widgets::{col, safe, section, table, wide};
+use crate::tui::widgets::{col, field, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Approvals);
@@ -78,12 +78,7 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         return;
     };
     let t = &app.theme;
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<16}"), t.muted),
-            Span::raw(v),
-        ])
-    };
+    let field = |k: &str, v: String| field(app, k, v);
     let mut lines = vec![
         Line::from(Span::styled(safe(&a.summary), t.header)),
         field(

@@ -5,7 +5,7 @@ use ratatui::widgets::{Cell, Paragraph, Wrap};
 
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{col, safe, section, table, wide};
+use crate::tui::widgets::{col, field, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Audit);
@@ -90,12 +90,7 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, seq: &str) {
         return;
     };
     let t = &app.theme;
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<16}"), t.muted),
-            Span::raw(v),
-        ])
-    };
+    let field = |k: &str, v: String| field(app, k, v);
     let branch = |k: &str, v: String| {
         Line::from(vec![
             Span::styled(format!("  ├ {k:<12}"), t.muted),

@@ -9,7 +9,7 @@ use crate::format::span;
 use crate::model::IncidentSource;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{col, safe, section, table, wide};
+use crate::tui::widgets::{col, field, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Incidents);
@@ -68,12 +68,7 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         return;
     };
     let t = &app.theme;
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<12}"), t.muted),
-            Span::raw(v),
-        ])
-    };
+    let field = |k: &str, v: String| field(app, k, v);
     let source = match &i.source {
         IncidentSource::AlertRule { rule } => format!("alert rule {}", safe(rule)),
         IncidentSource::Agent { agent_id } => format!("agent {}", safe(agent_id)),

@@ -1,13 +1,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph};
 
 use super::agents::filter_note;
 use crate::format::span;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{col, safe, section, sparkline, table, wide};
+use crate::tui::widgets::{col, field, safe, section, sparkline, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Queues);
@@ -60,13 +59,7 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, name: &str) {
         frame.render_widget(Paragraph::new("gone").block(block), area);
         return;
     };
-    let t = &app.theme;
-    let field = |k: &str, v: String| {
-        Line::from(vec![
-            Span::styled(format!("{k:<16}"), t.muted),
-            Span::raw(v),
-        ])
-    };
+    let field = |k: &str, v: String| field(app, k, v);
     let history: Vec<f64> = q.history.iter().map(|v| *v as f64).collect();
     let width = area.width.saturating_sub(20) as usize;
     let lines = vec![

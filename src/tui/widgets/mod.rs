@@ -128,6 +128,14 @@ pub fn table(
     frame.render_stateful_widget(table, area, &mut state);
 }
 
+/// `label           value`: one line of a details view, the label muted.
+pub fn field(app: &App, label: &str, value: String) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label:<16}"), app.theme.muted),
+        Span::raw(value),
+    ])
+}
+
 pub fn styled(text: String, style: Style) -> Span<'static> {
     Span::styled(text, style)
 }
