@@ -294,13 +294,25 @@ pub fn each(
     Ok(())
 }
 
-/// The simple audit filter of the first version: a domain, an action type, free words.
+/// What an audit query asks for; every part must hold (terms AND together).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditFilter {
     pub domain: Option<String>,
     pub action_type: Option<ActionType>,
+    /// `agent_id` exactly: `agent-17` or `operator:alice`.
+    pub agent: Option<String>,
+    pub classification: Option<Classification>,
+    /// A task id among the record's `related_tasks`.
+    pub task: Option<String>,
+    /// Records at or after this time.
+    pub since: Option<crate::model::Timestamp>,
+    /// Records before this time.
+    pub until: Option<crate::model::Timestamp>,
+    /// Free words, all of which must appear in the summary or details.
     pub words: Vec<String>,
-    /// Words that must not appear (`-word`).
+    /// Quoted phrases, each of which must appear as written.
+    pub phrases: Vec<String>,
+    /// Words or phrases (`-word`, `-"some phrase"`) that must not appear.
     pub excluded: Vec<String>,
 }
 
