@@ -1542,7 +1542,8 @@ fn audit_search_matches_free_words() {
         .split_whitespace()
         .collect();
     assert_eq!(header[..3], ["SEQ", "TIME", "ACTOR"]);
-    assert_eq!(table.lines().count(), 4);
+    assert_eq!(table.lines().count(), 5, "header, three rows, the count");
+    assert!(table.lines().last().unwrap().starts_with("showing 3 of "), "{table}");
     let nothing = deck.list(&["audit", "search", "zzzqqqxxx"]);
     assert!(nothing.is_empty());
 }
@@ -1551,9 +1552,9 @@ fn audit_search_matches_free_words() {
 fn audit_search_rejects_unknown_fields_and_types() {
     let deck = Deck::demo();
     fails(
-        deck.cmd().args(["audit", "search", "agent:x"]),
+        deck.cmd().args(["audit", "search", "owner:x"]),
         2,
-        &["unknown field agent", "domain:", "type:"],
+        &["unknown field owner", "domain:", "type:"],
     );
     fails(
         deck.cmd().args(["audit", "search", "type:bogus"]),

@@ -200,9 +200,10 @@ pub struct AgentArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
-    /// Search the trail, newest first: free words and domain:NAME, type:decision|execution|escalation
+    /// Search the trail, newest first: domain: type: agent: class: task: since: until:,
+    /// "phrases", words and -excluded words
     Search {
-        /// The query, e.g. `domain:platform type:decision budget`
+        /// The query, e.g. `domain:platform type:decision since:24h budget -draft`
         #[arg(required = true, num_args = 1..)]
         query: Vec<String>,
         #[arg(long, default_value_t = 50)]
@@ -210,12 +211,34 @@ pub enum AuditCmd {
     },
     /// Recompute the hash chain and report the first bad record
     Verify,
+    /// Bring in an external trail (JSONL in the public schema): every line is checked first,
+    /// nothing is imported if one is bad, and the records join this trail's chain
+    Import { file: PathBuf },
+    /// Purge record bodies past their retention (standard 90 days, significant 1 year,
+    /// compliance 7 years); headers and hashes stay, so the chain still verifies
+    Prune {
+        /// Count what would be purged, change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Write the whole trail as JSONL in the public schema
     Export {
         /// Write here instead of standard output
         #[arg(long, value_name = "FILE")]
         output_file: Option<PathBuf>,
+        /// Only the records this query matches (the search language)
+        #[arg(long, value_name = "QUERY")]
+        query: Option<String>,
+        /// jsonl (the public schema, one record a line) or csv (flat columns)
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: ExportFormat,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]
@@ -230,6 +253,16 @@ pub enum DemoCmd {
         /// Simulated start time (RFC 3339)
         #[arg(long, default_value = "2026-11-02T00:00:00Z")]
         start: chrono::DateTime<chrono::Utc>,
+    },
+    /// Generate a realistic synthetic audit trail (for benchmarks) into an empty store
+    Audit {
+        #[arg(long)]
+        records: u64,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// The trail ends here and spans 90 days before it (RFC 3339)
+        #[arg(long, default_value = "2026-11-02T00:00:00Z")]
+        end: chrono::DateTime<chrono::Utc>,
     },
 }
 

@@ -2,19 +2,122 @@
 
 use std::io::Write;
 
-use super::args::AuditCmd;
+use super::args::{AuditCmd, ExportFormat};
 use super::context::Context;
 use super::error::CliError;
 use super::output::{Rows, emit_list, emit_one, truncate};
 use crate::store::AuditFilter;
 
-/// The query words of the command line, joined and parsed by the shared query language.
-pub fn parse_filter(words: &[String]) -> Result<AuditFilter, CliError> {
+/// The query words of the command line, joined and parsed by the shared query language, with
+/// relative times counted back from the store's own now.
+pub fn parse_filter(
+    words: &[String],
+    now: crate::model::Timestamp,
+) -> Result<AuditFilter, CliError> {
     let query = words.join(" ");
-    crate::query::parse(&query).map_err(|e| CliError::Usage(format!("bad query {query:?}: {e}")))
+    crate::query::parse(&query, now)
+        .map_err(|e| CliError::Usage(format!("bad query {query:?}: {e}")))
+}
+
+/// Result counts are exact up to here, then shown as "10000+".
+const COUNT_CAP: u64 = 10_000;
+
+const CSV_HEADER: [&str; 17] = [
+    "seq",
+    "id",
+    "timestamp",
+    "agent_id",
+    "action_type",
+    "domain",
+    "classification",
+    "retention",
+    "summary",
+    "context",
+    "options_considered",
+    "decision",
+    "reasoning",
+    "outcome",
+    "related_tasks",
+    "prev_hash",
+    "hash",
+];
+
+/// The I/O error inside a CSV error, so a closed pipe stays a closed pipe.
+fn csv_io(e: csv::Error) -> std::io::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => io,
+        other => std::io::Error::other(format!("{other:?}")),
+    }
+}
+
+/// Writes the matching records oldest first; returns how many.
+fn export(
+    store: &crate::store::Store,
+    filter: &AuditFilter,
+    format: ExportFormat,
+    sink: Box<dyn Write>,
+) -> Result<u64, CliError> {
+    let mut count = 0u64;
+    let mut failed: Option<std::io::Error> = None;
+    match format {
+        ExportFormat::Jsonl => {
+            let mut out = std::io::BufWriter::new(sink);
+            store.each_audit_matching(filter, &mut |record| {
+                let written = serde_json::to_writer(&mut out, &record)
+                    .map_err(std::io::Error::from)
+                    .and_then(|_| out.write_all(b"\n"));
+                count += u64::from(written.is_ok());
+                written.map_err(|e| failed = Some(e)).is_ok()
+            })?;
+            if failed.is_none() {
+                out.flush()?;
+            }
+        }
+        ExportFormat::Csv => {
+            let mut out = csv::Writer::from_writer(sink);
+            out.write_record(CSV_HEADER)
+                .map_err(|e| CliError::from(csv_io(e)))?;
+            store.each_audit_matching(filter, &mut |r| {
+                let row = [
+                    r.seq.to_string(),
+                    r.id.clone(),
+                    crate::model::audit::millis::format(&r.timestamp),
+                    r.agent_id.clone(),
+                    r.action_type.as_str().into(),
+                    r.domain.clone(),
+                    r.classification.as_str().into(),
+                    r.retention.as_str().into(),
+                    r.summary.clone(),
+                    r.details.context.clone(),
+                    r.details.options_considered.join(" | "),
+                    r.details.decision.clone(),
+                    r.details.reasoning.clone(),
+                    r.details.outcome.clone(),
+                    r.related_tasks.join(" "),
+                    r.prev_hash.clone(),
+                    r.hash.clone(),
+                ];
+                let written = out.write_record(&row).map_err(csv_io);
+                count += u64::from(written.is_ok());
+                written.map_err(|e| failed = Some(e)).is_ok()
+            })?;
+            if failed.is_none() {
+                out.flush()?;
+            }
+        }
+    }
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(count),
+    }
 }
 
 pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
+    match cmd {
+        AuditCmd::Import { file } => return super::trail::import(ctx, file),
+        AuditCmd::Prune { dry_run } => return super::trail::prune(ctx, *dry_run),
+        _ => {}
+    }
     let store = ctx.existing_store()?;
     match cmd {
         AuditCmd::Search { query, limit } => {
@@ -23,9 +126,10 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
                     "--limit must be between 1 and 10000".into(),
                 ));
             }
-            let filter = parse_filter(query)?;
+            let filter = parse_filter(query, store.now()?)?;
             let records = store.search_audit(&filter, None, *limit)?;
-            emit_list(ctx.format(), &records, || Rows {
+            let format = ctx.format();
+            emit_list(format, &records, || Rows {
                 headers: &["SEQ", "TIME", "ACTOR", "TYPE", "DOMAIN", "CLASS", "SUMMARY"],
                 rows: records
                     .iter()
@@ -41,8 +145,18 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
                         ]
                     })
                     .collect(),
-            })
+            })?;
+            if format == super::args::Format::Table {
+                let (n, more) = store.count_audit(&filter, COUNT_CAP)?;
+                let total = if more { format!("{n}+") } else { n.to_string() };
+                println!(
+                    "showing {} of {total} matching records, newest first",
+                    records.len()
+                );
+            }
+            Ok(())
         }
+        AuditCmd::Import { .. } | AuditCmd::Prune { .. } => unreachable!("handled above"),
         AuditCmd::Verify => {
             let v = store.verify_audit()?;
             let location = store.location().to_string();
@@ -72,36 +186,22 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
                 }
             }
         }
-        AuditCmd::Export { output_file } => {
-            let mut sink: Box<dyn Write> = match output_file {
-                Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path).map_err(|e| {
-                        CliError::Runtime(format!("cannot create {}: {e}", path.display()))
-                    })?,
-                )),
-                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+        AuditCmd::Export {
+            output_file,
+            query,
+            format,
+        } => {
+            let filter = match query {
+                Some(q) => parse_filter(std::slice::from_ref(q), store.now()?)?,
+                None => AuditFilter::default(),
             };
-            let mut count = 0u64;
-            let mut failed: Option<std::io::Error> = None;
-            store.each_audit(&mut |record| {
-                let written = serde_json::to_writer(&mut sink, &record)
-                    .map_err(std::io::Error::from)
-                    .and_then(|_| sink.write_all(b"\n"));
-                match written {
-                    Ok(()) => {
-                        count += 1;
-                        true
-                    }
-                    Err(e) => {
-                        failed = Some(e);
-                        false
-                    }
-                }
-            })?;
-            if let Some(e) = failed {
-                return Err(e.into());
-            }
-            sink.flush()?;
+            let sink: Box<dyn Write> = match output_file {
+                Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
+                    CliError::Runtime(format!("cannot create {}: {e}", path.display()))
+                })?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            let count = export(&store, &filter, *format, sink)?;
             if let Some(path) = output_file {
                 eprintln!("exported {count} audit records to {}", path.display());
             }

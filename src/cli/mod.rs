@@ -9,6 +9,7 @@ mod demo;
 mod error;
 mod output;
 mod read;
+mod trail;
 
 use std::process::ExitCode;
 
@@ -77,6 +78,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
             duration,
             start,
         }) => demo::run(&ctx, seed, duration, start),
+        Cmd::Demo(DemoCmd::Audit { records, seed, end }) => {
+            trail::synthetic(&ctx, records, seed, end)
+        }
         Cmd::Completions { .. } => unreachable!("handled above"),
     }
 }

@@ -128,6 +128,11 @@ pub enum Command {
         id: String,
         reason: String,
     },
+    /// An operator opens a sensitive audit record; the access is itself audited.
+    RevealAudit {
+        seq: u64,
+        domain: String,
+    },
     ResumeAgent {
         id: String,
     },
@@ -200,6 +205,7 @@ impl Command {
             Command::RolloutAction { .. } => "rollout.action",
             Command::StartRollout { .. } => "rollout.start",
             Command::PauseAgent { .. } => "agent.pause",
+            Command::RevealAudit { .. } => "audit.reveal",
             Command::ResumeAgent { .. } => "agent.resume",
             Command::SubmitTask { .. } => "task.submit",
             Command::RegisterAgent { .. } => "agent.register",

@@ -405,6 +405,7 @@ fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply,
             auto_promote,
         ),
         Command::PauseAgent { id, reason } => agents::pause(txn, actor, &id, &reason),
+        Command::RevealAudit { seq, domain } => reveal(txn, actor, seq, &domain),
         Command::ResumeAgent { id } => agents::resume(txn, actor, &id),
         Command::RegisterAgent {
             name,
@@ -446,6 +447,33 @@ fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply,
             related_tasks,
         ),
     }
+}
+
+/// Reading a sensitive record leaves a trace: who opened which record, when.
+fn reveal(txn: &mut Txn<'_>, actor: &Actor, seq: u64, domain: &str) -> Result<Reply, EngineError> {
+    if !matches!(actor, Actor::Operator { .. }) {
+        return Err(EngineError::refused(
+            "only operators reveal sensitive records",
+        ));
+    }
+    if seq == 0 {
+        return Err(EngineError::Invalid("audit records start at seq 1".into()));
+    }
+    txn.audit(crate::model::AuditDraft {
+        agent_id: actor.audit_id(),
+        action_type: crate::model::ActionType::Execution,
+        domain: domain.to_string(),
+        summary: format!("revealed sensitive audit record seq {seq}"),
+        details: crate::model::AuditDetails {
+            decision: "reveal".into(),
+            outcome: "shown to the operator".into(),
+            ..Default::default()
+        },
+        classification: crate::model::Classification::Sensitive,
+        related_tasks: vec![],
+        retention: crate::model::Retention::Compliance,
+    });
+    Ok(Reply::Done)
 }
 
 fn tick(txn: &mut Txn<'_>) -> Result<(), EngineError> {

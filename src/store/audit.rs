@@ -4,7 +4,7 @@
 //! and the SHA-256 of its body (summary, details, related tasks). Hashing the body through its
 //! digest lets retention purge a body later while the chain still verifies.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -91,6 +91,11 @@ pub fn canonical_header(
 
 /// The hash a record must carry, computed from its public fields.
 pub fn hash_record(record: &AuditRecord) -> String {
+    sealed(record).2
+}
+
+/// A record's body as stored, its digest, and the record's hash: computed once per append.
+fn sealed(record: &AuditRecord) -> (String, String, String) {
     let body = body_json(&record.summary, &record.details, &record.related_tasks);
     let body_sha = sha256_hex(&[body.as_bytes()]);
     let mut header = Vec::new();
@@ -106,16 +111,17 @@ pub fn hash_record(record: &AuditRecord) -> String {
         &body_sha,
         &mut header,
     );
-    sha256_hex(&[record.prev_hash.as_bytes(), &header])
+    let hash = sha256_hex(&[record.prev_hash.as_bytes(), &header]);
+    (body, body_sha, hash)
 }
 
-/// Gives a draft the next place in the chain.
+/// Gives a draft the next place in the chain; also returns its stored body and digest.
 pub fn chain(
     head: &Head,
     id: uuid::Uuid,
     at: crate::model::Timestamp,
     d: AuditDraft,
-) -> AuditRecord {
+) -> (AuditRecord, String, String) {
     let mut record = AuditRecord {
         id: id.to_string(),
         timestamp: at,
@@ -131,13 +137,18 @@ pub fn chain(
         hash: String::new(),
         retention: d.retention,
     };
-    record.hash = hash_record(&record);
-    record
+    let (body, body_sha, hash) = sealed(&record);
+    record.hash = hash;
+    (record, body, body_sha)
 }
 
-pub fn insert(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
-    let body = body_json(&r.summary, &r.details, &r.related_tasks);
-    let body_sha = sha256_hex(&[body.as_bytes()]);
+/// Appends a chained record with the body and digest `chain` computed.
+pub fn insert(
+    conn: &Connection,
+    r: &AuditRecord,
+    body: &str,
+    body_sha: &str,
+) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, classification, retention,
                            body, body_sha256, prev_hash, hash)
@@ -157,6 +168,11 @@ pub fn insert(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
         r.prev_hash,
         r.hash
     ])?;
+    let mut tasks =
+        conn.prepare_cached("INSERT OR IGNORE INTO audit_tasks(task, seq) VALUES (?1, ?2)")?;
+    for task in &r.related_tasks {
+        tasks.execute(params![task, r.seq as i64])?;
+    }
     Ok(())
 }
 
@@ -164,33 +180,53 @@ pub fn insert(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
 /// out of the decision transactions (where it would cost a quarter of their throughput) and
 /// caught up by the engine's clock every second and before every text search.
 pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
-    let upto: u64 = super::entities::get_meta(conn, "fts_upto")?.unwrap_or(0);
-    let mut stmt =
-        conn.prepare_cached("SELECT seq, body FROM audit WHERE seq > ?1 ORDER BY seq")?;
-    let rows = stmt
-        .query_map([upto as i64], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<String>>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let Some(last) = rows.last().map(|(seq, _)| *seq) else {
-        return Ok(0);
-    };
+    const CHUNK: i64 = 20_000;
+    let mut upto: u64 = super::entities::get_meta(conn, "fts_upto")?.unwrap_or(0);
+    let start = upto;
+    let mut select =
+        conn.prepare_cached("SELECT seq, body FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let mut insert =
         conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?;
-    for (seq, body) in &rows {
-        // Purged bodies have nothing left to index.
-        let Some(body) = body else { continue };
-        let body: Body = serde_json::from_str(body).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(8, rusqlite::types::Type::Text, Box::new(e))
-        })?;
-        insert.execute(params![
-            *seq as i64,
-            body.summary,
-            details_text(&body.details)
-        ])?;
+    let mut indexed = 0;
+    loop {
+        let rows = select
+            .query_map(params![upto as i64, CHUNK], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<String>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let Some(last) = rows.last().map(|(seq, _)| *seq) else {
+            break;
+        };
+        for (seq, body) in &rows {
+            // Purged bodies have nothing left to index.
+            let Some(body) = body else { continue };
+            let body: Body = serde_json::from_str(body).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    8,
+                    rusqlite::types::Type::Text,
+                    Box::new(e),
+                )
+            })?;
+            insert.execute(params![
+                *seq as i64,
+                body.summary,
+                details_text(&body.details)
+            ])?;
+            indexed += 1;
+        }
+        upto = last;
     }
-    super::entities::put_meta(conn, "fts_upto", &last)?;
-    Ok(rows.len() as u64)
+    if upto != start {
+        super::entities::put_meta(conn, "fts_upto", &upto)?;
+    }
+    Ok(indexed)
+}
+
+/// Indexes one freshly appended record (bulk appends).
+pub fn index_one(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?
+        .execute(params![r.seq as i64, r.summary, details_text(&r.details)])?;
+    Ok(())
 }
 
 fn details_text(d: &AuditDetails) -> String {
@@ -316,59 +352,195 @@ pub struct AuditFilter {
     pub excluded: Vec<String>,
 }
 
+/// An FTS5 string for one word or phrase: quoted, so that no user text is read as FTS syntax.
+fn fts_quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// Columns of a record, qualified for queries that join the text index.
+const QUALIFIED: &str = "audit.seq, audit.id, audit.ts, audit.agent_id, audit.action_type, \
+                         audit.domain, audit.classification, audit.retention, audit.body, \
+                         audit.prev_hash, audit.hash";
+
+/// The FROM and WHERE of a filter, with its arguments, and the column that orders by seq.
+///
+/// With words or phrases the text index drives: FTS5 walks its doclist in rowid (= seq) order
+/// and stops at the LIMIT, so "newest 50 containing X" never collects every match. Fields use
+/// indexed columns, related tasks a side table.
+/// The seq range a time window covers, found in two index probes, when the trail's times only
+/// ever grow (else `None`: the window is then filtered row by row).
+fn window(conn: &Connection, filter: &AuditFilter) -> rusqlite::Result<Option<(i64, i64)>> {
+    if filter.since.is_none() && filter.until.is_none() || !super::entities::head(conn)?.ts_monotone
+    {
+        return Ok(None);
+    }
+    let probe = |sql: &str, at: &crate::model::Timestamp| -> rusqlite::Result<Option<i64>> {
+        conn.prepare_cached(sql)?
+            .query_row([millis::format(at)], |r| r.get(0))
+            .optional()
+    };
+    let lo = match &filter.since {
+        Some(since) => probe(
+            "SELECT seq FROM audit WHERE ts >= ?1 ORDER BY ts, seq LIMIT 1",
+            since,
+        )?,
+        None => Some(1),
+    };
+    let hi = match &filter.until {
+        Some(until) => probe(
+            "SELECT seq FROM audit WHERE ts < ?1 ORDER BY ts DESC, seq DESC LIMIT 1",
+            until,
+        )?,
+        None => Some(i64::MAX),
+    };
+    Ok(Some(match (lo, hi) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        // Nothing on one side of the window: nothing in it.
+        _ => (1, 0),
+    }))
+}
+
+fn filter_sql(
+    filter: &AuditFilter,
+    window: Option<(i64, i64)>,
+    args: &mut Vec<rusqlite::types::Value>,
+) -> (String, &'static str) {
+    let wanted: Vec<String> = filter
+        .words
+        .iter()
+        .chain(&filter.phrases)
+        .map(|w| fts_quote(w))
+        .collect();
+    let (mut sql, order) = if wanted.is_empty() {
+        ("audit WHERE 1=1".to_string(), "audit.seq")
+    } else {
+        args.push(wanted.join(" ").into());
+        (
+            format!(
+                "audit_fts JOIN audit ON audit.seq = audit_fts.rowid WHERE audit_fts MATCH ?{}",
+                args.len()
+            ),
+            "audit_fts.rowid",
+        )
+    };
+    let mut bind = |sql: &mut String, clause: &str, value: rusqlite::types::Value| {
+        args.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(domain) = &filter.domain {
+        bind(&mut sql, " AND audit.domain = ?", domain.clone().into());
+    }
+    if let Some(kind) = filter.action_type {
+        bind(
+            &mut sql,
+            " AND audit.action_type = ?",
+            kind.as_str().to_string().into(),
+        );
+    }
+    if let Some(agent) = &filter.agent {
+        bind(&mut sql, " AND audit.agent_id = ?", agent.clone().into());
+    }
+    if let Some(class) = filter.classification {
+        bind(
+            &mut sql,
+            " AND audit.classification = ?",
+            class.as_str().to_string().into(),
+        );
+    }
+    if let Some(task) = &filter.task {
+        bind(
+            &mut sql,
+            " AND audit.seq IN (SELECT seq FROM audit_tasks WHERE task = ?)",
+            task.clone().into(),
+        );
+    }
+    // Within a known seq range the row check is enough; the unary + keeps SQLite from
+    // choosing the time index (and a sort) over walking seq backwards.
+    let ts = if let Some((lo, hi)) = window {
+        bind(&mut sql, " AND audit.seq >= ?", lo.into());
+        bind(&mut sql, " AND audit.seq <= ?", hi.into());
+        "+audit.ts"
+    } else {
+        "audit.ts"
+    };
+    if let Some(since) = &filter.since {
+        bind(
+            &mut sql,
+            &format!(" AND {ts} >= ?"),
+            millis::format(since).into(),
+        );
+    }
+    if let Some(until) = &filter.until {
+        bind(
+            &mut sql,
+            &format!(" AND {ts} < ?"),
+            millis::format(until).into(),
+        );
+    }
+    if !filter.excluded.is_empty() {
+        let unwanted: Vec<String> = filter.excluded.iter().map(|w| fts_quote(w)).collect();
+        bind(
+            &mut sql,
+            " AND audit.seq NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)",
+            unwanted.join(" OR ").into(),
+        );
+    }
+    (sql, order)
+}
+
+/// Newest first, strictly before `before_seq` when given (keyset pagination on seq).
 pub fn search(
     conn: &Connection,
     filter: &AuditFilter,
     before_seq: Option<u64>,
     limit: usize,
 ) -> rusqlite::Result<Vec<AuditRecord>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM audit WHERE 1=1");
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    if let Some(domain) = &filter.domain {
-        args.push(domain.clone().into());
-        sql.push_str(&format!(" AND domain = ?{}", args.len()));
-    }
-    if let Some(kind) = filter.action_type {
-        args.push(kind.as_str().to_string().into());
-        sql.push_str(&format!(" AND action_type = ?{}", args.len()));
-    }
-    if !filter.words.is_empty() {
-        let query = filter
-            .words
-            .iter()
-            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        args.push(query.into());
-        sql.push_str(&format!(
-            " AND seq IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?{})",
-            args.len()
-        ));
-    }
-    if !filter.excluded.is_empty() {
-        let query = filter
-            .excluded
-            .iter()
-            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        args.push(query.into());
-        sql.push_str(&format!(
-            " AND seq NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?{})",
-            args.len()
-        ));
-    }
+    let mut args = Vec::new();
+    let (from, order) = filter_sql(filter, window(conn, filter)?, &mut args);
+    let mut sql = format!("SELECT {QUALIFIED} FROM {from}");
     if let Some(before) = before_seq {
         args.push((before as i64).into());
-        sql.push_str(&format!(" AND seq < ?{}", args.len()));
+        sql.push_str(&format!(" AND {order} < ?{}", args.len()));
     }
     args.push((limit as i64).into());
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT ?{}", args.len()));
+    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT ?{}", args.len()));
     let mut stmt = conn.prepare(&sql)?;
     let records = stmt
         .query_map(rusqlite::params_from_iter(args), record_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(records)
+}
+
+/// How many records match, exactly up to `cap`; `(cap, true)` means "more than that".
+pub fn count(conn: &Connection, filter: &AuditFilter, cap: u64) -> rusqlite::Result<(u64, bool)> {
+    let mut args = Vec::new();
+    let (from, _) = filter_sql(filter, window(conn, filter)?, &mut args);
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM {from} LIMIT {})",
+        cap + 1
+    );
+    let n: i64 = conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))?;
+    let n = n as u64;
+    Ok(if n > cap { (cap, true) } else { (n, false) })
+}
+
+/// Every matching record, oldest first, streamed.
+pub fn each_matching(
+    conn: &Connection,
+    filter: &AuditFilter,
+    visit: &mut dyn FnMut(AuditRecord) -> bool,
+) -> rusqlite::Result<()> {
+    let mut args = Vec::new();
+    let (from, order) = filter_sql(filter, window(conn, filter)?, &mut args);
+    let sql = format!("SELECT {QUALIFIED} FROM {from} ORDER BY {order}");
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    while let Some(row) = rows.next()? {
+        if !visit(record_from_row(row)?) {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// The outcome of `audit verify`.
@@ -378,6 +550,8 @@ pub struct Verification {
     pub verified: u64,
     /// Bodies purged by retention (their headers still chain).
     pub purged: u64,
+    /// The same, by retention class.
+    pub purged_by_class: std::collections::BTreeMap<String, u64>,
     pub first_bad: Option<BadRecord>,
     pub head_hash: String,
 }
@@ -400,6 +574,7 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
     let mut header = Vec::with_capacity(512);
     let mut verified = 0;
     let mut purged = 0;
+    let mut purged_by_class = std::collections::BTreeMap::new();
     let mut hex_buf = [0u8; 64];
     let bad = |seq: u64, reason: &str| BadRecord {
         seq,
@@ -427,7 +602,10 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
                     break;
                 }
             }
-            None => purged += 1,
+            None => {
+                purged += 1;
+                *purged_by_class.entry(text(row, 7)?).or_insert(0) += 1;
+            }
         }
         let prev_hash = row.get_ref(10)?.as_bytes()?;
         if prev_hash != prev.as_slice() {
@@ -465,6 +643,7 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
     Ok(Verification {
         verified,
         purged,
+        purged_by_class,
         first_bad,
         head_hash: String::from_utf8_lossy(&prev).into_owned(),
     })
@@ -502,11 +681,12 @@ mod tests {
             ids: Default::default(),
             last_at: None,
             clock: super::super::ClockMode::Real,
+            ts_monotone: true,
         };
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00.123Z")
             .unwrap()
             .with_timezone(&chrono::Utc);
-        let record = chain(&head, uuid::Uuid::nil(), at, draft("approve budget"));
+        let (record, _, _) = chain(&head, uuid::Uuid::nil(), at, draft("approve budget"));
         assert_eq!(record.seq, 1);
         assert_eq!(hash_record(&record), record.hash);
         type Mutation = Box<dyn Fn(&mut AuditRecord)>;

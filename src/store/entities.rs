@@ -54,6 +54,12 @@ struct StoredHead {
     ids: Ids,
     last_at: Option<crate::model::Timestamp>,
     clock: ClockMode,
+    #[serde(default = "monotone")]
+    ts_monotone: bool,
+}
+
+fn monotone() -> bool {
+    true
 }
 
 pub fn head(conn: &Connection) -> rusqlite::Result<Head> {
@@ -67,6 +73,7 @@ pub fn head(conn: &Connection) -> rusqlite::Result<Head> {
             ids: h.ids,
             last_at: h.last_at,
             clock: h.clock,
+            ts_monotone: h.ts_monotone,
         },
         None => Head {
             event_seq: 0,
@@ -75,6 +82,7 @@ pub fn head(conn: &Connection) -> rusqlite::Result<Head> {
             ids: Ids::default(),
             last_at: None,
             clock: ClockMode::Real,
+            ts_monotone: true,
         },
     })
 }
@@ -85,6 +93,7 @@ pub fn put_head(conn: &Connection, head: &Head) -> rusqlite::Result<()> {
         ids: head.ids.clone(),
         last_at: head.last_at,
         clock: head.clock,
+        ts_monotone: head.ts_monotone,
     };
     put_meta(conn, "head", &stored)
 }

@@ -5,6 +5,7 @@ mod audit;
 mod entities;
 mod error;
 mod schema;
+mod trail;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +15,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use audit::{AuditFilter, Verification, canonical_header, hash_record};
 pub use error::StoreError;
 pub use schema::SCHEMA_VERSION;
+pub use trail::Pruned;
 
 use crate::model::{Ids, Metrics, State};
 
@@ -51,6 +53,9 @@ pub struct Head {
     /// The latest time any record was written at; time never runs backwards in the trail.
     pub last_at: Option<crate::model::Timestamp>,
     pub clock: ClockMode,
+    /// No audit record was ever appended with a time before the one before it; then a time
+    /// window maps to a seq range, and windowed searches need not sort.
+    pub ts_monotone: bool,
 }
 
 pub struct Store {
@@ -113,7 +118,8 @@ impl Store {
         // makes them rarer without weakening durability, which the log's own fsync provides.
         self.conn
             .execute_batch(
-                "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=8000;",
+                "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=8000;
+                 PRAGMA cache_size=-32768;",
             )
             .map_err(map)?;
         Ok(())
@@ -158,6 +164,7 @@ impl Store {
             tx,
             began_at_seq: head.event_seq,
             head,
+            inline_index: false,
             location,
         })
     }
@@ -186,7 +193,7 @@ impl Store {
         before_seq: Option<u64>,
         limit: usize,
     ) -> Result<Vec<crate::model::AuditRecord>, StoreError> {
-        if !filter.words.is_empty() || !filter.excluded.is_empty() {
+        if !filter.words.is_empty() || !filter.phrases.is_empty() || !filter.excluded.is_empty() {
             // Records written since the last catch-up become searchable first. On a read-only
             // store the search runs over what is already indexed.
             let caught_up = self.conn.unchecked_transaction().and_then(|tx| {
@@ -199,6 +206,31 @@ impl Store {
         }
         audit::search(&self.conn, filter, before_seq, limit)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// How many records match, exactly up to `cap` (then `(cap, true)`: "cap+").
+    pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
+        audit::count(&self.conn, filter, cap)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Matching records oldest first, streamed, until the visitor returns false.
+    pub fn each_audit_matching(
+        &self,
+        filter: &AuditFilter,
+        visit: &mut dyn FnMut(crate::model::AuditRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        audit::each_matching(&self.conn, filter, visit)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// The store's own now: the end of a simulated store's timeline, else the wall clock.
+    pub fn now(&self) -> Result<crate::model::Timestamp, StoreError> {
+        let head = self.head()?;
+        Ok(match (head.clock, head.last_at) {
+            (ClockMode::Simulated, Some(at)) => at,
+            _ => crate::engine::clock::truncate(chrono::Utc::now()),
+        })
     }
 
     /// Visits every audit record in seq order without loading the trail into memory, until the
@@ -223,6 +255,8 @@ pub struct WriteTx<'a> {
     head: Head,
     /// The event seq this transaction started from.
     began_at_seq: u64,
+    /// Bulk appends index their text as they go (see `index_inline`).
+    inline_index: bool,
     location: Location,
 }
 
@@ -254,8 +288,14 @@ impl WriteTx<'_> {
         at: crate::model::Timestamp,
         draft: crate::model::AuditDraft,
     ) -> Result<crate::model::AuditRecord, StoreError> {
-        let record = audit::chain(&self.head, id, at, draft);
-        audit::insert(&self.tx, &record).map_err(|e| self.err(e))?;
+        if self.head.last_at.is_some_and(|last| at < last) {
+            self.head.ts_monotone = false;
+        }
+        let (record, body, body_sha) = audit::chain(&self.head, id, at, draft);
+        audit::insert(&self.tx, &record, &body, &body_sha).map_err(|e| self.err(e))?;
+        if self.inline_index {
+            audit::index_one(&self.tx, &record).map_err(|e| self.err(e))?;
+        }
         self.head.audit_seq = record.seq;
         self.head.audit_hash = record.hash.clone();
         self.note_time(at);
@@ -278,6 +318,35 @@ impl WriteTx<'_> {
         self.head.event_seq = event.seq;
         self.note_time(at);
         Ok(event)
+    }
+
+    /// Purges record bodies past their retention (see `trail::prune`).
+    pub fn prune_audit(
+        &mut self,
+        now: crate::model::Timestamp,
+        dry_run: bool,
+    ) -> Result<Pruned, StoreError> {
+        trail::prune(&self.tx, now, dry_run).map_err(|e| self.err(e))
+    }
+
+    pub fn imported_before(&self, digest: &str) -> Result<Option<String>, StoreError> {
+        trail::imported_before(&self.tx, digest).map_err(|e| self.err(e))
+    }
+
+    pub fn remember_import(
+        &mut self,
+        digest: &str,
+        at: crate::model::Timestamp,
+    ) -> Result<(), StoreError> {
+        trail::remember_import(&self.tx, digest, at).map_err(|e| self.err(e))
+    }
+
+    /// For bulk appends (import, synthetic trails): catch the text index up now, then index each
+    /// record as it is appended, rather than reading every body back later.
+    pub fn index_inline(&mut self) -> Result<(), StoreError> {
+        audit::index_pending(&self.tx).map_err(|e| self.err(e))?;
+        self.inline_index = true;
+        Ok(())
     }
 
     /// Catches the full-text index up with the trail, in this transaction.
@@ -305,6 +374,10 @@ impl WriteTx<'_> {
 
     pub fn commit(self) -> Result<Head, StoreError> {
         let location = self.location.clone();
+        if self.inline_index {
+            entities::put_meta(&self.tx, "fts_upto", &self.head.audit_seq)
+                .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        }
         entities::put_head(&self.tx, &self.head)
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
         entities::trim_events(&self.tx, self.began_at_seq, self.head.event_seq)

@@ -40,6 +40,8 @@ CREATE TABLE audit (
 CREATE INDEX audit_domain ON audit(domain, seq);
 CREATE INDEX audit_type ON audit(action_type, seq);
 CREATE INDEX audit_agent ON audit(agent_id, seq);
+CREATE INDEX audit_ts ON audit(ts);
+CREATE TABLE audit_tasks (task TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (task, seq)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE audit_fts USING fts5(summary, details, content='', contentless_delete=1);
 "#];
 

@@ -40,10 +40,12 @@ pub enum Action {
     Pause,
     Resume,
     Abort,
+    Reveal,
+    Related,
 }
 
 impl Action {
-    pub const ALL: [Action; 32] = [
+    pub const ALL: [Action; 34] = [
         Action::Quit,
         Action::Back,
         Action::Help,
@@ -76,6 +78,8 @@ impl Action {
         Action::Pause,
         Action::Resume,
         Action::Abort,
+        Action::Reveal,
+        Action::Related,
     ];
 
     pub fn name(self) -> &'static str {
@@ -112,6 +116,8 @@ impl Action {
             Action::Pause => "pause",
             Action::Resume => "resume",
             Action::Abort => "abort",
+            Action::Reveal => "reveal",
+            Action::Related => "related",
         }
     }
 
@@ -153,6 +159,8 @@ impl Action {
             Action::Pause => "pause a rollout or an agent",
             Action::Resume => "resume a rollout or an agent",
             Action::Abort => "abort a rollout (type its name)",
+            Action::Reveal => "reveal a sensitive audit record (the reveal is audited)",
+            Action::Related => "jump to the approval or incident a record is about",
         }
     }
 
@@ -167,6 +175,7 @@ impl Action {
             Action::Promote | Action::Abort => pane == Pane::Rollouts,
             Action::Pause | Action::Resume => matches!(pane, Pane::Rollouts | Pane::Agents),
             Action::Sort => pane != Pane::Overview,
+            Action::Reveal | Action::Related => pane == Pane::Audit,
             Action::NextSection => pane == Pane::Overview,
             _ => true,
         }
@@ -187,6 +196,7 @@ impl Action {
                 | Action::Pause
                 | Action::Resume
                 | Action::Abort
+                | Action::Reveal
         )
     }
 }

@@ -73,6 +73,14 @@ pub struct AuditView {
     /// No more results before the oldest one shown.
     pub exhausted: bool,
     pub error: Option<String>,
+    /// Queries run before, oldest first; ↑/↓ on the query line walks them.
+    pub history: Vec<String>,
+    /// Where ↑/↓ is in the history while typing (None: a fresh line).
+    pub history_at: Option<usize>,
+    /// Sensitive records this operator revealed (each reveal was audited).
+    pub revealed: std::collections::BTreeSet<u64>,
+    /// Whether the open record's details{} are unfolded.
+    pub unfolded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

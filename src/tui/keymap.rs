@@ -104,7 +104,7 @@ impl fmt::Display for KeySpec {
 
 /// The default bindings: vim-style movement, k9s-style panes and `:`/`/`.
 pub fn default_bindings() -> BTreeMap<String, Vec<String>> {
-    let pairs: [(Action, &[&str]); 32] = [
+    let pairs: [(Action, &[&str]); 34] = [
         (Action::Quit, &["q", "ctrl+c"]),
         (Action::Back, &["esc"]),
         (Action::Help, &["?"]),
@@ -137,6 +137,8 @@ pub fn default_bindings() -> BTreeMap<String, Vec<String>> {
         (Action::Pause, &["P"]),
         (Action::Resume, &["u"]),
         (Action::Abort, &["X"]),
+        (Action::Reveal, &["v"]),
+        (Action::Related, &["o"]),
     ];
     pairs
         .into_iter()

@@ -101,6 +101,11 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Done { item, result } => {
             app.in_flight.retain(|i| *i != item);
+            if let (Some(seq), Ok(_)) = (item.strip_prefix("audit:"), &result)
+                && let Ok(seq) = seq.parse()
+            {
+                app.audit.revealed.insert(seq);
+            }
             match result {
                 Ok(text) => toast(app, ToastKind::Success, text),
                 Err(text) => toast(app, ToastKind::Error, text),
@@ -231,6 +236,11 @@ fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
 
 fn on_filter_key(app: &mut App, key: KeyEvent, before: String) {
     let pane = app.pane;
+    if pane == Pane::Audit && matches!(key.code, KeyCode::Up | KeyCode::Down) {
+        walk_history(app, key.code == KeyCode::Up);
+        check_query(app);
+        return;
+    }
     match key.code {
         KeyCode::Esc => {
             app.pane_state_mut(pane).filter = before;
@@ -246,6 +256,34 @@ fn on_filter_key(app: &mut App, key: KeyEvent, before: String) {
         }
         _ => {}
     }
+    if pane == Pane::Audit {
+        check_query(app);
+    }
+}
+
+/// The syntax error, shown under the query line as the operator types.
+fn check_query(app: &mut App) {
+    let query = app.pane_state(Pane::Audit).filter.clone();
+    app.audit.error = crate::query::parse(&query, app.now)
+        .err()
+        .map(|e| e.to_string());
+}
+
+fn walk_history(app: &mut App, older: bool) {
+    let len = app.audit.history.len();
+    if len == 0 {
+        return;
+    }
+    let at = match (app.audit.history_at, older) {
+        (None, true) => Some(len - 1),
+        (None, false) => None,
+        (Some(i), true) => Some(i.saturating_sub(1)),
+        (Some(i), false) if i + 1 < len => Some(i + 1),
+        (Some(_), false) => None,
+    };
+    app.audit.history_at = at;
+    app.pane_state_mut(Pane::Audit).filter =
+        at.map(|i| app.audit.history[i].clone()).unwrap_or_default();
 }
 
 /// In the audit pane, Enter on the filter runs a search (an empty one returns to the tail).
@@ -261,8 +299,13 @@ fn search_if_submitted(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         app.audit.error = None;
         return vec![];
     }
-    match crate::query::parse(&query) {
+    app.audit.history_at = None;
+    match crate::query::parse(&query, app.now) {
         Ok(filter) => {
+            app.audit.history.retain(|q| *q != query);
+            app.audit.history.push(query.clone());
+            let excess = app.audit.history.len().saturating_sub(50);
+            app.audit.history.drain(..excess);
             app.audit.query = Some(query.clone());
             app.audit.results.clear();
             app.audit.searching = true;
@@ -401,7 +444,7 @@ fn more_results(app: &mut App, at_end: bool) -> Vec<Effect> {
     let Some(last) = app.audit.results.last() else {
         return vec![];
     };
-    let Ok(filter) = crate::query::parse(&query) else {
+    let Ok(filter) = crate::query::parse(&query, app.now) else {
         return vec![];
     };
     app.audit.searching = true;
@@ -471,6 +514,10 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
                 let section = app.section;
                 return nav(app, section);
             }
+            if pane == Pane::Audit && app.pane_state(pane).detail.is_some() {
+                app.audit.unfolded = !app.audit.unfolded;
+                return vec![];
+            }
             if let Some(id) = rows::selected(app, pane) {
                 app.pane_state_mut(pane).detail = Some(id);
             }
@@ -501,6 +548,11 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
             app.pane_state_mut(pane).selected = len.saturating_sub(1);
             vec![]
         }
+        Action::Reveal => reveal(app),
+        Action::Related => {
+            related(app);
+            vec![]
+        }
         Action::Sort => {
             let columns = rows::sort_columns(pane).len();
             let state = app.pane_state_mut(pane);
@@ -516,6 +568,85 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
+    }
+}
+
+/// The audit record under the selection (or open in details).
+fn current_record(app: &App) -> Option<AuditRecord> {
+    let state = app.pane_state(Pane::Audit);
+    let seq = state
+        .detail
+        .clone()
+        .or_else(|| rows::selected(app, Pane::Audit))?;
+    rows::audit(app)
+        .into_iter()
+        .find(|r| r.seq.to_string() == seq)
+        .cloned()
+}
+
+fn reveal(app: &mut App) -> Vec<Effect> {
+    let Some(record) = current_record(app) else {
+        return vec![];
+    };
+    if record.classification != crate::model::Classification::Sensitive
+        || app.audit.revealed.contains(&record.seq)
+    {
+        return vec![];
+    }
+    if let Err(why) = app.can_act() {
+        toast(app, ToastKind::Error, format!("reveal not offered: {why}"));
+        return vec![];
+    }
+    let item = format!("audit:{}", record.seq);
+    app.in_flight.push(item.clone());
+    vec![Effect::Send {
+        item,
+        label: format!("reveal seq {}", record.seq),
+        command: Command::RevealAudit {
+            seq: record.seq,
+            domain: record.domain.clone(),
+        },
+    }]
+}
+
+/// The approval or incident a record is about: named in its summary, or sharing its tasks.
+pub fn related_item(app: &App, record: &AuditRecord) -> Option<(Pane, String)> {
+    for word in record
+        .summary
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+    {
+        if app.data.approvals.contains_key(word) {
+            return Some((Pane::Approvals, word.to_string()));
+        }
+        if app.data.incidents.contains_key(word) {
+            return Some((Pane::Incidents, word.to_string()));
+        }
+    }
+    app.data
+        .approvals
+        .values()
+        .find(|a| {
+            a.related_tasks
+                .iter()
+                .any(|t| record.related_tasks.contains(t))
+        })
+        .map(|a| (Pane::Approvals, a.id.clone()))
+}
+
+fn related(app: &mut App) {
+    let Some(record) = current_record(app) else {
+        return;
+    };
+    match related_item(app, &record) {
+        Some((pane, id)) => {
+            show(app, pane);
+            app.pane_state_mut(pane).detail = Some(id);
+        }
+        None => toast(
+            app,
+            ToastKind::Info,
+            format!("nothing in view relates to seq {}", record.seq),
+        ),
     }
 }
 

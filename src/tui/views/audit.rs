@@ -9,38 +9,51 @@ use crate::tui::widgets::{col, field, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Audit);
-    let [status, list] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    let [status, list] = Layout::vertical([Constraint::Length(2), Constraint::Min(3)]).areas(area);
     let t = &app.theme;
-    let status_line = match (&app.audit.query, &app.audit.error) {
-        (_, Some(err)) => Line::from(Span::styled(format!("✖ {}", safe(err)), t.danger)),
-        (Some(q), None) => Line::from(vec![
-            Span::styled("search ", t.accent),
-            Span::raw(safe(q)),
-            Span::styled(
-                format!(
-                    " · {} results{} · end/G back to the live tail",
-                    app.audit.results.len(),
-                    if app.audit.searching {
-                        " (loading…)"
-                    } else if app.audit.exhausted {
-                        ""
-                    } else {
-                        "+"
-                    }
+    let typing = matches!(app.mode, crate::tui::app::Mode::Filter { .. });
+    let first = if typing {
+        Line::from(vec![
+            Span::styled("search /", t.accent),
+            Span::raw(safe(&state.filter)),
+            Span::styled("█", t.muted),
+            Span::styled("   enter: search · ↑/↓: history · esc: cancel", t.muted),
+        ])
+    } else {
+        match &app.audit.query {
+            Some(q) => Line::from(vec![
+                Span::styled("search ", t.accent),
+                Span::raw(safe(q)),
+                Span::styled(
+                    format!(
+                        " · {} results{} · end/G back to the live tail",
+                        app.audit.results.len(),
+                        if app.audit.searching {
+                            " (loading…)"
+                        } else if app.audit.exhausted {
+                            ""
+                        } else {
+                            "+"
+                        }
+                    ),
+                    t.muted,
                 ),
-                t.muted,
-            ),
-        ]),
-        (None, None) if app.audit.follow => Line::from(Span::styled(
-            "● following the live tail · / to search",
-            t.ok,
-        )),
-        (None, None) => Line::from(Span::styled(
-            "⏸ paused: scrolled away from the tail · end/G follows again",
-            t.warn,
-        )),
+            ]),
+            None if app.audit.follow => Line::from(Span::styled(
+                "● following the live tail · / to search (domain: type: agent: class: task: since: until: \"phrase\" word -word)",
+                t.ok,
+            )),
+            None => Line::from(Span::styled(
+                "⏸ paused: scrolled away from the tail · end/G follows again",
+                t.warn,
+            )),
+        }
     };
-    frame.render_widget(Paragraph::new(status_line), status);
+    let second = match &app.audit.error {
+        Some(err) => Line::from(Span::styled(format!("✖ {}", safe(err)), t.danger)),
+        None => Line::from(""),
+    };
+    frame.render_widget(Paragraph::new(vec![first, second]), status);
     if let Some(seq) = &state.detail {
         return detail(frame, list, app, seq);
     }
@@ -97,6 +110,8 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, seq: &str) {
             Span::raw(v),
         ])
     };
+    let hidden = r.classification == crate::model::Classification::Sensitive
+        && !app.audit.revealed.contains(&r.seq);
     let mut lines = vec![
         Line::from(Span::styled(safe(&r.summary), t.header)),
         field("id", r.id.clone()),
@@ -109,18 +124,47 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, seq: &str) {
         field("domain", safe(&r.domain)),
         field("classification", r.classification.as_str().into()),
         field("retention", r.retention.as_str().into()),
-        field("related_tasks", safe(&r.related_tasks.join(", "))),
-        Line::from(Span::styled("details", t.muted)),
-        branch("context", safe(&r.details.context)),
-        branch("options", safe(&r.details.options_considered.join(" | "))),
-        branch("decision", safe(&r.details.decision)),
-        branch("reasoning", safe(&r.details.reasoning)),
-        branch("outcome", safe(&r.details.outcome)),
+    ];
+    let reveal = app.keymap.label(crate::tui::action::Action::Reveal);
+    let open = app.keymap.label(crate::tui::action::Action::Open);
+    if hidden {
+        lines.push(Line::from(Span::styled(
+            format!("🔒 sensitive: details and related tasks stay hidden until you reveal them ({reveal}); the reveal is audited"),
+            t.warn,
+        )));
+    } else {
+        lines.push(field("related_tasks", safe(&r.related_tasks.join(", "))));
+        if let Some((pane, id)) = crate::tui::update::related_item(app, &r) {
+            let key = app.keymap.label(crate::tui::action::Action::Related);
+            lines.push(field(
+                "related",
+                format!("{} in {} ({key} opens it)", safe(&id), pane.name()),
+            ));
+        }
+        if app.audit.unfolded {
+            lines.push(Line::from(Span::styled(
+                format!("▾ details ({open} folds)"),
+                t.accent,
+            )));
+            lines.extend([
+                branch("context", safe(&r.details.context)),
+                branch("options", safe(&r.details.options_considered.join(" | "))),
+                branch("decision", safe(&r.details.decision)),
+                branch("reasoning", safe(&r.details.reasoning)),
+                branch("outcome", safe(&r.details.outcome)),
+            ]);
+        } else {
+            lines.push(Line::from(Span::styled(
+                format!("▸ details {{5 fields}} ({open} unfolds)"),
+                t.accent,
+            )));
+        }
+    }
+    lines.extend([
         field("seq", r.seq.to_string()),
         field("prev_hash", r.prev_hash.clone()),
         field("hash", r.hash.clone()),
-    ];
-    lines.retain(|_| true);
+    ]);
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

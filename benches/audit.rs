@@ -1,0 +1,272 @@
+//! Audit search at scale: import rate, bytes per record, latency of the newest 50 results for
+//! five kinds of query, beside rg and jq returning the same records from the same trail exported
+//! as JSONL; and, in the console, keystroke to results on screen.
+//!
+//! `BENCH_SIZES=1000000` (comma-separated) chooses the trail sizes; the default is 1 M and 10 M.
+
+#[path = "../tests/support/pty.rs"]
+mod pty;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use opsdeck::store::Store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
+const RUNS: usize = 200;
+
+fn opsdeck(home: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("HOME", home)
+        .env("XDG_STATE_HOME", home.join("state"))
+        .output()
+        .expect("opsdeck runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn ensure(tool: &str, package: &str) {
+    if Command::new(tool).arg("--version").output().is_ok() {
+        return;
+    }
+    eprintln!("{tool} is missing; installing {package} from Debian");
+    let _ = Command::new("apt-get")
+        .args(["install", "-y", "-qq", package])
+        .status();
+    assert!(
+        Command::new(tool).arg("--version").output().is_ok(),
+        "{tool} could not be installed"
+    );
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// p50 and p99 in milliseconds of the newest 50 results, over RUNS searches.
+fn latency(store: &Store, query: &str, now: chrono::DateTime<chrono::Utc>) -> (f64, f64, usize) {
+    let filter = opsdeck::query::parse(query, now).expect("query parses");
+    let mut samples = Vec::with_capacity(RUNS);
+    let mut found = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        found = store.search_audit(&filter, None, 50).unwrap().len();
+        samples.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    (percentile(&samples, 0.5), percentile(&samples, 0.99), found)
+}
+
+/// Best wall time of `runs` runs of a shell pipeline that prints the newest 50 matches.
+fn pipeline_ms(script: &str, runs: usize) -> (f64, usize) {
+    let mut best = f64::MAX;
+    let mut lines = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        best = best.min(start.elapsed().as_secs_f64() * 1000.0);
+        lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    }
+    (best, lines)
+}
+
+struct Case {
+    name: &'static str,
+    query: &'static str,
+    rg: String,
+    jq: &'static str,
+}
+
+fn cases(jsonl: &str) -> Vec<Case> {
+    vec![
+        Case {
+            name: "word",
+            query: "freeze",
+            rg: format!("rg -F freeze {jsonl} | tail -50"),
+            jq: r#"select((.summary + " " + (.details|tostring)) | test("freeze"))"#,
+        },
+        Case {
+            name: "phrase",
+            query: "\"budget exception\"",
+            rg: format!("rg -F 'budget exception' {jsonl} | tail -50"),
+            jq: r#"select((.summary + " " + (.details|tostring)) | test("budget exception"))"#,
+        },
+        Case {
+            name: "field",
+            query: "agent:operator:kim",
+            rg: format!("rg -F '\"agent_id\":\"operator:kim\"' {jsonl} | tail -50"),
+            jq: r#"select(.agent_id == "operator:kim")"#,
+        },
+        Case {
+            name: "field + word",
+            query: "domain:platform quota",
+            rg: format!("rg -F '\"domain\":\"platform\"' {jsonl} | rg -F quota | tail -50"),
+            jq: r#"select(.domain == "platform" and ((.summary + " " + (.details|tostring)) | test("quota")))"#,
+        },
+        Case {
+            name: "time window",
+            query: "since:2026-10-01 until:2026-10-02",
+            rg: format!("rg '\"timestamp\":\"2026-10-01T' {jsonl} | tail -50"),
+            jq: r#"select(.timestamp >= "2026-10-01" and .timestamp < "2026-10-02")"#,
+        },
+    ]
+}
+
+fn console_keystroke_ms(home: &Path, store: &str) -> f64 {
+    let mut samples = Vec::new();
+    let mut pty = pty::Pty::spawn(BIN, &["--store", store, "--no-demo"], 120, 36, home, &[]);
+    pty.wait_for("Audit tail", Duration::from_secs(120));
+    pty.send("6");
+    pty.wait_for("Audit trail", Duration::from_secs(30));
+    for (n, word) in ["freeze", "quota", "legacy", "rotation", "maintenance"]
+        .iter()
+        .enumerate()
+    {
+        pty.send("/");
+        pty.send(&"\u{7f}".repeat(40));
+        pty.send(word);
+        let start = Instant::now();
+        pty.send("\r");
+        pty.wait_for(&format!("search {word} ·"), Duration::from_secs(30));
+        if n > 0 {
+            samples.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    pty.send("q");
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn main() {
+    ensure("rg", "ripgrep");
+    ensure("jq", "jq");
+    let sizes: Vec<u64> = std::env::var("BENCH_SIZES")
+        .unwrap_or_else(|_| "1000000,10000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let root = std::env::var_os("OPSDECK_BENCH_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    for size in sizes {
+        let home = tempfile::tempdir_in(&root).unwrap();
+        let h = home.path();
+        let source = h.join("source.db");
+        let jsonl = h.join("trail.jsonl");
+        let imported = h.join("imported.db");
+        println!("\n== {size} records");
+        let t = Instant::now();
+        opsdeck(
+            h,
+            &[
+                "--store",
+                source.to_str().unwrap(),
+                "demo",
+                "audit",
+                "--records",
+                &size.to_string(),
+                "-o",
+                "json",
+            ],
+        );
+        println!(
+            "generate (demo audit)        {:>10.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        opsdeck(
+            h,
+            &[
+                "--store",
+                source.to_str().unwrap(),
+                "audit",
+                "export",
+                "--output-file",
+                jsonl.to_str().unwrap(),
+            ],
+        );
+        println!(
+            "export JSONL                 {:>10.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let t = Instant::now();
+        opsdeck(
+            h,
+            &[
+                "--store",
+                imported.to_str().unwrap(),
+                "audit",
+                "import",
+                jsonl.to_str().unwrap(),
+            ],
+        );
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "import                       {:>10.0} records/s (target >= 50000) {}",
+            size as f64 / secs,
+            if size as f64 / secs >= 50_000.0 {
+                "PASS"
+            } else {
+                "MISS"
+            }
+        );
+        let bytes: u64 = ["", "-wal"]
+            .iter()
+            .filter_map(|s| std::fs::metadata(format!("{}{s}", imported.display())).ok())
+            .map(|m| m.len())
+            .sum();
+        println!(
+            "on disk                      {:>10.0} bytes/record (JSONL: {:.0})",
+            bytes as f64 / size as f64,
+            std::fs::metadata(&jsonl).unwrap().len() as f64 / size as f64
+        );
+        let store = Store::open(&imported).unwrap();
+        let now: chrono::DateTime<chrono::Utc> = "2026-11-02T00:00:00Z".parse().unwrap();
+        let target = if size <= 1_000_000 { 10.0 } else { 30.0 };
+        println!(
+            "{:<14} {:>9} {:>9} {:>7} {:>10} {:>10} {:>8} {:>8}",
+            "query", "p50 ms", "p99 ms", "found", "rg ms", "jq ms", "vs rg", "vs jq"
+        );
+        let jsonl_s = jsonl.to_str().unwrap();
+        for case in cases(jsonl_s) {
+            let (p50, p99, found) = latency(&store, case.query, now);
+            let (rg, _) = pipeline_ms(&case.rg, 3);
+            // jq takes seconds a run; one run is enough to compare.
+            let (jq, _) = pipeline_ms(&format!("jq -c '{}' {jsonl_s} | tail -50", case.jq), 1);
+            println!(
+                "{:<14} {:>9.2} {:>9.2} {:>7} {:>10.0} {:>10.0} {:>7.0}× {:>7.0}×  {}",
+                case.name,
+                p50,
+                p99,
+                found,
+                rg,
+                jq,
+                rg / p99,
+                jq / p99,
+                if p99 <= target && rg / p99 >= 5.0 && jq / p99 >= 50.0 {
+                    "PASS"
+                } else {
+                    "MISS"
+                }
+            );
+        }
+        if size <= 1_000_000 {
+            let ms = console_keystroke_ms(h, imported.to_str().unwrap());
+            println!(
+                "console: keystroke to results {ms:.1} ms (target <= 50) {}",
+                if ms <= 50.0 { "PASS" } else { "MISS" }
+            );
+        }
+    }
+}
