@@ -1543,7 +1543,10 @@ fn audit_search_matches_free_words() {
         .collect();
     assert_eq!(header[..3], ["SEQ", "TIME", "ACTOR"]);
     assert_eq!(table.lines().count(), 5, "header, three rows, the count");
-    assert!(table.lines().last().unwrap().starts_with("showing 3 of "), "{table}");
+    assert!(
+        table.lines().last().unwrap().starts_with("showing 3 of "),
+        "{table}"
+    );
     let nothing = deck.list(&["audit", "search", "zzzqqqxxx"]);
     assert!(nothing.is_empty());
 }

@@ -20,7 +20,9 @@ const BATCH: usize = 50_000;
 /// Bad lines listed before the rest are only counted.
 const SHOWN: usize = 20;
 
-fn lines(file: &Path) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)>, CliError> {
+fn lines(
+    file: &Path,
+) -> Result<impl Iterator<Item = (usize, std::io::Result<String>)> + use<>, CliError> {
     let f = std::fs::File::open(file)
         .map_err(|e| CliError::Runtime(format!("cannot read {}: {e}", file.display())))?;
     Ok(BufReader::with_capacity(1 << 20, f)
@@ -138,12 +140,23 @@ pub fn import(ctx: &Context, file: &Path) -> Result<(), CliError> {
     }
     // Second pass: append in large transactions; the first record's seq tells where it landed.
     let first_seq = store.head()?.audit_seq + 1;
-    let mut records = lines(file)?
-        .filter_map(|(_, l)| l.ok())
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str::<AuditRecord>(&l).map_err(|e| CliError::Runtime(e.to_string()))
-        });
+    // Reading and parsing run on a second core while this one appends and hashes the chain.
+    let reader = lines(file)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<AuditRecord, CliError>>(4096);
+    std::thread::spawn(move || {
+        for (_, line) in reader {
+            let Ok(line) = line else { break };
+            if line.trim().is_empty() {
+                continue;
+            }
+            let parsed = serde_json::from_str::<AuditRecord>(&line)
+                .map_err(|e| CliError::Runtime(e.to_string()));
+            if tx.send(parsed).is_err() {
+                break;
+            }
+        }
+    });
+    let mut records = rx.into_iter();
     loop {
         let mut write = store.write()?;
         write.index_inline()?;

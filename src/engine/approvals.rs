@@ -167,6 +167,24 @@ fn check_open(txn: &Txn<'_>, a: &Approval, expected: Option<u64>) -> Result<(), 
     Ok(())
 }
 
+/// The approval an operator acts on, checked to be still open at the version they saw.
+fn open_for<'a>(
+    txn: &Txn<'_>,
+    actor: &'a Actor,
+    id: &str,
+    expected_version: Option<u64>,
+    verb: &str,
+) -> Result<(Approval, &'a str, &'a crate::authority::Role), EngineError> {
+    let a = get(txn, id)?;
+    let Actor::Operator { name, role } = actor else {
+        return Err(EngineError::refused(format!(
+            "only operators {verb} escalated items"
+        )));
+    };
+    check_open(txn, &a, expected_version)?;
+    Ok((a, name, role))
+}
+
 pub fn decide(
     txn: &mut Txn<'_>,
     actor: &Actor,
@@ -175,19 +193,12 @@ pub fn decide(
     reason: &str,
     expected_version: Option<u64>,
 ) -> Result<Reply, EngineError> {
-    let mut a = get(txn, id)?;
-    let Actor::Operator { name, role } = actor else {
-        return Err(EngineError::refused(
-            "only operators decide escalated items",
-        ));
-    };
-    check_open(txn, &a, expected_version)?;
-    let subject = a.subject();
-    authority::may_decide(role, name, subject)?;
+    let (mut a, name, role) = open_for(txn, actor, id, expected_version, "decide")?;
+    authority::may_decide(role, name, a.subject())?;
     let by = actor.audit_id();
     if a.approvals.iter().any(|v| v.by == by) {
         return Err(authority::Denied::AlreadyVoted {
-            operator: name.clone(),
+            operator: name.to_string(),
         }
         .into());
     }
@@ -252,13 +263,7 @@ pub fn escalate(
     reason: &str,
     expected_version: Option<u64>,
 ) -> Result<Reply, EngineError> {
-    let mut a = get(txn, id)?;
-    let Actor::Operator { name, role } = actor else {
-        return Err(EngineError::refused(
-            "only operators escalate escalated items",
-        ));
-    };
-    check_open(txn, &a, expected_version)?;
+    let (mut a, name, role) = open_for(txn, actor, id, expected_version, "escalate")?;
     let subject = a.subject();
     let next = authority::may_escalate(role, name, subject)?;
     let reason = guard::reason(reason, &format!("escalate {id}"))?;

@@ -28,6 +28,11 @@ enum Request {
         oneshot::Sender<Result<Vec<AuditRecord>, StoreError>>,
     ),
     EventsSince(u64, oneshot::Sender<Result<Option<Vec<Event>>, StoreError>>),
+    Count(
+        AuditFilter,
+        u64,
+        oneshot::Sender<Result<(u64, bool), StoreError>>,
+    ),
 }
 
 pub struct EmbeddedOptions {
@@ -124,6 +129,16 @@ impl Embedded {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, LinkError> {
         self.ask(|tx| Request::Search(filter, cursor, limit, tx))
+            .await?
+            .map_err(|e| LinkError::Unavailable(e.to_string()))
+    }
+
+    pub async fn count_audit(
+        &self,
+        filter: AuditFilter,
+        cap: u64,
+    ) -> Result<(u64, bool), LinkError> {
+        self.ask(|tx| Request::Count(filter, cap, tx))
             .await?
             .map_err(|e| LinkError::Unavailable(e.to_string()))
     }
@@ -256,6 +271,9 @@ fn handle(engine: &mut Engine, actor: &Actor, request: Request) {
         }
         Request::Search(filter, cursor, limit, tx) => {
             let _ = tx.send(engine.store().search_audit(&filter, cursor, limit));
+        }
+        Request::Count(filter, cap, tx) => {
+            let _ = tx.send(engine.store().count_audit(&filter, cap));
         }
         Request::EventsSince(since, tx) => {
             let _ = tx.send(engine.store().events_since(since, 100_000));

@@ -104,6 +104,17 @@ impl Link {
         }
     }
 
+    /// How many records match, exactly up to `cap` (`(cap, true)`: more than that).
+    pub async fn count_audit(
+        &self,
+        filter: AuditFilter,
+        cap: u64,
+    ) -> Result<(u64, bool), LinkError> {
+        match self {
+            Link::Embedded(e) => e.count_audit(filter, cap).await,
+        }
+    }
+
     /// Newest first, strictly before `cursor` (a seq) when given.
     pub async fn search_audit(
         &self,

@@ -77,6 +77,8 @@ pub struct AuditView {
     pub history: Vec<String>,
     /// Where ↑/↓ is in the history while typing (None: a fresh line).
     pub history_at: Option<usize>,
+    /// How many records the current search matches (exact up to 10,000, then `true`: more).
+    pub total: Option<(u64, bool)>,
     /// Sensitive records this operator revealed (each reveal was audited).
     pub revealed: std::collections::BTreeSet<u64>,
     /// Whether the open record's details{} are unfolded.

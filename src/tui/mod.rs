@@ -254,6 +254,15 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
             filter,
             before,
         } => {
+            if before.is_none() {
+                let (link, tx) = (link.clone(), tx.clone());
+                let (query, filter) = (query.clone(), filter.clone());
+                tokio::spawn(async move {
+                    if let Ok(total) = link.count_audit(filter, update::COUNT_CAP).await {
+                        let _ = tx.send(Msg::AuditCount { query, total });
+                    }
+                });
+            }
             tokio::spawn(async move {
                 let result = link
                     .search_audit(filter, before, update::AUDIT_PAGE)

@@ -18,6 +18,8 @@ use crate::store::AuditFilter;
 const PAGE: usize = 10;
 /// Records fetched per page of audit search results.
 pub const AUDIT_PAGE: usize = 100;
+/// Search result counts are exact up to here, then shown as "10000+".
+pub const COUNT_CAP: u64 = 10_000;
 const TOAST_SECONDS: i64 = 6;
 
 #[derive(Debug)]
@@ -39,6 +41,10 @@ pub enum Msg {
         query: String,
         before: Option<u64>,
         result: Result<Vec<AuditRecord>, String>,
+    },
+    AuditCount {
+        query: String,
+        total: (u64, bool),
     },
     /// SIGTERM or SIGHUP: leave cleanly.
     Signal,
@@ -64,6 +70,12 @@ pub enum Effect {
 pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Key(key) => on_key(app, key),
+        Msg::AuditCount { query, total } => {
+            if app.audit.query.as_deref() == Some(query.as_str()) {
+                app.audit.total = Some(total);
+            }
+            vec![]
+        }
         Msg::Signal => {
             app.quit = true;
             vec![Effect::Quit]
@@ -307,6 +319,7 @@ fn search_if_submitted(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             let excess = app.audit.history.len().saturating_sub(50);
             app.audit.history.drain(..excess);
             app.audit.query = Some(query.clone());
+            app.audit.total = None;
             app.audit.results.clear();
             app.audit.searching = true;
             app.audit.follow = false;

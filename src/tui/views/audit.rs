@@ -26,14 +26,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Span::raw(safe(q)),
                 Span::styled(
                     format!(
-                        " · {} results{} · end/G back to the live tail",
+                        " · {} shown of {} matching{} · end/G back to the live tail",
                         app.audit.results.len(),
+                        match app.audit.total {
+                            Some((n, true)) => format!("{n}+"),
+                            Some((n, false)) => n.to_string(),
+                            None => "…".into(),
+                        },
                         if app.audit.searching {
                             " (loading…)"
-                        } else if app.audit.exhausted {
-                            ""
                         } else {
-                            "+"
+                            ""
                         }
                     ),
                     t.muted,
