@@ -174,6 +174,23 @@ fn fixed_trail(path: &std::path::Path) -> Store {
     store
 }
 
+/// Appends one plain execution record at `at`.
+fn append_plain(store: &mut Store, summary: &str, at: DateTime<Utc>) {
+    let mut write = store.write().unwrap();
+    let draft = AuditDraft {
+        agent_id: "agent-9".into(),
+        action_type: ActionType::Execution,
+        domain: "product".into(),
+        summary: summary.into(),
+        details: AuditDetails::default(),
+        classification: Classification::Internal,
+        related_tasks: vec![],
+        retention: Retention::Standard,
+    };
+    write.append_audit(uuid::Uuid::now_v7(), at, draft).unwrap();
+    write.commit().unwrap();
+}
+
 fn seqs(store: &Store, query: &str) -> Vec<u64> {
     let filter = opsdeck::query::parse(query, end()).unwrap_or_else(|e| panic!("{query}: {e}"));
     store
@@ -236,24 +253,7 @@ fn pages_stay_stable_while_new_records_arrive() {
         vec![10, 9, 8, 7]
     );
     // A new record lands between two page requests.
-    let mut write = store.write().unwrap();
-    write
-        .append_audit(
-            uuid::Uuid::now_v7(),
-            end(),
-            AuditDraft {
-                agent_id: "agent-9".into(),
-                action_type: ActionType::Execution,
-                domain: "product".into(),
-                summary: "late arrival".into(),
-                details: AuditDetails::default(),
-                classification: Classification::Internal,
-                related_tasks: vec![],
-                retention: Retention::Standard,
-            },
-        )
-        .unwrap();
-    write.commit().unwrap();
+    append_plain(&mut store, "late arrival", end());
     let second = store
         .search_audit(&filter, Some(first.last().unwrap().seq), 4)
         .unwrap();
@@ -426,24 +426,7 @@ fn time_windows_stay_right_when_older_records_arrive_late() {
     let mut store = fixed_trail(&dir.path().join("a.db"));
     assert!(store.head().unwrap().ts_monotone);
     let old = end() - Duration::hours(300);
-    let mut write = store.write().unwrap();
-    write
-        .append_audit(
-            uuid::Uuid::now_v7(),
-            old,
-            AuditDraft {
-                agent_id: "agent-5".into(),
-                action_type: ActionType::Execution,
-                domain: "product".into(),
-                summary: "imported from an older trail".into(),
-                details: AuditDetails::default(),
-                classification: Classification::Internal,
-                related_tasks: vec![],
-                retention: Retention::Standard,
-            },
-        )
-        .unwrap();
-    write.commit().unwrap();
+    append_plain(&mut store, "imported from an older trail", old);
     assert!(
         !store.head().unwrap().ts_monotone,
         "the late arrival is noticed"
