@@ -131,6 +131,40 @@ pub fn raise(
     Ok(Reply::Created { id })
 }
 
+/// What an audit record about an approval says happened; the rest comes from the approval.
+struct Happened {
+    summary: String,
+    decision: String,
+    reasoning: String,
+    outcome: String,
+}
+
+/// An audit record about an approval: its context, options, classification, related tasks and
+/// retention travel with every record of it.
+fn record_about(
+    a: &Approval,
+    agent_id: String,
+    action_type: ActionType,
+    h: Happened,
+) -> AuditDraft {
+    AuditDraft {
+        agent_id,
+        action_type,
+        domain: a.domain.clone(),
+        summary: h.summary,
+        details: AuditDetails {
+            context: a.context.clone(),
+            options_considered: a.options_considered.clone(),
+            decision: h.decision,
+            reasoning: h.reasoning,
+            outcome: h.outcome,
+        },
+        classification: a.classification,
+        related_tasks: a.related_tasks.clone(),
+        retention: retention(a),
+    }
+}
+
 /// Checks shared by deciding and escalating: still pending, the version seen, not expired.
 fn check_open(txn: &Txn<'_>, a: &Approval, expected: Option<u64>) -> Result<(), EngineError> {
     if !a.is_pending() {
@@ -237,22 +271,17 @@ pub fn decide(
     };
     a.version += 1;
     txn.put(Change::Approval(a.clone()));
-    txn.audit(AuditDraft {
-        agent_id: by,
-        action_type: ActionType::Decision,
-        domain: a.domain.clone(),
-        summary: format!("{done} {id} ({}): {}", a.category.as_str(), a.summary),
-        details: AuditDetails {
-            context: a.context.clone(),
-            options_considered: a.options_considered.clone(),
-            decision: verb.into(),
+    txn.audit(record_about(
+        &a,
+        by,
+        ActionType::Decision,
+        Happened {
+            summary: format!("{done} {id} ({}): {}", a.category.as_str(), a.summary),
+            decision: verb.to_string(),
             reasoning: reason,
             outcome,
         },
-        classification: a.classification,
-        related_tasks: a.related_tasks.clone(),
-        retention: retention(&a),
-    });
+    ));
     Ok(Reply::Approval(Box::new(a)))
 }
 
@@ -269,22 +298,17 @@ pub fn escalate(
     let reason = guard::reason(reason, &format!("escalate {id}"))?;
     let from = a.level;
     move_up(txn, &mut a, next);
-    txn.audit(AuditDraft {
-        agent_id: actor.audit_id(),
-        action_type: ActionType::Escalation,
-        domain: a.domain.clone(),
-        summary: format!("escalated {id} from {from} to {next}: {}", a.summary),
-        details: AuditDetails {
-            context: a.context.clone(),
-            options_considered: a.options_considered.clone(),
+    txn.audit(record_about(
+        &a,
+        actor.audit_id(),
+        ActionType::Escalation,
+        Happened {
+            summary: format!("escalated {id} from {from} to {next}: {}", a.summary),
             decision: format!("escalate to {next}"),
             reasoning: reason,
             outcome: format!("pending at {next}"),
         },
-        classification: a.classification,
-        related_tasks: a.related_tasks.clone(),
-        retention: retention(&a),
-    });
+    ));
     Ok(Reply::Approval(Box::new(a)))
 }
 
@@ -317,25 +341,20 @@ pub fn run_deadlines(txn: &mut Txn<'_>) {
             a.decided_at = Some(now);
             a.version += 1;
             txn.put(Change::Approval(a.clone()));
-            txn.audit(AuditDraft {
-                agent_id: actor,
-                action_type: ActionType::Decision,
-                domain: a.domain.clone(),
-                summary: format!("{} expired undecided: {}", a.id, a.summary),
-                details: AuditDetails {
-                    context: a.context.clone(),
-                    options_considered: a.options_considered.clone(),
-                    decision: "expire".into(),
+            txn.audit(record_about(
+                &a,
+                actor,
+                ActionType::Decision,
+                Happened {
+                    summary: format!("{} expired undecided: {}", a.id, a.summary),
+                    decision: "expire".to_string(),
                     reasoning: format!(
                         "nobody decided it before {}",
                         a.expires_at.format("%Y-%m-%d %H:%M UTC")
                     ),
-                    outcome: "expired".into(),
+                    outcome: "expired".to_string(),
                 },
-                classification: a.classification,
-                related_tasks: a.related_tasks.clone(),
-                retention: retention(&a),
-            });
+            ));
             continue;
         }
         let Some(next) = a.level.next() else {
@@ -344,26 +363,21 @@ pub fn run_deadlines(txn: &mut Txn<'_>) {
         let from = a.level;
         let waited = (now - a.created_at).num_minutes();
         move_up(txn, &mut a, next);
-        txn.audit(AuditDraft {
-            agent_id: actor,
-            action_type: ActionType::Escalation,
-            domain: a.domain.clone(),
-            summary: format!(
-                "{} escalated itself from {from} to {next}: {}",
-                a.id, a.summary
-            ),
-            details: AuditDetails {
-                context: a.context.clone(),
-                options_considered: a.options_considered.clone(),
+        txn.audit(record_about(
+            &a,
+            actor,
+            ActionType::Escalation,
+            Happened {
+                summary: format!(
+                    "{} escalated itself from {from} to {next}: {}",
+                    a.id, a.summary
+                ),
                 decision: format!("escalate to {next}"),
                 reasoning: format!(
                     "undecided at the {from} level past its deadline ({waited}m pending)"
                 ),
                 outcome: format!("pending at {next}"),
             },
-            classification: a.classification,
-            related_tasks: a.related_tasks.clone(),
-            retention: retention(&a),
-        });
+        ));
     }
 }

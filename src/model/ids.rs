@@ -16,14 +16,6 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
-    pub const ALL: [EntityKind; 5] = [
-        EntityKind::Agent,
-        EntityKind::Task,
-        EntityKind::Incident,
-        EntityKind::Approval,
-        EntityKind::Rollout,
-    ];
-
     pub fn prefix(self) -> &'static str {
         match self {
             EntityKind::Agent => "agent-",

@@ -2,7 +2,6 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
 
@@ -134,14 +133,6 @@ pub fn field(app: &App, label: &str, value: String) -> Line<'static> {
         Span::styled(format!("{label:<16}"), app.theme.muted),
         Span::raw(value),
     ])
-}
-
-pub fn styled(text: String, style: Style) -> Span<'static> {
-    Span::styled(text, style)
-}
-
-pub fn line(spans: Vec<Span<'static>>) -> Line<'static> {
-    Line::from(spans)
 }
 
 #[cfg(test)]
