@@ -22,6 +22,10 @@ pub struct Config {
     pub alerts: AlertConfig,
     pub rollouts: RolloutConfig,
     pub demo: DemoConfig,
+    /// `opsdeck serve`: listening address, limits, operator and agent tokens.
+    pub server: crate::server::config::ServerConfig,
+    /// Remote orchestrators to connect to by name (`--context NAME`).
+    pub contexts: Vec<crate::link::context::ContextConfig>,
     /// Console key bindings: action name → keys.
     #[serde(default = "crate::tui::keymap::default_bindings")]
     pub keymap: BTreeMap<String, Vec<String>>,
@@ -37,6 +41,8 @@ impl Default for Config {
             alerts: AlertConfig::default(),
             rollouts: RolloutConfig::default(),
             demo: DemoConfig::default(),
+            server: Default::default(),
+            contexts: Vec::new(),
             keymap: crate::tui::keymap::default_bindings(),
         }
     }
@@ -262,6 +268,8 @@ impl Config {
         if self.rollouts.max_error_ratio < 1.0 {
             return Err("rollouts.max_error_ratio must be at least 1.0; ".into());
         }
+        self.server.validate()?;
+        crate::link::context::validate(&self.contexts)?;
         crate::tui::keymap::Keymap::from_config(&self.keymap).map_err(|e| format!("{e}; "))?;
         Ok(())
     }
@@ -308,11 +316,26 @@ mod tests {
         let defaults = toml::Value::try_from(Config::default()).unwrap();
         let table = defaults.as_table().unwrap();
         for (section, keys) in table {
+            // Arrays of tables ([[contexts]]) are empty by default: shown as commented examples.
+            let Some(keys) = keys.as_table() else {
+                assert!(
+                    text.contains(&format!("# [[{section}]]")),
+                    "[[{section}]] missing"
+                );
+                continue;
+            };
             assert!(
                 text.contains(&format!("[{section}]")),
                 "[{section}] missing"
             );
-            for key in keys.as_table().unwrap().keys() {
+            for (key, value) in keys {
+                if value.is_array() && value.as_array().unwrap().is_empty() && key != "domains" {
+                    assert!(
+                        text.contains(&format!("# [[{section}.{key}]]")),
+                        "[[{section}.{key}]] missing"
+                    );
+                    continue;
+                }
                 let line = format!("\n{key} = ");
                 assert!(text.contains(&line), "{section}.{key} missing");
             }

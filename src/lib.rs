@@ -1,6 +1,7 @@
 //! opsdeck: the control plane for fleets of AI agents, and the console that on-call engineers
 //! use to run it.
 
+pub mod api;
 pub mod authority;
 pub mod cli;
 pub mod config;
@@ -10,8 +11,10 @@ pub mod format;
 pub mod link;
 pub mod logging;
 pub mod model;
+pub mod orchestrator;
 pub mod paths;
 pub mod query;
+pub mod server;
 pub mod sim;
 pub mod store;
 pub mod text;

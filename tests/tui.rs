@@ -50,6 +50,8 @@ fn demo() -> &'static (Snapshot, Vec<opsdeck::model::Event>) {
 fn info(role: &str, read_only: bool) -> LinkInfo {
     LinkInfo {
         name: "embedded".into(),
+        context: None,
+        remote: false,
         operator: "alice".into(),
         role: role.into(),
         read_only,

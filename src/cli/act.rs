@@ -9,6 +9,13 @@ use crate::model::Approval;
 
 fn run(ctx: &Context, command: Command) -> Result<Reply, CliError> {
     ctx.require_writable()?;
+    let remote = ctx.with_remote(|remote| {
+        let command = command.clone();
+        async move { remote.send(command).await }
+    })?;
+    if let Some(outcome) = remote {
+        return Ok(outcome.reply);
+    }
     let mut engine = ctx.engine()?;
     Ok(engine.execute(&ctx.actor(), command)?.reply)
 }

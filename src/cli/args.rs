@@ -47,6 +47,21 @@ pub struct Global {
     /// Refuse every command that would change something
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Work on a remote orchestrator (`opsdeck serve`) instead of a local store
+    #[arg(long, global = true, value_name = "URL", env = "OPSDECK_URL", conflicts_with_all = ["store", "ephemeral", "context"])]
+    pub connect: Option<String>,
+    /// The operator token for --connect [default: $OPSDECK_TOKEN]
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "OPSDECK_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Work on the remote orchestrator named in the config's [[contexts]]
+    #[arg(long, global = true, value_name = "NAME", env = "OPSDECK_CONTEXT", conflicts_with_all = ["store", "ephemeral"])]
+    pub context: Option<String>,
     /// Output format [default: table on a terminal, json otherwise]
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<Format>,
@@ -100,6 +115,43 @@ pub enum Cmd {
     Demo(DemoCmd),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
+    /// Serve the orchestrator over HTTP to many consoles and agents
+    Serve(ServeArgs),
+    /// Make tokens for the server's operators and agents
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port [default: [server] listen in config, 127.0.0.1:7300]
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// Run the demo fleet inside the server, on the real clock
+    #[arg(long)]
+    pub demo: bool,
+    /// PEM certificate chain for HTTPS (with --tls-key) [default: [server] tls_cert]
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS [default: [server] tls_key]
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Print a fresh random token (first line, alone) and the lines to add to the server's
+    /// config, which stores only its SHA-256
+    New {
+        /// Who the token is for: the operator's name, or the agent fleet's
+        name: String,
+        /// The operator's role: viewer, oncall:<domain>, lead:<domain>, enterprise, executive
+        #[arg(long, required_unless_present = "agent", conflicts_with = "agent")]
+        role: Option<String>,
+        /// A token for agents (the /v1/agent/ endpoints only)
+        #[arg(long)]
+        agent: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -253,6 +305,15 @@ pub enum DemoCmd {
         /// Simulated start time (RFC 3339)
         #[arg(long, default_value = "2026-11-02T00:00:00Z")]
         start: chrono::DateTime<chrono::Utc>,
+        /// With --connect: the agent token the fleet joins with; the fleet then runs on the real
+        /// clock through the agent endpoints for --duration (or until Ctrl-C)
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "OPSDECK_AGENT_TOKEN",
+            hide_env_values = true
+        )]
+        agent_token: Option<String>,
     },
     /// Generate a realistic synthetic audit trail (for benchmarks) into an empty store
     Audit {

@@ -112,50 +112,85 @@ fn export(
     }
 }
 
+/// Records per request over the remote link (the server's page limit).
+const REMOTE_PAGE: usize = 500;
+
+/// Newest first, with the count of all matches: on the local store, or through the server.
+fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
+    if limit == 0 || limit > 10_000 {
+        return Err(CliError::Usage(
+            "--limit must be between 1 and 10000".into(),
+        ));
+    }
+    let remote = ctx.with_remote(|remote| async move {
+        let mut records = Vec::new();
+        while records.len() < limit {
+            let cursor = records.last().map(|r: &crate::model::AuditRecord| r.seq);
+            let want = (limit - records.len()).min(REMOTE_PAGE);
+            let page = remote.search_audit(query, cursor, want).await?;
+            let done = page.len() < want;
+            records.extend(page);
+            if done {
+                break;
+            }
+        }
+        let count = remote.count_audit(query, COUNT_CAP).await?;
+        Ok((records, count))
+    });
+    let (records, (n, more)) = match remote? {
+        Some(found) => found,
+        None => {
+            let store = ctx.existing_store()?;
+            let filter = parse_filter(&[query.to_string()], store.now()?)?;
+            let records = store.search_audit(&filter, None, limit)?;
+            let count = store.count_audit(&filter, COUNT_CAP)?;
+            (records, count)
+        }
+    };
+    let format = ctx.format();
+    emit_list(format, &records, || Rows {
+        headers: &["SEQ", "TIME", "ACTOR", "TYPE", "DOMAIN", "CLASS", "SUMMARY"],
+        rows: records
+            .iter()
+            .map(|r| {
+                vec![
+                    r.seq.to_string(),
+                    r.timestamp.format("%Y-%m-%d %H:%M:%S").to_string(),
+                    r.agent_id.clone(),
+                    r.action_type.as_str().into(),
+                    r.domain.clone(),
+                    r.classification.as_str().into(),
+                    truncate(&r.summary, 70),
+                ]
+            })
+            .collect(),
+    })?;
+    if format == super::args::Format::Table {
+        let total = if more { format!("{n}+") } else { n.to_string() };
+        println!(
+            "showing {} of {total} matching records, newest first",
+            records.len()
+        );
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
     match cmd {
         AuditCmd::Import { file } => return super::trail::import(ctx, file),
         AuditCmd::Prune { dry_run } => return super::trail::prune(ctx, *dry_run),
         _ => {}
     }
+    if let AuditCmd::Search { query, limit } = cmd {
+        return search(ctx, &query.join(" "), *limit);
+    }
+    ctx.require_local(match cmd {
+        AuditCmd::Verify => "audit verify",
+        _ => "audit export",
+    })?;
     let store = ctx.existing_store()?;
     match cmd {
-        AuditCmd::Search { query, limit } => {
-            if *limit == 0 || *limit > 10_000 {
-                return Err(CliError::Usage(
-                    "--limit must be between 1 and 10000".into(),
-                ));
-            }
-            let filter = parse_filter(query, store.now()?)?;
-            let records = store.search_audit(&filter, None, *limit)?;
-            let format = ctx.format();
-            emit_list(format, &records, || Rows {
-                headers: &["SEQ", "TIME", "ACTOR", "TYPE", "DOMAIN", "CLASS", "SUMMARY"],
-                rows: records
-                    .iter()
-                    .map(|r| {
-                        vec![
-                            r.seq.to_string(),
-                            r.timestamp.format("%Y-%m-%d %H:%M:%S").to_string(),
-                            r.agent_id.clone(),
-                            r.action_type.as_str().into(),
-                            r.domain.clone(),
-                            r.classification.as_str().into(),
-                            truncate(&r.summary, 70),
-                        ]
-                    })
-                    .collect(),
-            })?;
-            if format == super::args::Format::Table {
-                let (n, more) = store.count_audit(&filter, COUNT_CAP)?;
-                let total = if more { format!("{n}+") } else { n.to_string() };
-                println!(
-                    "showing {} of {total} matching records, newest first",
-                    records.len()
-                );
-            }
-            Ok(())
-        }
+        AuditCmd::Search { .. } => unreachable!("handled above"),
         AuditCmd::Import { .. } | AuditCmd::Prune { .. } => unreachable!("handled above"),
         AuditCmd::Verify => {
             let v = store.verify_audit()?;

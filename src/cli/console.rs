@@ -2,7 +2,7 @@
 
 use super::context::Context;
 use super::error::CliError;
-use crate::link::{Embedded, EmbeddedOptions, Link};
+use crate::link::{Embedded, EmbeddedOptions, Link, Remote};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::Theme;
 use crate::tui::{self, TuiError, TuiOptions};
@@ -15,6 +15,16 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
     }
     let keymap = Keymap::from_config(&ctx.config.keymap).map_err(CliError::Usage)?;
     crate::logging::init();
+    let options = TuiOptions {
+        keymap,
+        theme: Theme::from_env(),
+        mouse,
+    };
+    if let Some(target) = ctx.target()? {
+        let runtime = tui::runtime().map_err(|e| CliError::Runtime(e.to_string()))?;
+        let remote = runtime.block_on(Remote::connect(&target, ctx.global.read_only))?;
+        return tui::run_on(runtime, Link::Remote(remote), options).map_err(tui_error);
+    }
     let store = ctx.open_store()?;
     if !no_demo && store.is_empty()? {
         // Shown until the first frame replaces it.
@@ -37,13 +47,12 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
             demo_seed: (!no_demo).then_some(ctx.config.demo.seed),
         },
     ));
-    let options = TuiOptions {
-        keymap,
-        theme: Theme::from_env(),
-        mouse,
-    };
-    tui::run(link, options).map_err(|e| match e {
+    tui::run(link, options).map_err(tui_error)
+}
+
+fn tui_error(e: TuiError) -> CliError {
+    match e {
         TuiError::NotATerminal => CliError::Usage(e.to_string()),
         other => CliError::Runtime(other.to_string()),
-    })
+    }
 }

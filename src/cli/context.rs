@@ -7,6 +7,7 @@ use super::error::CliError;
 use crate::authority::Role;
 use crate::config::Config;
 use crate::engine::{Actor, Clock, Engine};
+use crate::link::{LinkError, Remote, Target};
 use crate::paths;
 use crate::store::Store;
 
@@ -100,6 +101,81 @@ impl Context {
 
     pub fn actor(&self) -> Actor {
         Actor::operator(&self.operator, self.role.clone())
+    }
+
+    /// The remote orchestrator chosen by `--context` or `--connect`, if any.
+    pub fn target(&self) -> Result<Option<Target>, CliError> {
+        if let Some(name) = &self.global.context {
+            let context = crate::link::context::find(&self.config.contexts, name)
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut target = context
+                .target()
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            if let Some(token) = &self.global.token {
+                target.token = token.clone();
+            }
+            return Ok(Some(target));
+        }
+        let Some(url) = &self.global.connect else {
+            return Ok(None);
+        };
+        let token = self.global.token.clone().filter(|t| !t.trim().is_empty()).ok_or_else(|| {
+            CliError::Usage(format!(
+                "--connect {url} needs a token: --token TOKEN or OPSDECK_TOKEN (a [[contexts]] entry can keep it in a file)"
+            ))
+        })?;
+        Ok(Some(Target {
+            context: None,
+            url: url.clone(),
+            token,
+            read_only: false,
+        }))
+    }
+
+    /// The remote orchestrator for an agent fleet: like `target`, but the token comes later
+    /// (`--agent-token`), so none is needed here.
+    pub fn target_for_agents(&self) -> Result<Option<Target>, CliError> {
+        if self.global.context.is_some() {
+            return self.target();
+        }
+        Ok(self.global.connect.as_ref().map(|url| Target {
+            context: None,
+            url: url.clone(),
+            token: String::new(),
+            read_only: false,
+        }))
+    }
+
+    /// Refuses commands that only make sense on a local store.
+    pub fn require_local(&self, what: &str) -> Result<(), CliError> {
+        if self.global.connect.is_some() || self.global.context.is_some() {
+            return Err(CliError::Usage(format!(
+                "{what} works on a local store, not over --connect/--context: run it where the store is (the server's host)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs `work` against the remote orchestrator, when one was chosen.
+    pub fn with_remote<T, F, Fut>(&self, work: F) -> Result<Option<T>, CliError>
+    where
+        F: FnOnce(Remote) -> Fut,
+        Fut: std::future::Future<Output = Result<T, LinkError>>,
+    {
+        let Some(target) = self.target()? else {
+            return Ok(None);
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+        runtime
+            .block_on(async {
+                let remote = Remote::connect(&target, self.global.read_only).await?;
+                work(remote).await
+            })
+            .map(Some)
+            .map_err(CliError::from)
     }
 
     pub fn require_writable(&self) -> Result<(), CliError> {

@@ -43,6 +43,17 @@ impl From<EngineError> for CliError {
     }
 }
 
+impl From<crate::link::LinkError> for CliError {
+    fn from(e: crate::link::LinkError) -> Self {
+        use crate::link::LinkError;
+        match e {
+            LinkError::Refused(_) | LinkError::Conflict { .. } => CliError::Refused(e.to_string()),
+            LinkError::Invalid(_) => CliError::Usage(e.to_string()),
+            LinkError::NotFound(_) | LinkError::Unavailable(_) => CliError::Runtime(e.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
         CliError::Runtime(e.to_string())

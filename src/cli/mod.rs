@@ -9,6 +9,7 @@ mod demo;
 mod error;
 mod output;
 mod read;
+mod serve;
 mod trail;
 
 use std::process::ExitCode;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 pub use args::Cli;
-use args::{AgentVerb, Cmd, DemoCmd};
+use args::{AgentVerb, AuditCmd, Cmd, DemoCmd, TokenCmd};
 pub use error::CliError;
 
 /// Parses the command line, runs the command, prints one clear line on error.
@@ -72,14 +73,34 @@ fn run(cli: Cli) -> Result<(), CliError> {
             }
             act::agent(&ctx, a.action, &a.id, a.reason)
         }
-        Cmd::Audit(cmd) => audit::run(&ctx, &cmd),
+        Cmd::Audit(cmd) => {
+            if matches!(cmd, AuditCmd::Import { .. } | AuditCmd::Prune { .. }) {
+                ctx.require_local("audit import and prune")?;
+            }
+            audit::run(&ctx, &cmd)
+        }
+        Cmd::Demo(DemoCmd::Run {
+            seed,
+            duration,
+            start: _,
+            agent_token: Some(token),
+        }) => demo::run_remote(&ctx, seed, duration, &token),
         Cmd::Demo(DemoCmd::Run {
             seed,
             duration,
             start,
-        }) => demo::run(&ctx, seed, duration, start),
+            agent_token: None,
+        }) => {
+            ctx.require_local("demo run without --agent-token")?;
+            demo::run(&ctx, seed, duration, start)
+        }
         Cmd::Demo(DemoCmd::Audit { records, seed, end }) => {
+            ctx.require_local("demo audit")?;
             trail::synthetic(&ctx, records, seed, end)
+        }
+        Cmd::Serve(args) => serve::serve(&ctx, &args),
+        Cmd::Token(TokenCmd::New { name, role, agent }) => {
+            serve::new(&name, role.as_deref(), agent)
         }
         Cmd::Completions { .. } => unreachable!("handled above"),
     }

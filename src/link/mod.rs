@@ -1,16 +1,25 @@
 //! The boundary the console talks to: one enum, the same methods whether the orchestrator runs
 //! in this process or behind `opsdeck serve`.
 
+pub mod context;
 mod embedded;
+mod fleet;
+pub mod follow;
+mod remote;
+
+use std::time::Duration;
 
 use serde::Serialize;
 use tokio::sync::mpsc;
 
+pub use context::Target;
 pub use embedded::{Embedded, EmbeddedOptions};
+pub use fleet::{FleetError, RemoteFleet};
+pub use remote::{Remote, backoff};
 
 use crate::engine::{Command, EngineError, Outcome};
-use crate::model::{AuditRecord, Event, Snapshot};
-use crate::store::AuditFilter;
+use crate::model::{AuditRecord, Event, Snapshot, Timestamp};
+use crate::orchestrator::OrchestratorError;
 
 /// What arrives on a subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +31,13 @@ pub enum LinkEvent {
     Notice(String),
     /// Nothing happened, and the link is alive: the data is still current.
     Heartbeat,
+    /// The link to a remote orchestrator is down; the next try is in `next_in`.
+    Reconnecting {
+        attempt: u32,
+        next_in: Duration,
+        down_since: Timestamp,
+        why: String,
+    },
 }
 
 /// Why a request through the link did not go through, in words for a toast.
@@ -62,11 +78,25 @@ impl From<EngineError> for LinkError {
     }
 }
 
+impl From<OrchestratorError> for LinkError {
+    fn from(e: OrchestratorError) -> Self {
+        match e {
+            OrchestratorError::Engine(e) => e.into(),
+            OrchestratorError::Query(q) => LinkError::Invalid(q.to_string()),
+            other => LinkError::Unavailable(other.to_string()),
+        }
+    }
+}
+
 /// Who the console is, and on what.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LinkInfo {
     /// `embedded` or the remote orchestrator's name.
     pub name: String,
+    /// The context chosen with `--context`, if any.
+    pub context: Option<String>,
+    /// Over the network: the data can go stale.
+    pub remote: bool,
     pub operator: String,
     pub role: String,
     pub read_only: bool,
@@ -76,18 +106,21 @@ pub struct LinkInfo {
 
 pub enum Link {
     Embedded(Embedded),
+    Remote(Remote),
 }
 
 impl Link {
     pub fn info(&self) -> LinkInfo {
         match self {
             Link::Embedded(e) => e.info(),
+            Link::Remote(r) => r.info(),
         }
     }
 
     pub async fn snapshot(&self) -> Result<Snapshot, LinkError> {
         match self {
             Link::Embedded(e) => e.snapshot().await,
+            Link::Remote(r) => r.snapshot().await,
         }
     }
 
@@ -95,35 +128,35 @@ impl Link {
     pub async fn subscribe(&self, since_seq: u64) -> Result<mpsc::Receiver<LinkEvent>, LinkError> {
         match self {
             Link::Embedded(e) => e.subscribe(since_seq).await,
+            Link::Remote(r) => r.subscribe(since_seq).await,
         }
     }
 
     pub async fn send(&self, command: Command) -> Result<Outcome, LinkError> {
         match self {
             Link::Embedded(e) => e.send(command).await,
+            Link::Remote(r) => r.send(command).await,
         }
     }
 
-    /// How many records match, exactly up to `cap` (`(cap, true)`: more than that).
-    pub async fn count_audit(
-        &self,
-        filter: AuditFilter,
-        cap: u64,
-    ) -> Result<(u64, bool), LinkError> {
+    /// How many records match the query (the audit query language), exactly up to `cap` (`(cap, true)`: more than that).
+    pub async fn count_audit(&self, query: &str, cap: u64) -> Result<(u64, bool), LinkError> {
         match self {
-            Link::Embedded(e) => e.count_audit(filter, cap).await,
+            Link::Embedded(e) => e.count_audit(query, cap).await,
+            Link::Remote(r) => r.count_audit(query, cap).await,
         }
     }
 
     /// Newest first, strictly before `cursor` (a seq) when given.
     pub async fn search_audit(
         &self,
-        filter: AuditFilter,
+        query: &str,
         cursor: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, LinkError> {
         match self {
-            Link::Embedded(e) => e.search_audit(filter, cursor, limit).await,
+            Link::Embedded(e) => e.search_audit(query, cursor, limit).await,
+            Link::Remote(r) => r.search_audit(query, cursor, limit).await,
         }
     }
 }

@@ -173,3 +173,25 @@ pub struct Snapshot {
     pub domains: Vec<DomainStats>,
     pub audit_tail: Vec<AuditRecord>,
 }
+
+impl State {
+    /// The state a snapshot describes (what a console or a remote fleet holds).
+    pub fn from_snapshot(snapshot: Snapshot) -> State {
+        fn keyed<T>(items: Vec<T>, key: impl Fn(&T) -> String) -> BTreeMap<String, T> {
+            items.into_iter().map(|item| (key(&item), item)).collect()
+        }
+        State {
+            seq: snapshot.seq,
+            audit_tail: snapshot.audit_tail,
+            agents: keyed(snapshot.agents, |a| a.id.clone()),
+            tasks: keyed(snapshot.tasks, |t| t.id.clone()),
+            queues: keyed(snapshot.queues, |q| q.name.clone()),
+            incidents: keyed(snapshot.incidents, |i| i.id.clone()),
+            approvals: keyed(snapshot.approvals, |a| a.id.clone()),
+            rollouts: keyed(snapshot.rollouts, |r| r.id.clone()),
+            alerts: keyed(snapshot.alerts, |a| a.key.clone()),
+            domains: keyed(snapshot.domains, |d| d.name.clone()),
+            ..Default::default()
+        }
+    }
+}

@@ -10,8 +10,49 @@ use chrono::Duration;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::engine::{Actor, Command, Engine, EngineError, Reply, TaskOutcome};
-use crate::model::{Severity, Timestamp};
+use crate::config::Config;
+use crate::engine::{Actor, Command, Engine, EngineError, Outcome, Reply, TaskOutcome};
+use crate::model::{Severity, State, Timestamp};
+
+/// What the fleet acts on: the engine in this process, or a remote orchestrator through its
+/// agent endpoints.
+pub trait Driver {
+    fn state(&self) -> &State;
+    fn config(&self) -> &Config;
+    /// Runs commands in order; the outer error means none could be tried.
+    fn execute_batch(
+        &mut self,
+        batch: Vec<(Actor, Command)>,
+    ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError>;
+    /// After a step: the engine runs its timers; a remote fleet refreshes what it knows.
+    fn tick(&mut self) -> Result<(), EngineError>;
+    /// The whole organisation (operators deciding, orchestrators starting rollouts) or only the
+    /// agents (a fleet joining a remote orchestrator, where people decide in their consoles).
+    fn whole_organisation(&self) -> bool {
+        true
+    }
+}
+
+impl Driver for Engine {
+    fn state(&self) -> &State {
+        Engine::state(self)
+    }
+
+    fn config(&self) -> &Config {
+        Engine::config(self)
+    }
+
+    fn execute_batch(
+        &mut self,
+        batch: Vec<(Actor, Command)>,
+    ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
+        Engine::execute_batch(self, batch)
+    }
+
+    fn tick(&mut self) -> Result<(), EngineError> {
+        Engine::tick(self).map(|_| ())
+    }
+}
 
 pub use fleet::{AGENTS_PER_TEAM, TEAMS};
 
@@ -116,7 +157,7 @@ impl Sim {
     /// then the engine runs its timers.
     pub fn step(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut impl Driver,
         now: Timestamp,
         totals: &mut Totals,
     ) -> Result<(), EngineError> {
@@ -127,17 +168,22 @@ impl Sim {
             self.join(engine, totals)?;
         }
         let elapsed = now - start;
-        self.workload.start_rollouts(engine, elapsed, totals)?;
+        let organisation = engine.whole_organisation();
+        if organisation {
+            self.workload.start_rollouts(engine, elapsed, totals)?;
+        }
         self.workload.arrivals(engine, elapsed, dt, totals)?;
         self.agents_act(engine, now, elapsed, dt, totals)?;
-        self.operators.act(engine, now, totals)?;
+        if organisation {
+            self.operators.act(engine, now, totals)?;
+        }
         engine.tick()?;
         totals.steps += 1;
         Ok(())
     }
 
     /// Registers the fleet, adopting agents a previous run on this store registered.
-    fn join(&mut self, engine: &mut Engine, totals: &mut Totals) -> Result<(), EngineError> {
+    fn join(&mut self, engine: &mut impl Driver, totals: &mut Totals) -> Result<(), EngineError> {
         let mut register = Vec::new();
         for agent in self.agents.iter_mut().filter(|a| a.id.is_none()) {
             let spec = &fleet::TEAMS[agent.team];
@@ -177,7 +223,7 @@ impl Sim {
 
     fn agents_act(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut impl Driver,
         now: Timestamp,
         elapsed: Duration,
         dt: Duration,
@@ -317,7 +363,7 @@ impl Sim {
 
 /// Runs a batch; refusals are part of life (a lease ran out, someone decided first).
 fn run_batch(
-    engine: &mut Engine,
+    engine: &mut impl Driver,
     batch: Vec<(Actor, Command)>,
     totals: &mut Totals,
 ) -> Result<Vec<Option<Reply>>, EngineError> {

@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use super::fleet::{OPERATORS, REASONS_APPROVE, REASONS_REJECT};
 use super::{Totals, run_batch};
 use crate::authority::{self, Role};
-use crate::engine::{Actor, Command, Decision, Engine, EngineError, IncidentAction, RolloutAction};
+use crate::engine::{Actor, Command, Decision, EngineError, IncidentAction, RolloutAction};
 use crate::model::{Approval, IncidentState, RolloutState, Timestamp};
 
 enum Plan {
@@ -91,7 +91,7 @@ impl Operators {
 
     pub fn act(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut impl super::Driver,
         now: Timestamp,
         totals: &mut Totals,
     ) -> Result<(), EngineError> {
@@ -103,7 +103,12 @@ impl Operators {
         Ok(())
     }
 
-    fn approvals(&mut self, engine: &Engine, now: Timestamp, batch: &mut Vec<(Actor, Command)>) {
+    fn approvals(
+        &mut self,
+        engine: &impl super::Driver,
+        now: Timestamp,
+        batch: &mut Vec<(Actor, Command)>,
+    ) {
         let pending: Vec<Approval> = engine
             .state()
             .approvals
@@ -158,7 +163,12 @@ impl Operators {
         }
     }
 
-    fn incidents(&mut self, engine: &Engine, now: Timestamp, batch: &mut Vec<(Actor, Command)>) {
+    fn incidents(
+        &mut self,
+        engine: &impl super::Driver,
+        now: Timestamp,
+        batch: &mut Vec<(Actor, Command)>,
+    ) {
         let open: Vec<_> = engine
             .state()
             .incidents
@@ -209,7 +219,12 @@ impl Operators {
         }
     }
 
-    fn rollouts(&mut self, engine: &Engine, now: Timestamp, batch: &mut Vec<(Actor, Command)>) {
+    fn rollouts(
+        &mut self,
+        engine: &impl super::Driver,
+        now: Timestamp,
+        batch: &mut Vec<(Actor, Command)>,
+    ) {
         let manual: Vec<_> = engine
             .state()
             .rollouts

@@ -6,7 +6,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::fleet::{ESCALATIONS, OUTAGES, ROLLOUTS, TEAMS, TeamSpec};
 use super::{Totals, run_batch};
-use crate::engine::{Actor, Command, Engine, EngineError, Reply};
+use crate::engine::{Actor, Command, EngineError, Reply};
 use crate::model::Classification;
 
 /// The demo's scenario repeats every six hours on the real clock.
@@ -163,7 +163,7 @@ impl Workload {
 
     pub fn start_rollouts(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut impl super::Driver,
         elapsed: Duration,
         totals: &mut Totals,
     ) -> Result<(), EngineError> {
@@ -196,7 +196,7 @@ impl Workload {
 
     pub fn arrivals(
         &mut self,
-        engine: &mut Engine,
+        engine: &mut impl super::Driver,
         elapsed: Duration,
         dt: Duration,
         totals: &mut Totals,

@@ -11,6 +11,10 @@ use crate::authority::Role;
 use crate::link::LinkInfo;
 use crate::model::{AuditRecord, Snapshot, State, Timestamp};
 
+/// Data from a remote orchestrator older than this (no event, no heartbeat) is stale: shown as
+/// such, and no decision is taken on it.
+pub const STALE_SECONDS: i64 = 30;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Pane {
     Overview,
@@ -243,52 +247,7 @@ impl App {
 
     /// Replaces everything known with a snapshot.
     pub fn load(&mut self, snapshot: Snapshot) {
-        let mut state = State {
-            seq: snapshot.seq,
-            audit_tail: snapshot.audit_tail,
-            ..Default::default()
-        };
-        state.agents = snapshot
-            .agents
-            .into_iter()
-            .map(|a| (a.id.clone(), a))
-            .collect();
-        state.tasks = snapshot
-            .tasks
-            .into_iter()
-            .map(|t| (t.id.clone(), t))
-            .collect();
-        state.queues = snapshot
-            .queues
-            .into_iter()
-            .map(|q| (q.name.clone(), q))
-            .collect();
-        state.incidents = snapshot
-            .incidents
-            .into_iter()
-            .map(|i| (i.id.clone(), i))
-            .collect();
-        state.approvals = snapshot
-            .approvals
-            .into_iter()
-            .map(|a| (a.id.clone(), a))
-            .collect();
-        state.rollouts = snapshot
-            .rollouts
-            .into_iter()
-            .map(|r| (r.id.clone(), r))
-            .collect();
-        state.alerts = snapshot
-            .alerts
-            .into_iter()
-            .map(|a| (a.key.clone(), a))
-            .collect();
-        state.domains = snapshot
-            .domains
-            .into_iter()
-            .map(|d| (d.name.clone(), d))
-            .collect();
-        self.data = state;
+        self.data = State::from_snapshot(snapshot);
     }
 
     pub fn pane_state(&self, pane: Pane) -> &PaneState {
@@ -299,12 +258,23 @@ impl App {
         self.panes.entry(pane).or_default()
     }
 
+    /// A remote orchestrator has not been heard from (an event or a heartbeat) for too long.
+    pub fn is_stale(&self) -> bool {
+        self.info.remote
+            && !self.frozen
+            && self.now - self.data_at > chrono::Duration::seconds(STALE_SECONDS)
+    }
+
     /// Decisions are possible: not read-only and the data is live.
     pub fn can_act(&self) -> Result<(), String> {
         if self.info.read_only {
             return Err("read-only console".into());
         }
         match &self.connection {
+            Connection::Live if self.is_stale() => Err(format!(
+                "the data is {} old: decisions are disabled until the orchestrator is heard from again",
+                crate::format::span(self.now - self.data_at)
+            )),
             Connection::Live => Ok(()),
             Connection::Reconnecting { .. } | Connection::Offline { .. } => Err(
                 "the link to the orchestrator is down: decisions are disabled until it is back"

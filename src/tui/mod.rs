@@ -55,13 +55,26 @@ pub enum TuiError {
 
 /// Runs the console until the operator quits.
 pub fn run(link: Link, options: TuiOptions) -> Result<(), TuiError> {
+    run_on(runtime()?, link, options)
+}
+
+/// The console's async runtime (a remote link is made on it before the console starts).
+pub fn runtime() -> Result<tokio::runtime::Runtime, TuiError> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
+/// Runs the console on `runtime`, where `link` was made.
+pub fn run_on(
+    runtime: tokio::runtime::Runtime,
+    link: Link,
+    options: TuiOptions,
+) -> Result<(), TuiError> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(TuiError::NotATerminal);
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     let result = runtime.block_on(run_async(Arc::new(link), options));
     terminal::leave();
     // Background tasks (the input reader above all) must not keep the process alive.
@@ -249,23 +262,19 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
                 let _ = tx.send(Msg::Done { item, result });
             });
         }
-        Effect::SearchAudit {
-            query,
-            filter,
-            before,
-        } => {
+        Effect::SearchAudit { query, before } => {
             if before.is_none() {
                 let (link, tx) = (link.clone(), tx.clone());
-                let (query, filter) = (query.clone(), filter.clone());
+                let query = query.clone();
                 tokio::spawn(async move {
-                    if let Ok(total) = link.count_audit(filter, update::COUNT_CAP).await {
+                    if let Ok(total) = link.count_audit(&query, update::COUNT_CAP).await {
                         let _ = tx.send(Msg::AuditCount { query, total });
                     }
                 });
             }
             tokio::spawn(async move {
                 let result = link
-                    .search_audit(filter, before, update::AUDIT_PAGE)
+                    .search_audit(&query, before, update::AUDIT_PAGE)
                     .await
                     .map_err(|e| e.to_string());
                 let _ = tx.send(Msg::AuditPage {
@@ -277,14 +286,31 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
         }
         Effect::Resync => {
             tokio::spawn(async move {
-                match link.snapshot().await {
-                    Ok(snapshot) => {
-                        let seq = snapshot.seq;
-                        let _ = tx.send(Msg::Snapshot(Box::new(snapshot)));
-                        spawn_subscription(link, seq, tx);
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Msg::LinkLost(e.to_string()));
+                // Until a snapshot arrives the console keeps trying, and says so.
+                let mut attempt = 0;
+                let mut down_since = None;
+                loop {
+                    match link.snapshot().await {
+                        Ok(snapshot) => {
+                            let seq = snapshot.seq;
+                            let _ = tx.send(Msg::Snapshot(Box::new(snapshot)));
+                            spawn_subscription(link, seq, tx);
+                            return;
+                        }
+                        Err(e) => {
+                            attempt += 1;
+                            let next_in = crate::link::backoff(attempt);
+                            let event = LinkEvent::Reconnecting {
+                                attempt,
+                                next_in,
+                                down_since: *down_since.get_or_insert_with(Utc::now),
+                                why: e.to_string(),
+                            };
+                            if tx.send(Msg::Link(event)).is_err() {
+                                return;
+                            }
+                            tokio::time::sleep(next_in).await;
+                        }
                     }
                 }
             });

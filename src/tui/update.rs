@@ -12,7 +12,6 @@ use crate::authority;
 use crate::engine::{Command, Decision, IncidentAction, RolloutAction};
 use crate::link::LinkEvent;
 use crate::model::{AuditRecord, IncidentState, RolloutState, Snapshot, Timestamp};
-use crate::store::AuditFilter;
 
 /// Rows a page key moves.
 const PAGE: usize = 10;
@@ -21,6 +20,8 @@ pub const AUDIT_PAGE: usize = 100;
 /// Search result counts are exact up to here, then shown as "10000+".
 pub const COUNT_CAP: u64 = 10_000;
 const TOAST_SECONDS: i64 = 6;
+/// Failed reconnects shown as such; after that the link counts as offline (and keeps trying).
+const RECONNECTING_ATTEMPTS: u32 = 5;
 
 #[derive(Debug)]
 pub enum Msg {
@@ -59,7 +60,6 @@ pub enum Effect {
     },
     SearchAudit {
         query: String,
-        filter: AuditFilter,
         before: Option<u64>,
     },
     /// Take a fresh snapshot and subscribe again.
@@ -109,7 +109,8 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
                 ToastKind::Error,
                 format!("lost the orchestrator: {why}"),
             );
-            vec![]
+            // Try again (with backoff) until a fresh snapshot comes.
+            vec![Effect::Resync]
         }
         Msg::Done { item, result } => {
             app.in_flight.retain(|i| *i != item);
@@ -180,6 +181,29 @@ fn on_link(app: &mut App, event: LinkEvent) -> Vec<Effect> {
         LinkEvent::Heartbeat => {
             app.data_at = app.now;
             app.connection = Connection::Live;
+            vec![]
+        }
+        LinkEvent::Reconnecting {
+            attempt,
+            next_in,
+            down_since,
+            why,
+        } => {
+            if matches!(app.connection, Connection::Live) {
+                toast(
+                    app,
+                    ToastKind::Error,
+                    format!("lost the orchestrator: {why}"),
+                );
+            }
+            app.connection = if attempt > RECONNECTING_ATTEMPTS {
+                Connection::Offline { since: down_since }
+            } else {
+                Connection::Reconnecting {
+                    attempt,
+                    next_in_s: next_in.as_secs_f64().ceil() as u64,
+                }
+            };
             vec![]
         }
         LinkEvent::Notice(text) => {
@@ -313,7 +337,7 @@ fn search_if_submitted(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
     app.audit.history_at = None;
     match crate::query::parse(&query, app.now) {
-        Ok(filter) => {
+        Ok(_) => {
             app.audit.history.retain(|q| *q != query);
             app.audit.history.push(query.clone());
             let excess = app.audit.history.len().saturating_sub(50);
@@ -326,7 +350,6 @@ fn search_if_submitted(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             app.audit.error = None;
             vec![Effect::SearchAudit {
                 query,
-                filter,
                 before: None,
             }]
         }
@@ -457,13 +480,9 @@ fn more_results(app: &mut App, at_end: bool) -> Vec<Effect> {
     let Some(last) = app.audit.results.last() else {
         return vec![];
     };
-    let Ok(filter) = crate::query::parse(&query, app.now) else {
-        return vec![];
-    };
     app.audit.searching = true;
     vec![Effect::SearchAudit {
         query,
-        filter,
         before: Some(last.seq),
     }]
 }

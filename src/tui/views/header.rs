@@ -13,12 +13,17 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let narrow = area.width < WIDE;
     let sep = || Span::styled(" │ ", t.muted);
-    let mut spans = vec![
-        Span::styled(" opsdeck ", t.title),
-        sep(),
-        Span::styled(safe(&app.info.name), t.accent),
-        sep(),
-    ];
+    let mut spans = vec![Span::styled(" opsdeck ", t.title), sep()];
+    // The context is what an engineer must never mistake: it always shows, in its own colour.
+    if let Some(context) = &app.info.context {
+        spans.push(Span::styled(
+            format!(" ⎈ {} ", safe(context)),
+            t.accent.add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(Span::styled(safe(&app.info.name), t.accent));
+    spans.push(sep());
     match &app.connection {
         Connection::Live if app.frozen => spans.push(Span::styled(
             if narrow {
@@ -31,6 +36,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             },
             t.warn,
         )),
+        Connection::Live if app.info.remote => {
+            let age = app.now - app.data_at;
+            let stale = app.is_stale();
+            spans.push(Span::styled(
+                format!(
+                    "● connected · data {} old{}",
+                    span(age),
+                    if stale { " STALE" } else { "" }
+                ),
+                if stale { t.danger } else { t.ok },
+            ));
+        }
         Connection::Live => {
             let age = app.now - app.data_at;
             if age.num_seconds() < 15 {

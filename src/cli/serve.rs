@@ -1,0 +1,100 @@
+//! `opsdeck serve` and `opsdeck token new`.
+
+use super::args::ServeArgs;
+use super::context::Context;
+use super::error::CliError;
+use crate::authority::Role;
+use crate::engine::{Clock, Engine};
+use crate::orchestrator::Orchestrator;
+use crate::server::config::{new_token, token_hash, valid_name};
+use crate::server::{Server, Tls};
+
+pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
+    ctx.require_local("serve")?;
+    let server_config = &ctx.config.server;
+    let listen = args
+        .listen
+        .clone()
+        .unwrap_or_else(|| server_config.listen.clone());
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Tls {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ if !server_config.tls_cert.is_empty() => Some(Tls {
+            cert: server_config.tls_cert.clone().into(),
+            key: server_config.tls_key.clone().into(),
+        }),
+        _ => None,
+    };
+    crate::logging::init();
+    let store = ctx.open_store()?;
+    let location = store.location().to_string();
+    let engine = Engine::open(store, ctx.config.clone(), Clock::System, None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let demo = args.demo.then_some(ctx.config.demo.seed);
+        let orchestrator = Orchestrator::start(engine, demo);
+        for notice in orchestrator.notices() {
+            eprintln!("opsdeck: {notice}");
+        }
+        let server = Server::start(orchestrator, server_config, &listen, tls)
+            .await
+            .map_err(|e| CliError::Runtime(e.to_string()))?;
+        let who = server_config.operators.len() + server_config.agents.len();
+        eprintln!(
+            "opsdeck: serving {} on {} ({} operator and {} agent tokens{}){}",
+            location,
+            server.url(),
+            server_config.operators.len(),
+            server_config.agents.len(),
+            if who == 0 {
+                ": every request will be refused until you add one with `opsdeck token new`"
+            } else {
+                ""
+            },
+            if args.demo {
+                " with the demo fleet"
+            } else {
+                ""
+            }
+        );
+        server
+            .until_signal()
+            .await
+            .map_err(|e| CliError::Runtime(e.to_string()))
+    })
+}
+
+/// Prints the token alone on the first line (so `| head -1` captures it), then the config lines.
+pub fn new(name: &str, role: Option<&str>, agent: bool) -> Result<(), CliError> {
+    if !valid_name(name) {
+        return Err(CliError::Usage(format!(
+            "token name {:?}: use 1-64 letters, digits, '.', '_' or '-'",
+            crate::text::SafeText::new(name).as_str()
+        )));
+    }
+    let token = new_token();
+    let hash = token_hash(&token);
+    let lines = if agent {
+        format!("[[server.agents]]\nname = \"{name}\"\ntoken_sha256 = \"{hash}\"")
+    } else {
+        let role = role.unwrap_or_default();
+        let parsed: Role = role
+            .parse()
+            .map_err(|e| CliError::Usage(format!("--role {role:?}: {e}")))?;
+        format!(
+            "[[server.operators]]\nname = \"{name}\"\nrole = \"{parsed}\"\ntoken_sha256 = \"{hash}\""
+        )
+    };
+    println!("{token}");
+    println!();
+    println!(
+        "# Add to the server's config (only the SHA-256 is kept); give the token above to {name}."
+    );
+    println!("{lines}");
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! The demo fleet joining a remote orchestrator as real agents would: through the agent
+//! endpoints, with an agent token, on the real clock. Proof that agents can join over HTTP.
+
+use futures::StreamExt;
+use reqwest::{Method, Url};
+use serde::Serialize;
+
+use super::context::Target;
+use crate::api::{self, Problem};
+use crate::config::Config;
+use crate::engine::{Actor, Command, EngineError, Outcome};
+use crate::model::State;
+use crate::sim::Driver;
+
+/// Requests of one step in flight at once.
+const CONCURRENCY: usize = 16;
+
+pub struct RemoteFleet {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+    base: Url,
+    token: String,
+    state: State,
+    config: Config,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("{0}")]
+    Setup(String),
+    #[error("the orchestrator at {url} refused the agent token: {detail}")]
+    Token { url: String, detail: String },
+    #[error("cannot reach the orchestrator at {url}: {detail}")]
+    Unreachable { url: String, detail: String },
+}
+
+impl RemoteFleet {
+    /// Checks the token is an agent token and takes a first look at the orchestrator.
+    pub fn connect(target: &Target) -> Result<RemoteFleet, FleetError> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| FleetError::Setup(format!("cannot start the async runtime: {e}")))?;
+        let mut base = Url::parse(&target.url)
+            .map_err(|e| FleetError::Setup(format!("{:?} is not a URL: {e}", target.url)))?;
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(15))
+            .build()
+            .map_err(|e| FleetError::Setup(e.to_string()))?;
+        let mut fleet = RemoteFleet {
+            runtime,
+            client,
+            base,
+            token: target.token.clone(),
+            state: State::default(),
+            config: Config::default(),
+        };
+        let identity: api::Identity = fleet.get("v1/whoami")?;
+        if identity.kind != "agent" {
+            return Err(FleetError::Token {
+                url: target.url.clone(),
+                detail: format!(
+                    "{} holds an operator token; the fleet needs an agent token (opsdeck token new NAME --agent)",
+                    identity.name
+                ),
+            });
+        }
+        fleet.refresh()?;
+        Ok(fleet)
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, FleetError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| FleetError::Setup(e.to_string()))?;
+        let unreachable = |detail: String| FleetError::Unreachable {
+            url: self.base.to_string(),
+            detail,
+        };
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .get(url)
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            let status = response.status();
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| unreachable(e.to_string()))?;
+            if !status.is_success() {
+                let detail = serde_json::from_slice::<Problem>(&bytes)
+                    .map(|p| p.detail)
+                    .unwrap_or_else(|_| status.to_string());
+                return Err(FleetError::Token {
+                    url: self.base.to_string(),
+                    detail,
+                });
+            }
+            serde_json::from_slice(&bytes).map_err(|e| unreachable(e.to_string()))
+        })
+    }
+
+    /// What the orchestrator holds now (the fleet reads it as agents read their own state).
+    pub fn refresh(&mut self) -> Result<(), FleetError> {
+        let snapshot: crate::model::Snapshot = self.get("v1/snapshot")?;
+        self.state = State::from_snapshot(snapshot);
+        Ok(())
+    }
+
+    /// The agent route and body of a command, or `None` for what agents cannot do.
+    fn route(command: &Command) -> Option<(&'static str, serde_json::Value)> {
+        fn body(value: impl Serialize) -> serde_json::Value {
+            serde_json::to_value(value).unwrap_or_default()
+        }
+        Some(match command.clone() {
+            Command::RegisterAgent {
+                name,
+                domain,
+                team,
+                skills,
+                version,
+            } => (
+                "v1/agent/register",
+                body(api::RegisterRequest {
+                    name,
+                    domain,
+                    team,
+                    skills,
+                    version,
+                }),
+            ),
+            Command::Heartbeat { agent } => ("v1/agent/heartbeat", body(api::AgentRef { agent })),
+            Command::LeaseTask { agent } => ("v1/agent/lease", body(api::AgentRef { agent })),
+            Command::CompleteTask {
+                agent,
+                task,
+                outcome,
+            } => (
+                "v1/agent/complete",
+                body(api::CompleteRequest {
+                    agent,
+                    task,
+                    outcome,
+                }),
+            ),
+            Command::RaiseEscalation {
+                agent,
+                category,
+                summary,
+                context,
+                options_considered,
+                recommendation,
+                classification,
+                related_tasks,
+            } => (
+                "v1/agent/escalations",
+                body(api::EscalationRequest {
+                    agent,
+                    category,
+                    summary,
+                    context,
+                    options_considered,
+                    recommendation,
+                    classification,
+                    related_tasks,
+                }),
+            ),
+            Command::ReportIncident {
+                agent,
+                severity,
+                title,
+            } => (
+                "v1/agent/incidents",
+                body(api::ReportRequest {
+                    agent,
+                    severity,
+                    title,
+                }),
+            ),
+            Command::SubmitTask {
+                title,
+                domain,
+                team,
+                priority,
+                skills,
+                depends_on,
+            } => (
+                "v1/agent/tasks",
+                body(api::SubmitRequest {
+                    title,
+                    domain,
+                    team,
+                    priority,
+                    skills,
+                    depends_on,
+                }),
+            ),
+            Command::RecordExecution {
+                agent,
+                summary,
+                context,
+                outcome,
+                related_tasks,
+            } => (
+                "v1/agent/executions",
+                body(api::ExecutionRequest {
+                    agent,
+                    summary,
+                    context,
+                    outcome,
+                    related_tasks,
+                }),
+            ),
+            _ => return None,
+        })
+    }
+
+    async fn post(&self, path: &str, body: serde_json::Value) -> Result<Outcome, EngineError> {
+        let url = self
+            .base
+            .join(path)
+            .map_err(|e| EngineError::Invalid(e.to_string()))?;
+        let response = self
+            .client
+            .request(Method::POST, url)
+            .bearer_auth(&self.token)
+            .header(api::IDEMPOTENCY_KEY, uuid::Uuid::now_v7().to_string())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| EngineError::refused(format!("orchestrator unreachable: {e}")))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| EngineError::refused(format!("answer cut off: {e}")))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| EngineError::Invalid(format!("unexpected answer: {e}")));
+        }
+        let detail = serde_json::from_slice::<Problem>(&bytes)
+            .map(|p| p.detail)
+            .unwrap_or_else(|_| status.to_string());
+        Err(EngineError::refused(detail))
+    }
+}
+
+impl Driver for RemoteFleet {
+    fn state(&self) -> &State {
+        &self.state
+    }
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn execute_batch(
+        &mut self,
+        batch: Vec<(Actor, Command)>,
+    ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
+        let this = &*self;
+        let requests = batch.into_iter().map(|(_, command)| async move {
+            match RemoteFleet::route(&command) {
+                Some((path, body)) => this.post(path, body).await,
+                None => Err(EngineError::refused(format!(
+                    "{} is not an agent endpoint",
+                    command.name()
+                ))),
+            }
+        });
+        Ok(self.runtime.block_on(
+            futures::stream::iter(requests)
+                .buffered(CONCURRENCY)
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    fn tick(&mut self) -> Result<(), EngineError> {
+        self.refresh()
+            .map_err(|e| EngineError::refused(e.to_string()))
+    }
+
+    fn whole_organisation(&self) -> bool {
+        false
+    }
+}

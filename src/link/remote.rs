@@ -1,0 +1,517 @@
+//! An orchestrator behind `opsdeck serve`: requests over HTTP (reqwest), events over SSE. The
+//! stream reconnects by itself with full-jitter exponential backoff and resumes after the last
+//! event it delivered; the console hears how the link is doing through `LinkEvent`s.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use reqwest::{Method, StatusCode, Url};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+use super::context::Target;
+use super::{LinkError, LinkEvent, LinkInfo, follow};
+use crate::api::{self, Problem};
+use crate::engine::{Command, Decision, Outcome};
+use crate::model::{AuditRecord, Event, Snapshot};
+
+/// A request that takes longer than this is treated as lost (and retried with its key).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The server comments every 10 s; this long without a byte means the stream is dead.
+const STREAM_IDLE: Duration = Duration::from_secs(25);
+const STREAM_CHECK: Duration = Duration::from_secs(2);
+/// Retries of one mutation whose answer was lost (safe: they carry the same key).
+const SEND_ATTEMPTS: u32 = 3;
+
+/// Full-jitter exponential backoff: a random wait up to 0.5 s × 2^(attempt-1), at most 30 s.
+pub fn backoff(attempt: u32) -> Duration {
+    use rand::RngExt;
+    let ceiling = Duration::from_millis(500)
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(Duration::from_secs(30));
+    let millis = rand::rng().random_range(0..=ceiling.as_millis() as u64);
+    Duration::from_millis(millis.max(50))
+}
+
+pub struct Remote {
+    client: reqwest::Client,
+    base: Url,
+    token: String,
+    info: LinkInfo,
+}
+
+impl Remote {
+    /// Connects and asks who the token belongs to; a wrong URL or token fails here, clearly.
+    pub async fn connect(target: &Target, read_only: bool) -> Result<Remote, LinkError> {
+        // reqwest is built without a default crypto provider, so one process-wide choice is
+        // made here (the server makes the same one).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut base = Url::parse(&target.url)
+            .map_err(|e| LinkError::Invalid(format!("{:?} is not a URL: {e}", target.url)))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(LinkError::Invalid(format!(
+                "{} must be an http:// or https:// URL",
+                target.url
+            )));
+        }
+        if !base.path().ends_with('/') {
+            base.set_path(&format!("{}/", base.path()));
+        }
+        let client = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| LinkError::Unavailable(format!("cannot start an HTTP client: {e}")))?;
+        let mut remote = Remote {
+            client,
+            base,
+            token: target.token.clone(),
+            info: LinkInfo {
+                name: String::new(),
+                context: target.context.clone(),
+                remote: true,
+                operator: String::new(),
+                role: String::new(),
+                read_only: read_only || target.read_only,
+                frozen_at: None,
+            },
+        };
+        let identity: api::Identity = remote.get("v1/whoami", &()).await?;
+        if identity.kind != "operator" {
+            return Err(LinkError::Refused(format!(
+                "{} holds an agent token; the console needs an operator token",
+                identity.name
+            )));
+        }
+        remote.info.name = identity.server;
+        remote.info.operator = identity.name;
+        remote.info.role = identity.role;
+        remote.info.frozen_at = identity.frozen_at;
+        Ok(remote)
+    }
+
+    pub fn info(&self) -> LinkInfo {
+        self.info.clone()
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url, LinkError> {
+        self.base
+            .join(path)
+            .map_err(|e| LinkError::Invalid(format!("bad path {path}: {e}")))
+    }
+
+    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, url)
+            .bearer_auth(&self.token)
+            .timeout(REQUEST_TIMEOUT)
+    }
+
+    async fn get<T: DeserializeOwned, Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T, LinkError> {
+        let url = self.url(path)?;
+        let response = self
+            .request(Method::GET, url)
+            .query(query)
+            .send()
+            .await
+            .map_err(|e| unreachable_error(&self.base, &e))?;
+        read(response).await
+    }
+
+    pub async fn snapshot(&self) -> Result<Snapshot, LinkError> {
+        self.get("v1/snapshot", &()).await
+    }
+
+    pub async fn search_audit(
+        &self,
+        query: &str,
+        cursor: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, LinkError> {
+        let params = api::AuditParams {
+            q: query.to_string(),
+            cursor,
+            limit: Some(limit),
+        };
+        let page: api::AuditPage = self.get("v1/audit", &params).await?;
+        Ok(page.records)
+    }
+
+    pub async fn count_audit(&self, query: &str, cap: u64) -> Result<(u64, bool), LinkError> {
+        let params = api::CountParams {
+            q: query.to_string(),
+            cap: Some(cap),
+        };
+        let count: api::AuditCount = self.get("v1/audit/count", &params).await?;
+        Ok((count.count, count.capped))
+    }
+
+    /// Posts a mutation with a fresh idempotency key; an answer lost on the way is asked for
+    /// again with the same key, so the action happens at most once.
+    async fn post<B: Serialize>(&self, segments: &[&str], body: &B) -> Result<Outcome, LinkError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base)))?
+            .pop_if_empty()
+            .extend(segments);
+        let key = uuid::Uuid::now_v7().to_string();
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .request(Method::POST, url.clone())
+                .header(api::IDEMPOTENCY_KEY, &key)
+                .json(body)
+                .send()
+                .await;
+            match sent {
+                Ok(response) => return read(response).await,
+                Err(e) if attempt < SEND_ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+                Err(e) => return Err(unreachable_error(&self.base, &e)),
+            }
+        }
+    }
+
+    /// The version of a thing now, for callers (scripts) that did not name the one they saw.
+    async fn current_version(&self, kind: &str, id: &str) -> Result<u64, LinkError> {
+        let snapshot = self.snapshot().await?;
+        let version = match kind {
+            "approval" => snapshot
+                .approvals
+                .iter()
+                .find(|a| a.id == id)
+                .map(|a| a.version),
+            "incident" => snapshot
+                .incidents
+                .iter()
+                .find(|i| i.id == id)
+                .map(|i| i.version),
+            _ => snapshot
+                .rollouts
+                .iter()
+                .find(|r| r.id == id)
+                .map(|r| r.version),
+        };
+        version.ok_or_else(|| LinkError::NotFound(format!("no {kind} with id {id:?}")))
+    }
+
+    pub async fn send(&self, command: Command) -> Result<Outcome, LinkError> {
+        if self.info.read_only {
+            return Err(LinkError::Refused(
+                "read-only: this console does not act".into(),
+            ));
+        }
+        let version = |v: Option<u64>, kind: &'static str, id: String| async move {
+            match v {
+                Some(v) => Ok(v),
+                None => self.current_version(kind, &id).await,
+            }
+        };
+        match command {
+            Command::DecideApproval {
+                id,
+                decision,
+                reason,
+                expected_version,
+            } => {
+                let body = api::DecisionRequest {
+                    decision: match decision {
+                        Decision::Approve => api::ApprovalVerb::Approve,
+                        Decision::Reject => api::ApprovalVerb::Reject,
+                    },
+                    reason,
+                    version: version(expected_version, "approval", id.clone()).await?,
+                };
+                self.post(&["v1", "approvals", &id, "decision"], &body)
+                    .await
+            }
+            Command::EscalateApproval {
+                id,
+                reason,
+                expected_version,
+            } => {
+                let body = api::DecisionRequest {
+                    decision: api::ApprovalVerb::Escalate,
+                    reason,
+                    version: version(expected_version, "approval", id.clone()).await?,
+                };
+                self.post(&["v1", "approvals", &id, "decision"], &body)
+                    .await
+            }
+            Command::IncidentAction {
+                id,
+                action,
+                note,
+                expected_version,
+            } => {
+                let body = api::IncidentActionRequest {
+                    action,
+                    note,
+                    version: version(expected_version, "incident", id.clone()).await?,
+                };
+                self.post(&["v1", "incidents", &id, "actions"], &body).await
+            }
+            Command::DeclareIncident {
+                severity,
+                title,
+                domain,
+            } => {
+                let body = api::DeclareIncidentRequest {
+                    severity,
+                    title,
+                    domain,
+                };
+                self.post(&["v1", "incidents"], &body).await
+            }
+            Command::RolloutAction {
+                id,
+                action,
+                reason,
+                expected_version,
+            } => {
+                let body = api::RolloutActionRequest {
+                    action,
+                    reason,
+                    version: version(expected_version, "rollout", id.clone()).await?,
+                };
+                self.post(&["v1", "rollouts", &id, "actions"], &body).await
+            }
+            Command::PauseAgent { id, reason } => {
+                let body = api::AgentActionRequest {
+                    action: api::AgentVerb::Pause,
+                    reason: Some(reason),
+                };
+                self.post(&["v1", "agents", &id, "actions"], &body).await
+            }
+            Command::ResumeAgent { id } => {
+                let body = api::AgentActionRequest {
+                    action: api::AgentVerb::Resume,
+                    reason: None,
+                };
+                self.post(&["v1", "agents", &id, "actions"], &body).await
+            }
+            Command::RevealAudit { seq, domain } => {
+                let seq = seq.to_string();
+                self.post(
+                    &["v1", "audit", &seq, "reveal"],
+                    &api::RevealRequest { domain },
+                )
+                .await
+            }
+            other => Err(LinkError::Invalid(format!(
+                "{} is not an operator action over the remote link",
+                other.name()
+            ))),
+        }
+    }
+
+    /// Events after `since`, then live ones, across reconnects. Ends after a `Reset` (the
+    /// caller takes a fresh snapshot and subscribes again) or when the receiver is dropped.
+    pub async fn subscribe(&self, since: u64) -> Result<mpsc::Receiver<LinkEvent>, LinkError> {
+        let (tx, rx) = mpsc::channel(follow::BUFFER);
+        let stream = Stream {
+            client: self.client.clone(),
+            url: self.url("v1/events")?,
+            token: self.token.clone(),
+            tx,
+        };
+        tokio::spawn(stream.run(since));
+        Ok(rx)
+    }
+}
+
+/// How one connection of the event stream ended.
+enum Ended {
+    Reset,
+    ReceiverGone,
+    Lost(String),
+}
+
+struct Stream {
+    client: reqwest::Client,
+    url: Url,
+    token: String,
+    tx: mpsc::Sender<LinkEvent>,
+}
+
+impl Stream {
+    async fn run(self, since: u64) {
+        let mut last = since;
+        let mut attempt = 0;
+        let mut down_since = None;
+        loop {
+            let why = match self.once(&mut last, &mut attempt, &mut down_since).await {
+                Ended::Reset => {
+                    let _ = self.tx.send(LinkEvent::Reset).await;
+                    return;
+                }
+                Ended::ReceiverGone => return,
+                Ended::Lost(why) => why,
+            };
+            attempt += 1;
+            let since = *down_since.get_or_insert_with(chrono::Utc::now);
+            let wait = backoff(attempt);
+            tracing::info!("event stream lost ({why}); attempt {attempt} in {wait:?}");
+            let event = LinkEvent::Reconnecting {
+                attempt,
+                next_in: wait,
+                down_since: since,
+                why,
+            };
+            if self.tx.send(event).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One connection: resume after `last`, deliver until it ends.
+    async fn once(
+        &self,
+        last: &mut u64,
+        attempt: &mut u32,
+        down_since: &mut Option<crate::model::Timestamp>,
+    ) -> Ended {
+        let response = self
+            .client
+            .get(self.url.clone())
+            .bearer_auth(&self.token)
+            .header("last-event-id", last.to_string())
+            .header("accept", "text/event-stream")
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) if r.status().is_success() => r,
+            Ok(r) => {
+                let status = r.status();
+                return Ended::Lost(match read::<serde_json::Value>(r).await {
+                    Err(e) => e.to_string(),
+                    Ok(_) => format!("the server answered {status}"),
+                });
+            }
+            Err(e) => return Ended::Lost(error_chain(&e)),
+        };
+        *attempt = 0;
+        *down_since = None;
+        if self.tx.send(LinkEvent::Heartbeat).await.is_err() {
+            return Ended::ReceiverGone;
+        }
+        // Any byte (an event or the server's heartbeat comment) shows the stream is alive.
+        let started = std::time::Instant::now();
+        let heard = Arc::new(AtomicU64::new(0));
+        let seen = heard.clone();
+        let mut events = response
+            .bytes_stream()
+            .inspect(move |_| seen.store(started.elapsed().as_millis() as u64, Ordering::Relaxed))
+            .eventsource();
+        let mut reported = 0;
+        let mut check = tokio::time::interval(STREAM_CHECK);
+        check.tick().await;
+        loop {
+            tokio::select! {
+                next = events.next() => {
+                    let event = match next {
+                        Some(Ok(event)) => event,
+                        Some(Err(e)) => return Ended::Lost(format!("the stream broke: {e}")),
+                        None => return Ended::Lost("the server closed the stream".into()),
+                    };
+                    reported = heard.load(Ordering::Relaxed);
+                    if event.event == "reset" {
+                        return Ended::Reset;
+                    }
+                    let Ok(parsed) = serde_json::from_str::<Event>(&event.data) else {
+                        return Ended::Lost("the server sent an event that is not valid JSON".into());
+                    };
+                    if parsed.seq <= *last {
+                        continue;
+                    }
+                    *last = parsed.seq;
+                    if self.tx.send(LinkEvent::Event(Box::new(parsed))).await.is_err() {
+                        return Ended::ReceiverGone;
+                    }
+                }
+                _ = check.tick() => {
+                    let at = heard.load(Ordering::Relaxed);
+                    let now = started.elapsed().as_millis() as u64;
+                    if now.saturating_sub(at) > STREAM_IDLE.as_millis() as u64 {
+                        return Ended::Lost(format!("nothing heard for {} s", STREAM_IDLE.as_secs()));
+                    }
+                    // A heartbeat comment came in: the data is current.
+                    if at > reported {
+                        reported = at;
+                        if self.tx.send(LinkEvent::Heartbeat).await.is_err() {
+                            return Ended::ReceiverGone;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads a JSON answer, or turns a problem document into the link's error.
+async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, LinkError> {
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| LinkError::Unavailable(format!("the answer was cut off: {e}")))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| {
+            LinkError::Unavailable(format!(
+                "the server's answer is not what opsdeck expects: {e}"
+            ))
+        });
+    }
+    let problem: Option<Problem> = serde_json::from_slice(&bytes).ok();
+    let detail = problem
+        .as_ref()
+        .map(|p| p.detail.clone())
+        .unwrap_or_else(|| format!("the server answered {status}"));
+    Err(match status {
+        StatusCode::NOT_FOUND => LinkError::NotFound(detail),
+        StatusCode::CONFLICT => LinkError::Conflict {
+            message: detail,
+            current_version: problem.and_then(|p| p.current_version),
+        },
+        StatusCode::UNAUTHORIZED => {
+            LinkError::Refused(format!("the server does not accept this token: {detail}"))
+        }
+        StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS => LinkError::Refused(detail),
+        s if s.is_client_error() => LinkError::Invalid(detail),
+        _ => LinkError::Unavailable(detail),
+    })
+}
+
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn unreachable_error(base: &Url, e: &reqwest::Error) -> LinkError {
+    LinkError::Unavailable(format!(
+        "cannot reach the orchestrator at {base}: {}",
+        error_chain(e)
+    ))
+}

@@ -1,0 +1,295 @@
+//! The orchestrator running: the engine on a thread of its own (SQLite calls block), its clock
+//! every second, optionally the demo fleet, and requests answered in order. The embedded link and
+//! `opsdeck serve` both hold one of these; neither touches the engine directly.
+
+use std::sync::mpsc as std_mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, oneshot};
+
+use crate::engine::{Actor, Command, Engine, EngineError, Outcome};
+use crate::model::{AuditRecord, Event, Snapshot, Timestamp};
+use crate::query::QueryError;
+use crate::sim::{Sim, Totals};
+use crate::store::StoreError;
+
+const TICK: Duration = Duration::from_secs(1);
+
+/// How much history the demo fleet makes up on a fresh store, so the first screen has a story.
+const DEMO_BACKFILL_MINUTES: i64 = 60;
+
+/// Most events one catch-up read returns; further behind than the store's window is a reset.
+const CATCH_UP_LIMIT: usize = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrchestratorError {
+    #[error("the orchestrator stopped")]
+    Stopped,
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("{0}")]
+    Query(#[from] QueryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What kind of thing a request is about, for fetching its current state after a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entity {
+    Approval,
+    Incident,
+    Rollout,
+    Agent,
+}
+
+type Reply<T> = oneshot::Sender<T>;
+
+enum Request {
+    Snapshot(Reply<Snapshot>),
+    Execute(Box<(Actor, Command)>, Reply<Result<Outcome, EngineError>>),
+    Search(
+        String,
+        Option<u64>,
+        usize,
+        Reply<Result<Vec<AuditRecord>, OrchestratorError>>,
+    ),
+    Count(String, u64, Reply<Result<(u64, bool), OrchestratorError>>),
+    EventsSince(u64, Reply<Result<Option<Vec<Event>>, StoreError>>),
+    Current(Entity, String, Reply<Option<serde_json::Value>>),
+    Seq(Reply<u64>),
+    Stop(Reply<()>),
+}
+
+/// A handle on the running orchestrator; clones share it.
+#[derive(Clone)]
+pub struct Orchestrator {
+    requests: std_mpsc::Sender<Request>,
+    events: broadcast::Sender<Event>,
+    frozen_at: Option<Timestamp>,
+    notices: Vec<String>,
+}
+
+impl Orchestrator {
+    /// Moves the engine onto its own thread; with `demo_seed`, the demo fleet runs on the real
+    /// clock (after making up an hour of history on an empty store).
+    pub fn start(engine: Engine, demo_seed: Option<u64>) -> Orchestrator {
+        let (requests, inbox) = std_mpsc::channel();
+        let events = engine.event_sender();
+        let simulated_store = engine.clock().is_manual();
+        let frozen_at = simulated_store.then(|| engine.now());
+        let mut notices = Vec::new();
+        let demo = match demo_seed {
+            Some(_) if simulated_store => {
+                notices.push(
+                    "this store was written on a simulated clock: time is frozen at its end and the demo fleet does not run"
+                        .to_string(),
+                );
+                None
+            }
+            Some(seed) => Some(Sim::new(seed)),
+            None => None,
+        };
+        std::thread::Builder::new()
+            .name("opsdeck-engine".into())
+            .spawn(move || run(engine, demo, inbox))
+            .expect("the engine thread starts");
+        Orchestrator {
+            requests,
+            events,
+            frozen_at,
+            notices,
+        }
+    }
+
+    /// Set when the orchestrator's time stands still (a store written on a simulated clock).
+    pub fn frozen_at(&self) -> Option<Timestamp> {
+        self.frozen_at
+    }
+
+    /// Things an operator should know about this orchestrator (e.g. why the demo does not run).
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// Live events from now on; a receiver that lags gets `Lagged` and must resync.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, OrchestratorError> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(make(tx))
+            .map_err(|_| OrchestratorError::Stopped)?;
+        rx.await.map_err(|_| OrchestratorError::Stopped)
+    }
+
+    pub async fn snapshot(&self) -> Result<Snapshot, OrchestratorError> {
+        self.ask(Request::Snapshot).await
+    }
+
+    pub async fn execute(
+        &self,
+        actor: Actor,
+        command: Command,
+    ) -> Result<Outcome, OrchestratorError> {
+        Ok(self
+            .ask(|tx| Request::Execute(Box::new((actor, command)), tx))
+            .await??)
+    }
+
+    /// Newest first, strictly before `cursor`; the query is parsed against the orchestrator's
+    /// own clock, so `since:2h` means the same on every console.
+    pub async fn search_audit(
+        &self,
+        query: &str,
+        cursor: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, OrchestratorError> {
+        self.ask(|tx| Request::Search(query.to_string(), cursor, limit, tx))
+            .await?
+    }
+
+    pub async fn count_audit(
+        &self,
+        query: &str,
+        cap: u64,
+    ) -> Result<(u64, bool), OrchestratorError> {
+        self.ask(|tx| Request::Count(query.to_string(), cap, tx))
+            .await?
+    }
+
+    /// The events after `since` from the store's window; `None` when `since` is older than it
+    /// (or newer than anything this store holds).
+    pub async fn events_since(&self, since: u64) -> Result<Option<Vec<Event>>, OrchestratorError> {
+        Ok(self.ask(|tx| Request::EventsSince(since, tx)).await??)
+    }
+
+    /// The current state of one thing, as JSON (for a conflict's answer).
+    pub async fn current(
+        &self,
+        entity: Entity,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, OrchestratorError> {
+        self.ask(|tx| Request::Current(entity, id.to_string(), tx))
+            .await
+    }
+
+    /// The seq of the last event committed.
+    pub async fn seq(&self) -> Result<u64, OrchestratorError> {
+        self.ask(Request::Seq).await
+    }
+
+    /// Stops the engine thread after the requests before this one; the store is closed when
+    /// this returns.
+    pub async fn stop(&self) {
+        let _ = self.ask(Request::Stop).await;
+    }
+}
+
+/// On an empty store, runs the demo's last hour on a simulated clock, then hands over to the
+/// real one.
+fn backfill(engine: &mut Engine, sim: &mut Sim) {
+    if !engine.store().is_empty().unwrap_or(false) {
+        return;
+    }
+    let end = crate::engine::clock::truncate(chrono::Utc::now());
+    let start = end - chrono::Duration::minutes(DEMO_BACKFILL_MINUTES);
+    engine.set_clock(crate::engine::Clock::manual(start));
+    match sim.run(engine, start, end - start) {
+        Ok(totals) => tracing::info!(
+            "demo backfilled {DEMO_BACKFILL_MINUTES} minutes: {} commands",
+            totals.commands
+        ),
+        Err(e) => tracing::error!("demo backfill failed: {e}"),
+    }
+    engine.set_clock(crate::engine::Clock::System);
+}
+
+fn run(mut engine: Engine, mut demo: Option<Sim>, inbox: std_mpsc::Receiver<Request>) {
+    if let Some(sim) = demo.as_mut() {
+        backfill(&mut engine, sim);
+    }
+    let mut next_tick = Instant::now();
+    let mut totals = Totals::default();
+    loop {
+        let wait = next_tick.saturating_duration_since(Instant::now());
+        match inbox.recv_timeout(wait) {
+            Ok(Request::Stop(done)) => {
+                drop(engine);
+                let _ = done.send(());
+                return;
+            }
+            Ok(request) => handle(&mut engine, request),
+            Err(std_mpsc::RecvTimeoutError::Timeout) => {
+                next_tick += TICK;
+                if next_tick < Instant::now() {
+                    next_tick = Instant::now() + TICK;
+                }
+                let result = match demo.as_mut() {
+                    Some(sim) => {
+                        let now = engine.clock().now();
+                        sim.step(&mut engine, now, &mut totals)
+                    }
+                    None => engine.tick().map(|_| ()),
+                };
+                if let Err(e) = result {
+                    tracing::error!("engine tick failed: {e}");
+                }
+            }
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+}
+
+fn handle(engine: &mut Engine, request: Request) {
+    // A requester that went away is no reason to stop.
+    match request {
+        Request::Snapshot(tx) => {
+            let _ = tx.send(engine.snapshot());
+        }
+        Request::Execute(job, tx) => {
+            let (actor, command) = *job;
+            let _ = tx.send(engine.execute(&actor, command));
+        }
+        Request::Search(query, cursor, limit, tx) => {
+            let result = crate::query::parse(&query, engine.now())
+                .map_err(OrchestratorError::from)
+                .and_then(|filter| Ok(engine.store().search_audit(&filter, cursor, limit)?));
+            let _ = tx.send(result);
+        }
+        Request::Count(query, cap, tx) => {
+            let result = crate::query::parse(&query, engine.now())
+                .map_err(OrchestratorError::from)
+                .and_then(|filter| Ok(engine.store().count_audit(&filter, cap)?));
+            let _ = tx.send(result);
+        }
+        Request::EventsSince(since, tx) => {
+            // A seq this store never reached: the follower knew another store.
+            let events = if since > engine.state().seq {
+                Ok(None)
+            } else {
+                engine.store().events_since(since, CATCH_UP_LIMIT)
+            };
+            let _ = tx.send(events);
+        }
+        Request::Current(entity, id, tx) => {
+            let _ = tx.send(current(engine, entity, &id));
+        }
+        Request::Seq(tx) => {
+            let _ = tx.send(engine.state().seq);
+        }
+        Request::Stop(_) => unreachable!("handled by the loop"),
+    }
+}
+
+fn current(engine: &Engine, entity: Entity, id: &str) -> Option<serde_json::Value> {
+    let state = engine.state();
+    let value = match entity {
+        Entity::Approval => serde_json::to_value(state.approvals.get(id)?),
+        Entity::Incident => serde_json::to_value(state.incidents.get(id)?),
+        Entity::Rollout => serde_json::to_value(state.rollouts.get(id)?),
+        Entity::Agent => serde_json::to_value(state.agents.get(id)?),
+    };
+    value.ok()
+}

@@ -1,0 +1,132 @@
+//! Bearer tokens → who is calling. Only SHA-256 digests are kept; the identity in every audit
+//! record comes from here, never from a request body.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::config::{ServerConfig, token_hash};
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::authority::Role;
+use crate::engine::Actor;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Caller {
+    Operator { name: String, role: Role },
+    Agent { name: String },
+}
+
+/// Token digests → callers.
+pub struct Tokens(HashMap<String, Caller>);
+
+impl Tokens {
+    pub fn from_config(config: &ServerConfig) -> Tokens {
+        let operators = config.operators.iter().map(|o| {
+            (
+                o.token_sha256.to_ascii_lowercase(),
+                Caller::Operator {
+                    name: o.name.clone(),
+                    role: o.role.clone(),
+                },
+            )
+        });
+        let agents = config.agents.iter().map(|a| {
+            (
+                a.token_sha256.to_ascii_lowercase(),
+                Caller::Agent {
+                    name: a.name.clone(),
+                },
+            )
+        });
+        Tokens(operators.chain(agents).collect())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn caller(&self, parts: &Parts) -> Result<Caller, ApiError> {
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthorized(
+                "no token: send `Authorization: Bearer <token>` (opsdeck token new NAME prints one)",
+            )
+        })?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
+        self.0
+            .get(&token_hash(token))
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("this token is not known to the server"))
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        state.tokens.caller(parts)
+    }
+}
+
+/// An operator's token: the console and the CLI.
+pub struct Operator {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Operator {
+    pub fn actor(&self) -> Actor {
+        Actor::operator(&self.name, self.role.clone())
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match state.tokens.caller(parts)? {
+            Caller::Operator { name, role } => Ok(Operator { name, role }),
+            Caller::Agent { name } => Err(ApiError::forbidden(format!(
+                "{name} holds an agent token, which may use only the /v1/agent/ endpoints"
+            ))),
+        }
+    }
+}
+
+/// An agent token: the agent endpoints only.
+pub struct AgentCaller {
+    pub name: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for AgentCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        match state.tokens.caller(parts)? {
+            Caller::Agent { name } => Ok(AgentCaller { name }),
+            Caller::Operator { name, .. } => Err(ApiError::forbidden(format!(
+                "{name} holds an operator token; the agent endpoints need an agent token (opsdeck token new NAME --agent)"
+            ))),
+        }
+    }
+}

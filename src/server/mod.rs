@@ -1,0 +1,210 @@
+//! `opsdeck serve`: the orchestrator behind an HTTP API (axum) for many consoles and agents.
+//! Routes, auth and limits follow DESIGN §3; every error is an RFC 9457 problem document.
+
+mod agents;
+mod auth;
+pub mod config;
+mod events;
+mod idempotency;
+mod limits;
+mod mutation;
+mod ops;
+mod problem;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::sync::{broadcast, watch};
+
+pub use config::ServerConfig;
+pub use ops::ApiDoc;
+
+use crate::orchestrator::Orchestrator;
+use state::AppState;
+
+/// How long stopping waits for requests in flight.
+const DRAIN: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("cannot load TLS certificate {cert} and key {key}: {source}")]
+    Tls {
+        cert: String,
+        key: String,
+        source: std::io::Error,
+    },
+    #[error("the server failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// HTTPS material, when the server terminates TLS itself.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+fn router(state: Arc<AppState>, max_body: usize) -> Router {
+    let api = Router::new()
+        .route("/v1/whoami", get(routes::whoami))
+        .route("/v1/snapshot", get(routes::snapshot))
+        .route("/v1/events", get(events::events))
+        .route("/v1/audit", get(routes::audit))
+        .route("/v1/audit/count", get(routes::audit_count))
+        .route("/v1/audit/{seq}/reveal", post(routes::reveal))
+        .route("/v1/approvals/{id}/decision", post(routes::decide))
+        .route("/v1/incidents", post(routes::declare_incident))
+        .route("/v1/incidents/{id}/actions", post(routes::incident_action))
+        .route("/v1/rollouts/{id}/actions", post(routes::rollout_action))
+        .route("/v1/agents/{id}/actions", post(routes::agent_action))
+        .route("/v1/agent/register", post(agents::register))
+        .route("/v1/agent/heartbeat", post(agents::heartbeat))
+        .route("/v1/agent/lease", post(agents::lease))
+        .route("/v1/agent/complete", post(agents::complete))
+        .route("/v1/agent/escalations", post(agents::escalate))
+        .route("/v1/agent/incidents", post(agents::report))
+        .route("/v1/agent/tasks", post(agents::submit))
+        .route("/v1/agent/executions", post(agents::execution))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics_text))
+        .route("/openapi.json", get(ops::openapi));
+    api.fallback(problem::no_route)
+        .method_not_allowed_fallback(|| async {
+            problem::ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "this route does not take that method: see /openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(ops::track))
+        .with_state(state)
+}
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    tls: bool,
+    handle: axum_server::Handle<SocketAddr>,
+    closing: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    orchestrator: Orchestrator,
+}
+
+impl Server {
+    /// Serves `orchestrator` on `listen` (port 0: any free port; see `addr`).
+    pub async fn start(
+        orchestrator: Orchestrator,
+        config: &ServerConfig,
+        listen: &str,
+        tls: Option<Tls>,
+    ) -> Result<Server, ServeError> {
+        ops::init_metrics();
+        // One process-wide crypto provider for rustls; a second install is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listen_err = |source| ServeError::Listen {
+            addr: listen.to_string(),
+            source,
+        };
+        let listener = std::net::TcpListener::bind(listen).map_err(listen_err)?;
+        listener.set_nonblocking(true).map_err(listen_err)?;
+        let addr = listener.local_addr().map_err(listen_err)?;
+        let (frames, _) = broadcast::channel(config.client_buffer);
+        let (closing_tx, closing) = watch::channel(false);
+        events::fan_out(orchestrator.subscribe(), frames.clone());
+        let state = Arc::new(AppState {
+            name: config.name.clone(),
+            orchestrator: orchestrator.clone(),
+            tokens: auth::Tokens::from_config(config),
+            idempotency: Default::default(),
+            limits: limits::Limits::from_config(config),
+            frames,
+            closing,
+            consoles: AtomicI64::new(0),
+        });
+        if state.tokens.is_empty() {
+            tracing::warn!(
+                "no tokens in [server]: every request will be refused; run `opsdeck token new NAME --role ROLE`"
+            );
+        }
+        let app = router(state, config.max_body_bytes).into_make_service();
+        let handle = axum_server::Handle::new();
+        let task = match &tls {
+            None => {
+                let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+                tokio::spawn(server.serve(app))
+            }
+            Some(tls) => {
+                let rustls =
+                    axum_server::tls_rustls::RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                        .await
+                        .map_err(|source| ServeError::Tls {
+                            cert: tls.cert.display().to_string(),
+                            key: tls.key.display().to_string(),
+                            source,
+                        })?;
+                let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(handle.clone());
+                tokio::spawn(server.serve(app))
+            }
+        };
+        Ok(Server {
+            addr,
+            tls: tls.is_some(),
+            handle,
+            closing: closing_tx,
+            task,
+            orchestrator,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL consoles connect to.
+    pub fn url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Ends every event stream (consoles reconnect elsewhere or later), lets requests in flight
+    /// finish, then stops the orchestrator and closes the store.
+    pub async fn stop(self) {
+        let _ = self.closing.send(true);
+        self.handle.graceful_shutdown(Some(DRAIN));
+        let _ = self.task.await;
+        self.orchestrator.stop().await;
+    }
+
+    /// Runs until SIGTERM or SIGINT (then stops cleanly) or until the server fails.
+    pub async fn until_signal(mut self) -> Result<(), ServeError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+            ended = &mut self.task => {
+                self.orchestrator.stop().await;
+                return match ended {
+                    Ok(result) => Ok(result?),
+                    Err(e) => Err(ServeError::Io(std::io::Error::other(e))),
+                };
+            }
+        }
+        self.stop().await;
+        Ok(())
+    }
+}

@@ -1,0 +1,208 @@
+//! The one way a request changes anything: rate limit, idempotency key, parse the body, run the
+//! command, answer, and keep the answer for retries.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+
+use super::idempotency::{self, Begin, Stored};
+use super::problem::ApiError;
+use super::state::AppState;
+use crate::api::IDEMPOTENCY_KEY;
+use crate::engine::{Actor, Command, Outcome};
+use crate::orchestrator::Entity;
+
+/// Who is asking, for limits and key scopes.
+pub enum Who<'a> {
+    Operator(&'a str),
+    Agent(&'a str),
+}
+
+/// Runs `act` at most once per idempotency key and answers (or replays) its result.
+pub async fn mutate<F, Fut>(
+    state: &Arc<AppState>,
+    who: Who<'_>,
+    headers: &HeaderMap,
+    route: &str,
+    body: &Result<Bytes, BytesRejection>,
+    act: F,
+) -> Response
+where
+    F: FnOnce(Bytes) -> Fut,
+    Fut: Future<Output = Result<(StatusCode, Outcome), ApiError>>,
+{
+    match mutate_inner(state, who, headers, route, body, act).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn mutate_inner<F, Fut>(
+    state: &Arc<AppState>,
+    who: Who<'_>,
+    headers: &HeaderMap,
+    route: &str,
+    body: &Result<Bytes, BytesRejection>,
+    act: F,
+) -> Result<Response, ApiError>
+where
+    F: FnOnce(Bytes) -> Fut,
+    Fut: Future<Output = Result<(StatusCode, Outcome), ApiError>>,
+{
+    let (name, key_required) = match who {
+        Who::Operator(name) => {
+            state.limits.operator(name)?;
+            (name, true)
+        }
+        Who::Agent(name) => {
+            state.limits.agent(name)?;
+            (name, false)
+        }
+    };
+    let body = match body {
+        Ok(body) => body.clone(),
+        Err(rejection) => return Err(body_rejection(rejection)),
+    };
+    json_content_type(headers)?;
+    let key = match headers.get(IDEMPOTENCY_KEY) {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|k| idempotency::valid_key(k))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "Idempotency-Key must be 1-255 printable ASCII characters (a UUID is ideal)",
+                    )
+                })?,
+        ),
+        None if key_required => {
+            return Err(ApiError::bad_request(
+                "every mutation needs an Idempotency-Key header (a fresh UUID per action; resend the same one to retry)",
+            ));
+        }
+        None => None,
+    };
+    let ticket = match key {
+        None => None,
+        Some(key) => {
+            match state
+                .idempotency
+                .begin(name, key, idempotency::fingerprint(route, &body))
+            {
+                Begin::Fresh(ticket) => Some(ticket),
+                Begin::Replay(answer) => {
+                    let mut response = answer.into_response();
+                    response
+                        .headers_mut()
+                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                    return Ok(response);
+                }
+                Begin::Mismatch => {
+                    return Err(ApiError::unprocessable(
+                        "this Idempotency-Key was already used for a different request; use a fresh key for a new action",
+                    ));
+                }
+                Begin::InFlight => {
+                    let mut err = ApiError::new(
+                        StatusCode::CONFLICT,
+                        "in-progress",
+                        "a request with this Idempotency-Key is still in progress; retry in a moment",
+                    );
+                    err.retry_after = Some(1);
+                    return Err(err);
+                }
+            }
+        }
+    };
+    let answer = match act(body).await {
+        Ok((status, outcome)) => Ok(Stored {
+            status,
+            content_type: "application/json",
+            body: Bytes::from(serde_json::to_vec(&outcome).unwrap_or_default()),
+        }),
+        Err(e) if e.is_final() => Ok(Stored {
+            status: e.status(),
+            content_type: "application/problem+json",
+            body: Bytes::from(serde_json::to_vec(&e.problem).unwrap_or_default()),
+        }),
+        Err(e) => Err(e),
+    }?;
+    if let Some(ticket) = ticket {
+        ticket.finish(&answer);
+    }
+    Ok(answer.into_response())
+}
+
+fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
+        None => Ok(()),
+        Some(Ok(ct)) if ct.trim().starts_with("application/json") => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "send the body as JSON with Content-Type: application/json",
+        )),
+    }
+}
+
+pub fn body_rejection(rejection: &BytesRejection) -> ApiError {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            status,
+            "too-large",
+            "the request body is larger than the server accepts ([server] max_body_bytes)",
+        );
+    }
+    ApiError::new(status, "bad-body", rejection.body_text())
+}
+
+/// Parses a JSON body: malformed JSON is a 400, well-formed JSON of the wrong shape a 422, both
+/// saying where.
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        // serde_json's message says where: "... at line 1 column 54".
+        let detail = crate::text::SafeText::new(&e.to_string())
+            .as_str()
+            .to_string();
+        match e.classify() {
+            serde_json::error::Category::Data => ApiError::unprocessable(detail),
+            _ => ApiError::bad_request(format!("malformed JSON: {detail}")),
+        }
+    })
+}
+
+/// Runs a command; a conflict answers with the thing as it is now.
+pub async fn execute(
+    state: &Arc<AppState>,
+    actor: Actor,
+    command: Command,
+    about: Option<(Entity, &str)>,
+) -> Result<(StatusCode, Outcome), ApiError> {
+    match state.orchestrator.execute(actor, command).await {
+        Ok(outcome) => Ok((StatusCode::OK, outcome)),
+        Err(e) => {
+            let mut err = ApiError::from(e);
+            if err.status() == StatusCode::CONFLICT
+                && let Some((entity, id)) = about
+            {
+                err.problem.current = state.orchestrator.current(entity, id).await.ok().flatten();
+                if err.problem.current_version.is_none() {
+                    err.problem.current_version = err
+                        .problem
+                        .current
+                        .as_ref()
+                        .and_then(|c| c.get("version"))
+                        .and_then(|v| v.as_u64());
+                }
+            }
+            Err(err)
+        }
+    }
+}

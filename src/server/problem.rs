@@ -1,0 +1,140 @@
+//! Errors as RFC 9457 problem documents: a status, a kind, and a detail that says what was
+//! wrong and what to do.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::api::{PROBLEM_BASE, Problem};
+use crate::engine::EngineError;
+use crate::orchestrator::OrchestratorError;
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub problem: Problem,
+    /// Seconds, for 429 and 503.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            problem: Problem {
+                kind: format!("{PROBLEM_BASE}{kind}"),
+                title: status.canonical_reason().unwrap_or("error").to_string(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                current: None,
+                current_version: None,
+                column: None,
+            },
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    pub fn unprocessable(detail: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The answer to replay for a retried request, or `None` when a retry should try again.
+    pub fn is_final(&self) -> bool {
+        !self.status().is_server_error() && self.status() != StatusCode::TOO_MANY_REQUESTS
+    }
+}
+
+impl From<OrchestratorError> for ApiError {
+    fn from(e: OrchestratorError) -> ApiError {
+        match e {
+            OrchestratorError::Engine(e) => e.into(),
+            OrchestratorError::Query(q) => {
+                let mut err =
+                    ApiError::new(StatusCode::BAD_REQUEST, "bad-query", format!("q: {q}"));
+                err.problem.column = Some(q.column);
+                err
+            }
+            OrchestratorError::Stopped => {
+                let mut err = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the orchestrator is stopping; retry shortly",
+                );
+                err.retry_after = Some(1);
+                err
+            }
+            OrchestratorError::Store(e) => {
+                tracing::error!("store: {e}");
+                let mut err = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store-unavailable",
+                    format!("the store refused the request, nothing was changed: {e}"),
+                );
+                err.retry_after = Some(5);
+                err
+            }
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> ApiError {
+        let detail = e.to_string();
+        match e {
+            EngineError::NotFound { .. } => ApiError::not_found(detail),
+            EngineError::Denied(_) => ApiError::forbidden(detail),
+            EngineError::Refused { .. } => ApiError::new(StatusCode::FORBIDDEN, "refused", detail),
+            EngineError::Conflict {
+                current_version, ..
+            } => {
+                let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", detail);
+                err.problem.current_version = current_version;
+                err
+            }
+            EngineError::Invalid(_) => ApiError::unprocessable(detail),
+            EngineError::Store(e) => OrchestratorError::Store(e).into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem).unwrap_or_default();
+        let mut response = (self.status(), body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// Unknown routes are problems too.
+pub async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!(
+        "no route {}: see /openapi.json for the routes",
+        crate::text::SafeText::new(uri.path()).as_str()
+    ))
+}

@@ -1,0 +1,43 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use tokio::sync::{broadcast, watch};
+
+use super::auth::Tokens;
+use super::events::Frame;
+use super::idempotency::Idempotency;
+use super::limits::Limits;
+use crate::orchestrator::Orchestrator;
+
+pub struct AppState {
+    pub name: String,
+    pub orchestrator: Orchestrator,
+    pub tokens: Tokens,
+    pub idempotency: Idempotency,
+    pub limits: Limits,
+    /// Each event serialised once, for every console.
+    pub frames: broadcast::Sender<Arc<Frame>>,
+    /// Turns true when the server is stopping: event streams end so clients reconnect.
+    pub closing: watch::Receiver<bool>,
+    pub consoles: AtomicI64,
+}
+
+impl AppState {
+    /// Counts a console in; the guard counts it out.
+    pub fn console_connected(self: &Arc<Self>) -> ConsoleGuard {
+        let now = self.consoles.fetch_add(1, Ordering::Relaxed) + 1;
+        metrics::gauge!("opsdeck_consoles_connected").set(now as f64);
+        ConsoleGuard(self.clone())
+    }
+}
+
+pub struct ConsoleGuard(Arc<AppState>);
+
+impl Drop for ConsoleGuard {
+    fn drop(&mut self) {
+        let now = self.0.consoles.fetch_sub(1, Ordering::Relaxed) - 1;
+        metrics::gauge!("opsdeck_consoles_connected").set(now as f64);
+    }
+}

@@ -1,0 +1,151 @@
+//! A seeded orchestrator for the link and server tests: an hour of the demo fleet on a
+//! simulated clock, written once per test process and copied into each test's own directory,
+//! served embedded or over HTTP on 127.0.0.1:0.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Duration, Utc};
+use opsdeck::authority::Role;
+use opsdeck::config::Config;
+use opsdeck::engine::{Actor, Clock, Engine};
+use opsdeck::link::{Embedded, EmbeddedOptions, Link, Remote, Target};
+use opsdeck::orchestrator::Orchestrator;
+use opsdeck::server::config::{AgentToken, OperatorToken, token_hash};
+use opsdeck::server::{Server, ServerConfig};
+use opsdeck::store::Store;
+
+pub const ALICE: &str = "opsd_alice_enterprise";
+pub const VIEWER: &str = "opsd_victor_viewer";
+pub const ONCALL: &str = "opsd_olga_oncall_product";
+pub const FLEET: &str = "opsd_fleet_agents";
+
+pub fn start() -> DateTime<Utc> {
+    "2026-11-02T00:00:00Z".parse().unwrap()
+}
+
+fn template() -> &'static Path {
+    static TEMPLATE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = TEMPLATE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("template.db");
+        let store = Store::open(&path).unwrap();
+        let mut engine =
+            Engine::open(store, Config::default(), Clock::manual(start()), Some(7)).unwrap();
+        opsdeck::sim::Sim::new(7)
+            .run(&mut engine, start(), Duration::hours(1))
+            .unwrap();
+        drop(engine);
+        (dir, path)
+    });
+    path
+}
+
+/// A copy of the seeded store in `dir`.
+pub fn seeded_store(dir: &Path) -> PathBuf {
+    let path = dir.join("opsdeck.db");
+    std::fs::copy(template(), &path).unwrap();
+    path
+}
+
+pub fn server_config() -> ServerConfig {
+    let operator = |name: &str, role: Role, token: &str| OperatorToken {
+        name: name.into(),
+        role,
+        token_sha256: token_hash(token),
+    };
+    ServerConfig {
+        name: "test-orchestrator".into(),
+        operators: vec![
+            operator("alice", Role::Enterprise, ALICE),
+            operator("victor", Role::Viewer, VIEWER),
+            operator("olga", Role::Oncall("product".into()), ONCALL),
+        ],
+        agents: vec![AgentToken {
+            name: "fleet".into(),
+            token_sha256: token_hash(FLEET),
+        }],
+        ..ServerConfig::default()
+    }
+}
+
+pub fn orchestrator(store: &Path) -> Orchestrator {
+    let engine = Engine::open(
+        Store::open(store).unwrap(),
+        Config::default(),
+        Clock::System,
+        None,
+    )
+    .unwrap();
+    Orchestrator::start(engine, None)
+}
+
+pub async fn serve(store: &Path, config: &ServerConfig, listen: &str) -> Server {
+    Server::start(orchestrator(store), config, listen, None)
+        .await
+        .unwrap()
+}
+
+pub fn target(url: &str, token: &str) -> Target {
+    Target {
+        context: None,
+        url: url.into(),
+        token: token.into(),
+        read_only: false,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Variant {
+    Embedded,
+    Remote,
+}
+
+/// A console's link as `name` with `role`, on either variant; the server (if any) lives as
+/// long as the returned value.
+pub struct Console {
+    pub link: Link,
+    pub server: Option<Server>,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn console(variant: Variant, token: &str, read_only: bool) -> Console {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let config = server_config();
+    match variant {
+        Variant::Embedded => {
+            let op = config
+                .operators
+                .iter()
+                .find(|o| o.token_sha256 == token_hash(token))
+                .unwrap();
+            let link = Link::Embedded(Embedded::on(
+                orchestrator(&store),
+                EmbeddedOptions {
+                    actor: Actor::operator(&op.name, op.role.clone()),
+                    read_only,
+                    demo_seed: None,
+                },
+            ));
+            Console {
+                link,
+                server: None,
+                dir,
+            }
+        }
+        Variant::Remote => {
+            let server = serve(&store, &config, "127.0.0.1:0").await;
+            let remote = Remote::connect(&target(&server.url(), token), read_only)
+                .await
+                .unwrap();
+            Console {
+                link: Link::Remote(remote),
+                server: Some(server),
+                dir,
+            }
+        }
+    }
+}
