@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authority::Role;
 use crate::duration;
+use crate::tui::theme::ColorMode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -22,6 +23,7 @@ pub struct Config {
     pub alerts: AlertConfig,
     pub rollouts: RolloutConfig,
     pub demo: DemoConfig,
+    pub console: ConsoleConfig,
     /// Console key bindings: action name → keys.
     #[serde(default = "crate::tui::keymap::default_bindings")]
     pub keymap: BTreeMap<String, Vec<String>>,
@@ -37,6 +39,7 @@ impl Default for Config {
             alerts: AlertConfig::default(),
             rollouts: RolloutConfig::default(),
             demo: DemoConfig::default(),
+            console: ConsoleConfig::default(),
             keymap: crate::tui::keymap::default_bindings(),
         }
     }
@@ -201,6 +204,24 @@ impl Default for DemoConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A built-in theme or `$XDG_CONFIG_HOME/opsdeck/themes/NAME.toml`; `--theme` overrides.
+    pub theme: String,
+    /// auto, always or never; `--color` overrides.
+    pub color: ColorMode,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            theme: "default".into(),
+            color: ColorMode::Auto,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -267,8 +288,9 @@ impl Config {
     }
 }
 
-/// `line 3, column 1 (key lease_tl): unknown field …`: the TOML error on one line.
-fn one_line(text: &str, e: &toml::de::Error) -> String {
+/// `line 3, column 1 (key lease_tl): unknown field …`: the TOML error on one line (theme files
+/// report their errors the same way).
+pub(crate) fn one_line(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim().replace('\n', " ");
     match e.span() {
         Some(span) => {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Severity;
+use crate::tui::theme::ColorMode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -50,6 +51,14 @@ pub struct Global {
     /// Output format [default: table on a terminal, json otherwise]
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<Format>,
+    /// Console theme: default, light, high-contrast, mono, catppuccin-mocha, or NAME for
+    /// $XDG_CONFIG_HOME/opsdeck/themes/NAME.toml [default: [console] theme in config]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// When to use colour: auto follows NO_COLOR, COLORTERM and TERM; always overrides NO_COLOR
+    /// [default: [console] color in config, else auto]
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorMode>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

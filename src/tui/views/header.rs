@@ -16,7 +16,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let mut spans = vec![
         Span::styled(" opsdeck ", t.title),
         sep(),
-        Span::styled(safe(&app.info.name), t.accent),
+        Span::styled(safe(&app.info.name), t.context),
         sep(),
     ];
     match &app.connection {
