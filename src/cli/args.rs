@@ -109,6 +109,21 @@ pub enum Cmd {
     Demo(DemoCmd),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff): `opsdeck man | man -l -`
+    Man,
+    /// Where the config file is, and the effective configuration
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Check the setup: terminal, colours, theme, config, store, audit chain, contexts
+    Doctor,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// The config file in use, and whether it exists
+    Path,
+    /// The effective configuration as TOML (defaults, the file, then flags), secrets redacted
+    Show,
 }
 
 #[derive(Debug, Args)]
