@@ -196,9 +196,14 @@ pub fn xterm_rgb(index: u8) -> [u8; 3] {
     }
 }
 
+/// The palette index (0–15) of a named colour.
+pub fn named_index(color: Color) -> Option<u8> {
+    ANSI16.iter().position(|c| *c == color).map(|i| i as u8)
+}
+
 /// The RGB value of a named colour, as xterm shows it by default.
 pub fn named_rgb(color: Color) -> Option<[u8; 3]> {
-    ANSI16.iter().position(|c| *c == color).map(|i| XTERM16[i])
+    named_index(color).map(|i| XTERM16[i as usize])
 }
 
 /// A perceptual distance that weighs the channels by how the eye sees them ("redmean").
@@ -319,6 +324,7 @@ mod tests {
         assert_eq!(xterm_rgb(255), [238, 238, 238]);
         assert_eq!(named_rgb(Color::LightBlue), Some([0x5c, 0x5c, 0xff]));
         assert_eq!(named_rgb(Color::Reset), None);
+        assert_eq!(named_index(Color::White), Some(15));
     }
 
     #[test]
