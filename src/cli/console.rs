@@ -39,6 +39,9 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
             demo_seed: (!no_demo).then_some(ctx.config.demo.seed),
         },
     ));
+    // crossterm drops every colour by itself when NO_COLOR is set; the appearance has already
+    // weighed NO_COLOR against --color, so its answer is the one that holds.
+    crossterm::style::force_color_output(look.detection.depth != theme::ColorDepth::None);
     let options = TuiOptions {
         keymap,
         theme: look.theme,

@@ -60,13 +60,9 @@ pub enum ThemeError {
         source: std::io::Error,
     },
     #[error(
-        "theme file {path} is not valid: {message}fix that key (the built-in themes show every slot: {slots})"
+        "theme file {path} is not valid: {message}fix that key (themes/default.toml in opsdeck's source shows every slot and colour)"
     )]
-    Parse {
-        path: String,
-        message: String,
-        slots: String,
-    },
+    Parse { path: String, message: String },
     #[error("theme {0:?} extends itself through too many others (a loop?)")]
     Loop(String),
 }
@@ -96,7 +92,6 @@ pub fn parse(text: &str, path: &str) -> Result<ThemeFile, ThemeError> {
     toml::from_str(text).map_err(|e| ThemeError::Parse {
         path: path.to_string(),
         message: crate::config::one_line(text, &e),
-        slots: super::SLOTS.join(", "),
     })
 }
 
