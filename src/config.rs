@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::authority::Role;
 use crate::duration;
+use crate::tui::theme::ColorMode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -22,6 +23,7 @@ pub struct Config {
     pub alerts: AlertConfig,
     pub rollouts: RolloutConfig,
     pub demo: DemoConfig,
+    pub console: ConsoleConfig,
     /// `opsdeck serve`: listening address, limits, operator and agent tokens.
     pub server: crate::server::config::ServerConfig,
     /// Remote orchestrators to connect to by name (`--context NAME`).
@@ -41,6 +43,7 @@ impl Default for Config {
             alerts: AlertConfig::default(),
             rollouts: RolloutConfig::default(),
             demo: DemoConfig::default(),
+            console: ConsoleConfig::default(),
             server: Default::default(),
             contexts: Vec::new(),
             keymap: crate::tui::keymap::default_bindings(),
@@ -207,6 +210,24 @@ impl Default for DemoConfig {
     }
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// A built-in theme or `$XDG_CONFIG_HOME/opsdeck/themes/NAME.toml`; `--theme` overrides.
+    pub theme: String,
+    /// auto, always or never; `--color` overrides.
+    pub color: ColorMode,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig {
+            theme: "default".into(),
+            color: ColorMode::Auto,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
@@ -275,8 +296,9 @@ impl Config {
     }
 }
 
-/// `line 3, column 1 (key lease_tl): unknown field …`: the TOML error on one line.
-fn one_line(text: &str, e: &toml::de::Error) -> String {
+/// `line 3, column 1 (key lease_tl): unknown field …`: the TOML error on one line (theme files
+/// report their errors the same way).
+pub(crate) fn one_line(text: &str, e: &toml::de::Error) -> String {
     let message = e.message().trim().replace('\n', " ");
     match e.span() {
         Some(span) => {

@@ -21,6 +21,11 @@ pub fn config_file() -> Result<PathBuf, NoHome> {
     Ok(base()?.config_dir().join(APP).join("config.toml"))
 }
 
+/// `$XDG_CONFIG_HOME/opsdeck/themes/`: the user's themes, `NAME.toml` each.
+pub fn themes_dir() -> Result<PathBuf, NoHome> {
+    Ok(base()?.config_dir().join(APP).join("themes"))
+}
+
 /// `$XDG_DATA_HOME/opsdeck/opsdeck.db`.
 pub fn default_store() -> Result<PathBuf, NoHome> {
     Ok(base()?.data_dir().join(APP).join("opsdeck.db"))

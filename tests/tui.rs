@@ -513,6 +513,137 @@ fn severity_and_countdowns_carry_colour_and_words() {
     assert!(plain.contains("SEV1") && plain.contains("breached 5m"));
 }
 
+/// A screen with its styles named by theme slot: each line of text, then under it the runs of
+/// cells that are not plain `base`, as `[from..to) slot` (`a+selection` for a selected cell).
+fn styled(buffer: &Buffer, theme: &Theme) -> String {
+    use ratatui::style::{Color, Modifier, Style};
+    let flat = |s: Style| {
+        (
+            s.fg.unwrap_or(Color::Reset),
+            s.bg.unwrap_or(Color::Reset),
+            s.add_modifier - s.sub_modifier,
+        )
+    };
+    let mut names: Vec<((Color, Color, Modifier), String)> = Vec::new();
+    for (slot, style) in theme.styles() {
+        let key = flat(theme.base.patch(style));
+        if let Some((_, name)) = names.iter_mut().find(|(k, _)| *k == key) {
+            name.push('|');
+            name.push_str(slot);
+        } else {
+            names.push((key, slot.to_string()));
+        }
+    }
+    // A style many slots share (mono's bold) reads better as what it is.
+    for ((_, _, modifier), name) in names.iter_mut() {
+        if name.matches('|').count() > 1 {
+            *name = format!("{modifier:?}").to_lowercase();
+        }
+    }
+    for (slot, style) in theme.styles() {
+        let key = flat(theme.base.patch(style).patch(theme.selection));
+        if !names.iter().any(|(k, _)| *k == key) {
+            names.push((key, format!("{slot}+selection")));
+        }
+    }
+    let plain = flat(theme.base);
+    let name_of = |cell: &ratatui::buffer::Cell| {
+        let key = (cell.fg, cell.bg, cell.modifier);
+        if key == plain {
+            return String::new();
+        }
+        names
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| format!("{:?}/{:?}/{:?}", cell.fg, cell.bg, cell.modifier))
+    };
+    let area = buffer.area;
+    let mut out = String::new();
+    for y in 0..area.height {
+        let mut line = String::new();
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..area.width {
+            let cell = &buffer[(x, y)];
+            line.push_str(cell.symbol());
+            let name = name_of(cell);
+            match runs.last_mut() {
+                Some((_, end, last)) if *last == name => *end = x + 1,
+                _ => runs.push((x, x + 1, name)),
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        let marked: Vec<String> = runs
+            .into_iter()
+            .filter(|(_, _, n)| !n.is_empty())
+            .map(|(from, to, n)| format!("[{from}..{to}) {n}"))
+            .collect();
+        if !marked.is_empty() {
+            out.push_str(&format!("    {}\n", marked.join(" ")));
+        }
+    }
+    out
+}
+
+#[test]
+fn snapshot_overview_in_mono_and_light() {
+    for name in ["mono", "light"] {
+        let mut app = app();
+        app.theme = Theme::builtin(name).unwrap();
+        let buffer = render(&app, 120, 36);
+        insta::assert_snapshot!(format!("overview_{name}"), styled(&buffer, &app.theme));
+    }
+}
+
+#[test]
+fn a_theme_with_a_background_fills_every_cell_and_the_default_none() {
+    let mut app = app();
+    press(&mut app, vec![ch('5')]);
+    select_decidable(&mut app);
+    press(&mut app, vec![ch('a')]);
+    app.theme = Theme::builtin("light").unwrap();
+    let background = app.theme.base.bg.unwrap();
+    let buffer = render(&app, 120, 36);
+    let area = buffer.area;
+    for y in 0..area.height {
+        for x in 0..area.width {
+            let cell = &buffer[(x, y)];
+            // The selected row is drawn in the selection colour; every other cell, dialog
+            // included, keeps the theme's background.
+            assert!(
+                cell.bg == background || Some(cell.bg) == app.theme.selection.bg,
+                "({x}, {y}) {:?} has background {:?}",
+                cell.symbol(),
+                cell.bg
+            );
+        }
+    }
+    app.theme = Theme::default_theme();
+    let buffer = render(&app, 120, 36);
+    assert!(
+        buffer
+            .content
+            .iter()
+            .all(|c| c.bg == ratatui::style::Color::Reset)
+    );
+}
+
+#[test]
+fn every_coloured_reading_on_the_overview_has_a_mark_too() {
+    let mut app = app();
+    let domain = app.data.domains.keys().next().unwrap().clone();
+    app.data.domains.get_mut(&domain).unwrap().utilization = 0.95;
+    let queue = app.data.queues.keys().next().unwrap().clone();
+    app.data.queues.get_mut(&queue).unwrap().depth = 400;
+    app.theme = Theme::mono();
+    let plain = screen(&app);
+    let line = plain.lines().find(|l| l.contains(&domain)).unwrap();
+    assert!(line.contains("95%!!"), "{line}");
+    let line = plain.lines().find(|l| l.contains(&queue)).unwrap();
+    assert!(line.contains("400!!"), "{line}");
+}
+
 #[test]
 fn hostile_strings_are_shown_not_obeyed_in_every_pane() {
     let mut app = app();

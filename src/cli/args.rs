@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::model::Severity;
+use crate::tui::theme::ColorMode;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -65,6 +66,14 @@ pub struct Global {
     /// Output format [default: table on a terminal, json otherwise]
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<Format>,
+    /// Console theme: default, light, high-contrast, mono, catppuccin-mocha, or NAME for
+    /// $XDG_CONFIG_HOME/opsdeck/themes/NAME.toml [default: [console] theme in config]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// When to use colour: auto follows NO_COLOR, COLORTERM and TERM; always overrides NO_COLOR
+    /// [default: [console] color in config, else auto]
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorMode>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,11 +124,26 @@ pub enum Cmd {
     Demo(DemoCmd),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions { shell: clap_complete::Shell },
+    /// Print the manual page (roff): `opsdeck man | man -l -`
+    Man,
+    /// Where the config file is, and the effective configuration
+    #[command(subcommand)]
+    Config(ConfigCmd),
+    /// Check the setup: terminal, colours, theme, config, store, audit chain, contexts
+    Doctor,
     /// Serve the orchestrator over HTTP to many consoles and agents
     Serve(ServeArgs),
     /// Make tokens for the server's operators and agents
     #[command(subcommand)]
     Token(TokenCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// The config file in use, and whether it exists
+    Path,
+    /// The effective configuration as TOML (defaults, the file, then flags), secrets redacted
+    Show,
 }
 
 #[derive(Debug, Args)]

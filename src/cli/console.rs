@@ -1,10 +1,12 @@
-//! `opsdeck` with no command: the console on the embedded orchestrator.
+//! `opsdeck` with no command: the console on the embedded orchestrator, or on a remote one
+//! with `--connect`/`--context`.
 
 use super::context::Context;
 use super::error::CliError;
+use crate::config::ConsoleConfig;
 use crate::link::{Embedded, EmbeddedOptions, Link, Remote};
 use crate::tui::keymap::Keymap;
-use crate::tui::theme::Theme;
+use crate::tui::theme::{self, Appearance, TermEnv};
 use crate::tui::{self, TuiError, TuiOptions};
 
 pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
@@ -14,10 +16,14 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
         return Err(CliError::Usage(TuiError::NotATerminal.to_string()));
     }
     let keymap = Keymap::from_config(&ctx.config.keymap).map_err(CliError::Usage)?;
+    let look = appearance(&ctx.global, &ctx.config.console, &TermEnv::from_process())?;
     crate::logging::init();
+    // crossterm drops every colour by itself when NO_COLOR is set; the appearance has already
+    // weighed NO_COLOR against --color, so its answer is the one that holds.
+    crossterm::style::force_color_output(look.detection.depth != theme::ColorDepth::None);
     let options = TuiOptions {
         keymap,
-        theme: Theme::from_env(),
+        theme: look.theme,
         mouse,
     };
     if let Some(target) = ctx.target()? {
@@ -55,4 +61,17 @@ fn tui_error(e: TuiError) -> CliError {
         TuiError::NotATerminal => CliError::Usage(e.to_string()),
         other => CliError::Runtime(other.to_string()),
     }
+}
+
+/// The theme and colours the console will use: `--theme` and `--color` over `[console]`.
+pub fn appearance(
+    global: &super::args::Global,
+    console: &ConsoleConfig,
+    env: &TermEnv,
+) -> Result<Appearance, CliError> {
+    let name = global.theme.as_deref().unwrap_or(&console.theme);
+    let mode = global.color.unwrap_or(console.color);
+    // Without a home directory there are no user themes, but the built-ins still work.
+    let user_dir = crate::paths::themes_dir().ok();
+    Ok(theme::appearance(name, mode, env, user_dir.as_deref())?)
 }

@@ -20,20 +20,9 @@ pub struct Context {
 
 impl Context {
     pub fn load(global: Global) -> Result<Context, CliError> {
-        let (path, explicit) = match &global.config {
-            Some(p) => (p.clone(), true),
-            None => (paths::config_file()?, false),
-        };
+        let (path, explicit) = config_location(&global)?;
         let config = Config::load(&path, explicit)?;
-        let operator = global
-            .as_operator
-            .clone()
-            .filter(|n| !n.trim().is_empty())
-            .or_else(|| Some(config.operator.name.clone()).filter(|n| !n.is_empty()))
-            .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
-            .or_else(|| std::env::var("LOGNAME").ok().filter(|n| !n.is_empty()))
-            .or_else(os_user)
-            .unwrap_or_else(|| "unknown".to_string());
+        let operator = operator_name(&global, &config);
         if operator.chars().any(|c| c.is_control() || c == ':') || operator.len() > 64 {
             return Err(CliError::Usage(format!(
                 "operator name {:?} is not usable: no colons or control characters, at most 64 bytes",
@@ -60,11 +49,7 @@ impl Context {
     }
 
     fn store_path(&self) -> Result<std::path::PathBuf, CliError> {
-        Ok(match &self.global.store {
-            Some(p) => p.clone(),
-            None if !self.config.store.path.is_empty() => self.config.store.path.clone().into(),
-            None => paths::default_store()?,
-        })
+        store_path(&self.global, &self.config)
     }
 
     /// Opens the store, creating it if needed (the console, `demo run`).
@@ -186,6 +171,37 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// The operator's name: `--as`, else `[operator] name`, else the OS user.
+pub fn operator_name(global: &Global, config: &Config) -> String {
+    global
+        .as_operator
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| Some(config.operator.name.clone()).filter(|n| !n.is_empty()))
+        .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
+        .or_else(|| std::env::var("LOGNAME").ok().filter(|n| !n.is_empty()))
+        .or_else(os_user)
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The store file: `--store`, else `[store] path`, else the XDG default.
+pub fn store_path(global: &Global, config: &Config) -> Result<std::path::PathBuf, CliError> {
+    Ok(match &global.store {
+        Some(p) => p.clone(),
+        None if !config.store.path.is_empty() => config.store.path.clone().into(),
+        None => paths::default_store()?,
+    })
+}
+
+/// The config file to read, and whether it was asked for (`--config`, `OPSDECK_CONFIG`) rather
+/// than found at the default place.
+pub fn config_location(global: &Global) -> Result<(std::path::PathBuf, bool), CliError> {
+    Ok(match &global.config {
+        Some(p) => (p.clone(), true),
+        None => (paths::config_file()?, false),
+    })
 }
 
 /// The login name of this process's user, from /etc/passwd (when USER and LOGNAME are unset,

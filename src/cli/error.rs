@@ -66,6 +66,12 @@ impl From<ConfigError> for CliError {
     }
 }
 
+impl From<crate::tui::theme::ThemeError> for CliError {
+    fn from(e: crate::tui::theme::ThemeError) -> Self {
+        CliError::Usage(e.to_string())
+    }
+}
+
 impl From<NoHome> for CliError {
     fn from(e: NoHome) -> Self {
         CliError::Runtime(e.to_string())

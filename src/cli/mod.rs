@@ -3,9 +3,11 @@
 mod act;
 pub mod args;
 mod audit;
+mod config;
 mod console;
 mod context;
 mod demo;
+mod doctor;
 mod error;
 mod output;
 mod read;
@@ -46,10 +48,21 @@ fn run(cli: Cli) -> Result<(), CliError> {
         let ctx = context::Context::load(cli.global)?;
         return console::run(&ctx, cli.no_demo, cli.mouse);
     };
-    if let Cmd::Completions { shell } = command {
-        let mut cmd = Cli::command();
-        clap_complete::generate(shell, &mut cmd, "opsdeck", &mut std::io::stdout());
-        return Ok(());
+    // Commands that need no config, or must work when it is broken.
+    match command {
+        Cmd::Completions { shell } => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(shell, &mut cmd, "opsdeck", &mut std::io::stdout());
+            return Ok(());
+        }
+        Cmd::Man => {
+            let mut out = std::io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            return Ok(std::io::Write::flush(&mut out)?);
+        }
+        Cmd::Doctor => return doctor::run(&cli.global),
+        Cmd::Config(cmd) => return config::run(cli.global, &cmd),
+        _ => {}
     }
     let ctx = context::Context::load(cli.global)?;
     match command {
@@ -102,6 +115,8 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Token(TokenCmd::New { name, role, agent }) => {
             serve::new(&name, role.as_deref(), agent)
         }
-        Cmd::Completions { .. } => unreachable!("handled above"),
+        Cmd::Completions { .. } | Cmd::Man | Cmd::Doctor | Cmd::Config(_) => {
+            unreachable!("handled above")
+        }
     }
 }

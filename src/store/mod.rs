@@ -4,6 +4,7 @@
 mod audit;
 mod entities;
 mod error;
+mod inspect;
 mod schema;
 mod trail;
 
@@ -12,8 +13,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use audit::{AuditFilter, Verification, canonical_header, hash_record};
+pub use audit::{AuditFilter, BadRecord, Verification, canonical_header, hash_record};
 pub use error::StoreError;
+pub use inspect::{Inspection, inspect};
 pub use schema::SCHEMA_VERSION;
 pub use trail::Pruned;
 

@@ -47,7 +47,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 t.ok,
             )),
             None => Line::from(Span::styled(
-                "⏸ paused: scrolled away from the tail · end/G follows again",
+                "‖ paused: scrolled away from the tail · end/G follows again",
                 t.warn,
             )),
         }

@@ -18,11 +18,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(context) = &app.info.context {
         spans.push(Span::styled(
             format!(" ⎈ {} ", safe(context)),
-            t.accent.add_modifier(ratatui::style::Modifier::REVERSED),
+            t.context.add_modifier(ratatui::style::Modifier::REVERSED),
         ));
         spans.push(Span::raw(" "));
     }
-    spans.push(Span::styled(safe(&app.info.name), t.accent));
+    spans.push(Span::styled(safe(&app.info.name), t.context));
     spans.push(sep());
     match &app.connection {
         Connection::Live if app.frozen => spans.push(Span::styled(

@@ -27,6 +27,8 @@ pub const MIN_HEIGHT: u16 = 24;
 
 pub fn render(frame: &mut Frame, app: &App) {
     let area = frame.area();
+    // The theme's own background, if it has one (the default theme leaves the terminal's).
+    frame.buffer_mut().set_style(area, app.theme.base);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area);
         return;
@@ -163,12 +165,15 @@ fn toasts(frame: &mut Frame, body: Rect, app: &App) {
             width,
             height: 1,
         };
-        let style = match toast.kind {
-            ToastKind::Success => app.theme.ok,
-            ToastKind::Error => app.theme.danger,
-            ToastKind::Info => app.theme.accent,
-        }
-        .add_modifier(ratatui::style::Modifier::REVERSED);
+        let style = app
+            .theme
+            .base
+            .patch(match toast.kind {
+                ToastKind::Success => app.theme.ok,
+                ToastKind::Error => app.theme.danger,
+                ToastKind::Info => app.theme.accent,
+            })
+            .add_modifier(ratatui::style::Modifier::REVERSED);
         frame.render_widget(Clear, area);
         frame.render_widget(Paragraph::new(Span::styled(text, style)), area);
     }

@@ -58,25 +58,29 @@ fn render_agents(frame: &mut Frame, area: Rect, app: &App) {
         Pane::Agents,
         "Agents by domain · utilization".into(),
     );
-    let spark_width = (inner.width as usize).saturating_sub(40).max(4);
+    // At 80 columns the word "busy" gives way to the threshold mark.
+    let narrow = inner.width < 40;
+    let spark_width = (inner.width as usize).saturating_sub(if narrow { 35 } else { 42 });
     let mut lines: Vec<Line> = app
         .data
         .domains
         .values()
         .map(|d| {
-            let style = if d.utilization > 0.9 {
-                t.danger
-            } else if d.utilization > 0.75 {
-                t.warn
-            } else {
-                t.ok
-            };
+            let (style, mark) = level(app, d.utilization, 0.75, 0.9);
             let history: Vec<f64> = d.history.iter().map(|v| *v as f64).collect();
             Line::from(vec![
                 Span::raw(format!("{:<11}", safe_cut(&d.name, 11))),
                 Span::styled(bar(d.utilization, 10), style),
-                Span::raw(format!(" {:>3.0}% ", d.utilization * 100.0)),
-                Span::styled(format!("{:>2}/{:<2} busy ", d.busy, d.agents), t.muted),
+                Span::raw(format!(" {:>3.0}%", d.utilization * 100.0)),
+                Span::styled(format!("{mark:<2}"), style),
+                Span::styled(
+                    if narrow {
+                        format!(" {:>2}/{:<2} ", d.busy, d.agents)
+                    } else {
+                        format!(" {:>2}/{:<2} busy ", d.busy, d.agents)
+                    },
+                    t.muted,
+                ),
                 Span::styled(sparkline(&history, spark_width, Some(100.0)), style),
             ])
         })
@@ -124,23 +128,18 @@ fn render_queues(frame: &mut Frame, area: Rect, app: &App) {
     let max = queues.iter().map(|q| q.depth).max().unwrap_or(1).max(1);
     let narrow = inner.width < 50;
     let (name_w, bar_w) = if narrow { (20, 4) } else { (22, 6) };
-    let spark_width = (inner.width as usize).saturating_sub(44);
+    let spark_width = (inner.width as usize).saturating_sub(45);
     let lines: Vec<Line> = queues
         .iter()
         .take(inner.height as usize)
         .map(|q| {
-            let style = if q.depth >= 40 {
-                t.danger
-            } else if q.depth >= 20 {
-                t.warn
-            } else {
-                t.ok
-            };
+            let (style, mark) = level(app, q.depth as f64, 19.0, 39.0);
             let history: Vec<f64> = q.history.iter().map(|v| *v as f64).collect();
             Line::from(vec![
                 Span::raw(format!("{:<name_w$}", safe_cut(&q.name, name_w))),
                 Span::styled(bar(q.depth as f64 / max as f64, bar_w), style),
-                Span::raw(format!(" {:>4} ", q.depth)),
+                Span::raw(format!(" {:>4}", q.depth)),
+                Span::styled(format!("{mark:<2}"), style),
                 Span::styled(
                     format!(
                         "{:>6} ",
@@ -153,6 +152,18 @@ fn render_queues(frame: &mut Frame, area: Rect, app: &App) {
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A reading against its warning and danger thresholds: the colour, and a mark that says the
+/// same without colour (`!` above the warning, `!!` above the danger threshold).
+fn level(app: &App, value: f64, warn_above: f64, danger_above: f64) -> (Style, &'static str) {
+    if value > danger_above {
+        (app.theme.danger, "!!")
+    } else if value > warn_above {
+        (app.theme.warn, "!")
+    } else {
+        (app.theme.ok, "")
+    }
 }
 
 /// The style of a countdown against a target: warning at half the time, danger at a quarter.

@@ -108,7 +108,7 @@ fn phase_tree(app: &App, r: &Rollout) -> Vec<Line<'static>> {
         ),
     ])];
     if let Some(why) = &r.paused_reason {
-        lines.push(Line::from(Span::styled(format!("⏸ {}", safe(why)), t.warn)));
+        lines.push(Line::from(Span::styled(format!("‖ {}", safe(why)), t.warn)));
     }
     let last = r.phases.len().saturating_sub(1);
     for (n, phase) in r.phases.iter().enumerate() {

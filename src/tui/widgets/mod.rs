@@ -42,7 +42,9 @@ pub fn section<'a>(app: &App, title: &str, focused: bool) -> Block<'a> {
     } else {
         app.theme.border
     };
+    // The base style again: a dialog drawn over a cleared area gets the theme's background.
     Block::default()
+        .style(app.theme.base)
         .borders(Borders::ALL)
         .border_style(style)
         .title(Span::styled(format!(" {title} "), app.theme.title))
