@@ -195,23 +195,29 @@ impl Store {
         before_seq: Option<u64>,
         limit: usize,
     ) -> Result<Vec<crate::model::AuditRecord>, StoreError> {
-        if !filter.words.is_empty() || !filter.phrases.is_empty() || !filter.excluded.is_empty() {
-            // Records written since the last catch-up become searchable first. On a read-only
-            // store the search runs over what is already indexed.
-            let caught_up = self.conn.unchecked_transaction().and_then(|tx| {
-                audit::index_pending(&tx)?;
-                tx.commit()
-            });
-            if let Err(e) = caught_up {
-                tracing::warn!("full-text index not caught up: {e}");
-            }
-        }
+        self.catch_up_text_index(filter);
         audit::search(&self.conn, filter, before_seq, limit)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
+    /// Records written since the last catch-up become searchable before a text query runs. On a
+    /// read-only store the query runs over what is already indexed.
+    fn catch_up_text_index(&self, filter: &AuditFilter) {
+        if filter.words.is_empty() && filter.phrases.is_empty() && filter.excluded.is_empty() {
+            return;
+        }
+        let caught_up = self.conn.unchecked_transaction().and_then(|tx| {
+            audit::index_pending(&tx)?;
+            tx.commit()
+        });
+        if let Err(e) = caught_up {
+            tracing::warn!("full-text index not caught up: {e}");
+        }
+    }
+
     /// How many records match, exactly up to `cap` (then `(cap, true)`: "cap+").
     pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
+        self.catch_up_text_index(filter);
         audit::count(&self.conn, filter, cap)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
@@ -222,6 +228,7 @@ impl Store {
         filter: &AuditFilter,
         visit: &mut dyn FnMut(crate::model::AuditRecord) -> bool,
     ) -> Result<(), StoreError> {
+        self.catch_up_text_index(filter);
         audit::each_matching(&self.conn, filter, visit)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
