@@ -49,7 +49,8 @@ async fn reading_and_acting_over_connect_and_a_context() {
     let url = server.url();
     let connect = |args: &[&str], token: &str| {
         let mut cmd = opsdeck(dir.path(), args);
-        cmd.args(["--connect", &url, "-o", "json"]).env("OPSDECK_TOKEN", token);
+        cmd.args(["--connect", &url, "-o", "json"])
+            .env("OPSDECK_TOKEN", token);
         cmd
     };
     let approvals = run(connect(&["approvals", "--state", "pending"], ALICE)).await;
@@ -59,13 +60,21 @@ async fn reading_and_acting_over_connect_and_a_context() {
 
     // A viewer is refused (exit 3); alice approves without naming a version (a script); the
     // second approval of the same item is refused as already decided (exit 3).
-    let viewer = run(connect(&["approve", &id, "--reason", "looks right"], VIEWER)).await;
+    let viewer = run(connect(
+        &["approve", &id, "--reason", "looks right"],
+        VIEWER,
+    ))
+    .await;
     assert_eq!(viewer.status.code(), Some(3), "{}", text(&viewer));
     let approve = run(connect(&["approve", &id, "--reason", "looks right"], ALICE)).await;
     assert!(approve.status.success(), "{}", text(&approve));
     let again = run(connect(&["approve", &id, "--reason", "twice"], ALICE)).await;
     assert_eq!(again.status.code(), Some(3), "{}", text(&again));
-    assert!(text(&again).contains("already approved"), "{}", text(&again));
+    assert!(
+        text(&again).contains("already approved"),
+        "{}",
+        text(&again)
+    );
 
     let search = run(connect(&["audit", "search", &id, "type:decision"], ALICE)).await;
     assert!(search.status.success(), "{}", text(&search));
@@ -104,7 +113,9 @@ async fn reading_and_acting_over_connect_and_a_context() {
     .unwrap();
     let via_context = |args: &[&str]| {
         let mut cmd = opsdeck(dir.path(), args);
-        cmd.args(["--context", "prod", "--config"]).arg(&config).args(["-o", "json"]);
+        cmd.args(["--context", "prod", "--config"])
+            .arg(&config)
+            .args(["-o", "json"]);
         cmd
     };
     let agents = run(via_context(&["agents"])).await;
@@ -125,7 +136,10 @@ async fn reading_and_acting_over_connect_and_a_context() {
     // doctor asks the context who its token belongs to.
     let doctor = run(via_context(&["doctor"])).await;
     let report = text(&doctor);
-    assert!(report.contains("alice") && report.contains("test-orchestrator"), "{report}");
+    assert!(
+        report.contains("alice") && report.contains("test-orchestrator"),
+        "{report}"
+    );
     server.stop().await;
 }
 
@@ -137,7 +151,16 @@ async fn the_demo_fleet_joins_a_remote_orchestrator_as_agents() {
     let server = serve(&store, &server_config(), "127.0.0.1:0").await;
     let mut cmd = opsdeck(
         dir.path(),
-        &["demo", "run", "--duration", "4s", "--agent-token", FLEET, "-o", "json"],
+        &[
+            "demo",
+            "run",
+            "--duration",
+            "4s",
+            "--agent-token",
+            FLEET,
+            "-o",
+            "json",
+        ],
     );
     cmd.args(["--connect", &server.url()]);
     let output = run(cmd).await;
@@ -161,14 +184,20 @@ async fn the_demo_fleet_joins_a_remote_orchestrator_as_agents() {
 #[test]
 fn token_new_prints_the_token_alone_then_the_config_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let output = opsdeck(dir.path(), &["token", "new", "alice", "--role", "lead:platform"])
-        .output()
-        .unwrap();
+    let output = opsdeck(
+        dir.path(),
+        &["token", "new", "alice", "--role", "lead:platform"],
+    )
+    .output()
+    .unwrap();
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).unwrap();
     let token = stdout.lines().next().unwrap();
     assert!(token.starts_with("opsd_") && !token.contains(' '));
-    assert!(!stdout[token.len()..].contains(token), "the token appears once, alone");
+    assert!(
+        !stdout[token.len()..].contains(token),
+        "the token appears once, alone"
+    );
     let hash = opsdeck::server::config::token_hash(token);
     // The printed lines are a working server config.
     let config = opsdeck::config::Config::parse(&stdout[token.len()..]).unwrap();
@@ -195,16 +224,30 @@ fn serve_refuses_a_bad_listen_address_and_a_missing_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("s.db");
     let store = store.to_str().unwrap();
-    let output = opsdeck(dir.path(), &["serve", "--store", store, "--listen", "nowhere:99999"])
-        .output()
-        .unwrap();
+    let output = opsdeck(
+        dir.path(),
+        &["serve", "--store", store, "--listen", "nowhere:99999"],
+    )
+    .output()
+    .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(text(&output).contains("cannot listen on nowhere:99999"), "{}", text(&output));
+    assert!(
+        text(&output).contains("cannot listen on nowhere:99999"),
+        "{}",
+        text(&output)
+    );
     let output = opsdeck(
         dir.path(),
         &[
-            "serve", "--store", store, "--listen", "127.0.0.1:0", "--tls-cert", "/nope.pem",
-            "--tls-key", "/nope.key",
+            "serve",
+            "--store",
+            store,
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            "/nope.pem",
+            "--tls-key",
+            "/nope.key",
         ],
     )
     .output()
@@ -212,7 +255,11 @@ fn serve_refuses_a_bad_listen_address_and_a_missing_certificate() {
     assert_eq!(output.status.code(), Some(1));
     assert!(text(&output).contains("TLS"), "{}", text(&output));
     let bad_config = dir.path().join("c.toml");
-    std::fs::write(&bad_config, "[[server.operators]]\nname = \"a\"\nrole = \"enterprise\"\ntoken_sha256 = \"xyz\"\n").unwrap();
+    std::fs::write(
+        &bad_config,
+        "[[server.operators]]\nname = \"a\"\nrole = \"enterprise\"\ntoken_sha256 = \"xyz\"\n",
+    )
+    .unwrap();
     let output = opsdeck(dir.path(), &["serve", "--store", store, "--config"])
         .arg(&bad_config)
         .output()
