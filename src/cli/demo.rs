@@ -150,7 +150,7 @@ pub fn run_remote(
             Err(e) => {
                 failures += 1;
                 tracing::warn!("demo step failed: {e}");
-                if failures == 1 || failures % 30 == 0 {
+                if failures == 1 || failures.is_multiple_of(30) {
                     eprintln!("opsdeck: a step of the fleet failed (it goes on): {e}");
                 }
             }

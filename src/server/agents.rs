@@ -35,7 +35,7 @@ async fn agent_command<T: DeserializeOwned>(
         |body| async move {
             let request: T = parse(&body)?;
             let (actor, command) = command(request, &caller.name);
-            execute(&state, actor, command, None).await
+            execute(state, actor, command, None).await
         },
     )
     .await

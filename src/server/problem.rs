@@ -11,7 +11,7 @@ use crate::orchestrator::OrchestratorError;
 /// An error on its way to the client.
 #[derive(Debug)]
 pub struct ApiError {
-    pub problem: Problem,
+    pub problem: Box<Problem>,
     /// Seconds, for 429 and 503.
     pub retry_after: Option<u64>,
 }
@@ -19,7 +19,7 @@ pub struct ApiError {
 impl ApiError {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> ApiError {
         ApiError {
-            problem: Problem {
+            problem: Box::new(Problem {
                 kind: format!("{PROBLEM_BASE}{kind}"),
                 title: status.canonical_reason().unwrap_or("error").to_string(),
                 status: status.as_u16(),
@@ -27,7 +27,7 @@ impl ApiError {
                 current: None,
                 current_version: None,
                 column: None,
-            },
+            }),
             retry_after: None,
         }
     }

@@ -142,7 +142,7 @@ pub async fn decide(
                 },
             };
             execute(
-                &state,
+                state,
                 operator.actor(),
                 command,
                 Some((Entity::Approval, id.as_str())),
@@ -177,7 +177,7 @@ pub async fn declare_incident(
                 title: request.title,
                 domain: request.domain,
             };
-            let (_, outcome) = execute(&state, operator.actor(), command, None).await?;
+            let (_, outcome) = execute(state, operator.actor(), command, None).await?;
             Ok((StatusCode::CREATED, outcome))
         },
     )
@@ -212,7 +212,7 @@ pub async fn incident_action(
                 expected_version: Some(request.version),
             };
             execute(
-                &state,
+                state,
                 operator.actor(),
                 command,
                 Some((Entity::Incident, id.as_str())),
@@ -251,7 +251,7 @@ pub async fn rollout_action(
                 expected_version: Some(request.version),
             };
             execute(
-                &state,
+                state,
                 operator.actor(),
                 command,
                 Some((Entity::Rollout, id.as_str())),
@@ -291,7 +291,7 @@ pub async fn agent_action(
                 AgentVerb::Resume => Command::ResumeAgent { id: id.clone() },
             };
             execute(
-                &state,
+                state,
                 operator.actor(),
                 command,
                 Some((Entity::Agent, id.as_str())),
@@ -330,7 +330,7 @@ pub async fn reveal(
                 seq,
                 domain: request.domain,
             };
-            execute(&state, operator.actor(), command, None).await
+            execute(state, operator.actor(), command, None).await
         },
     )
     .await
