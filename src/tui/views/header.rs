@@ -14,15 +14,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let narrow = area.width < WIDE;
     let sep = || Span::styled(" │ ", t.muted);
     let mut spans = vec![Span::styled(" opsdeck ", t.title), sep()];
-    // The context is what an engineer must never mistake: it always shows, in its own colour.
+    // The context is what an engineer must never mistake: it always shows, in its own colour;
+    // on a narrow screen it stands in for the orchestrator's name.
     if let Some(context) = &app.info.context {
         spans.push(Span::styled(
             format!(" ⎈ {} ", safe(context)),
             t.context.add_modifier(ratatui::style::Modifier::REVERSED),
         ));
-        spans.push(Span::raw(" "));
     }
-    spans.push(Span::styled(safe(&app.info.name), t.context));
+    if app.info.context.is_none() || !narrow {
+        if app.info.context.is_some() {
+            spans.push(Span::raw(" "));
+        }
+        spans.push(Span::styled(safe(&app.info.name), t.context));
+    }
     spans.push(sep());
     match &app.connection {
         Connection::Live if app.frozen => spans.push(Span::styled(
@@ -41,7 +46,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             let stale = app.is_stale();
             spans.push(Span::styled(
                 format!(
-                    "● connected · data {} old{}",
+                    "● {} {} old{}",
+                    if narrow { "data" } else { "connected · data" },
                     span(age),
                     if stale { " STALE" } else { "" }
                 ),
@@ -57,7 +63,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             }
         }
         Connection::Reconnecting { attempt, next_in_s } => spans.push(Span::styled(
-            format!("◌ reconnecting (attempt {attempt}, next in {next_in_s}s) STALE"),
+            if narrow {
+                format!("◌ retry {attempt} in {next_in_s}s STALE")
+            } else {
+                format!("◌ reconnecting (attempt {attempt}, next in {next_in_s}s) STALE")
+            },
             t.danger,
         )),
         Connection::Offline { since } => spans.push(Span::styled(
