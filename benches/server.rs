@@ -848,6 +848,16 @@ fn delivery(sent: &[Sent], logs: &[ClientLog]) -> Delivery {
     Delivery { latencies, missing }
 }
 
+fn debug_delivery(sent: &[Sent], logs: &[ClientLog]) {
+    for s in sent {
+        let mut l: Vec<Duration> = logs.iter().filter_map(|log| log.events.iter().find(|(q, _)| *q == s.seq).map(|(_, at)| at.saturating_duration_since(s.at))).collect();
+        l.sort();
+        if l.is_empty() { continue; }
+        let over40 = l.iter().filter(|d| d.as_millis() > 40).count();
+        eprintln!("seq {} min {} p50 {} max {} over40 {}", s.seq, ms(l[0]), ms(l[l.len()/2]), ms(l[l.len()-1]), over40);
+    }
+}
+
 /// Events a second that one client read during the window, and their mean size on the wire.
 fn stream_rate(log: &ClientLog, from: Instant, to: Instant) -> (f64, usize) {
     let seen = log
@@ -912,6 +922,7 @@ async fn measure_phase(
     let rss_loaded_kib = rss_kib(pid)?;
     let logs = fleet.stop().await;
 
+    debug_delivery(&sent, &logs);
     let found = delivery(&sent, &logs);
     let (events_per_second, mean_event_bytes) = stream_rate(&logs[0], window_start, window_end);
     let window = window_end.duration_since(window_start).as_secs_f64();

@@ -13,7 +13,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let t = &app.theme;
     let narrow = area.width < WIDE;
     let sep = || Span::styled(" │ ", t.muted);
-    let mut spans = vec![Span::styled(" opsdeck ", t.title), sep()];
+    let mut spans = Vec::new();
+    if app.info.context.is_none() || !narrow {
+        spans.extend([Span::styled(" opsdeck ", t.title), sep()]);
+    }
     // The context is what an engineer must never mistake: it always shows, in its own colour;
     // on a narrow screen it stands in for the orchestrator's name.
     if let Some(context) = &app.info.context {
