@@ -21,8 +21,10 @@
 //!   event whose seq is the POST's `event_seq`. Missing pairs (a client never saw the event) are
 //!   counted, not hidden.
 //! - decision round trip p50/p99: sequential POSTs, 20 a second, from send to the whole
-//!   response read: incident notes, plus approvals of pending escalations (the demo fleet's own)
-//!   when there are any, reported apart. With no SSE client, and with 100 and 1,000.
+//!   response read: incident notes, and one approval in ten, reported apart (escalations the
+//!   bench raises as an agent just before, resource requests an executive decides alone). With
+//!   no SSE client (each server's warm-up), and with 100 and 1,000, whose events then go out to
+//!   every client while the next request is served.
 //! - reconnect and resume: the real remote link (`Link::Remote`) follows the stream; the server
 //!   gets SIGTERM and is started again on the same store and port. Times from the new server's
 //!   first /healthz answer (and from its spawn) to the link's first event after the restart; the
@@ -82,19 +84,23 @@ struct Setup {
     dir: tempfile::TempDir,
     port: u16,
     token: String,
+    /// For raising escalations, so that every round-trip set has approvals to decide.
+    agent_token: String,
 }
 
 impl Setup {
     fn new() -> BenchResult<Setup> {
         let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
         let token = opsdeck::server::config::new_token();
-        let config = server_config(&token);
+        let agent_token = opsdeck::server::config::new_token();
+        let config = server_config(&token, &agent_token);
         std::fs::write(dir.path().join("config.toml"), config)
             .map_err(|e| format!("writing the server config: {e}"))?;
         Ok(Setup {
             dir,
             port: free_port()?,
             token,
+            agent_token,
         })
     }
 
@@ -166,11 +172,13 @@ impl Drop for Server {
 }
 
 /// Rate limits far above what the bench sends: they are not what is measured.
-fn server_config(token: &str) -> String {
+fn server_config(token: &str, agent_token: &str) -> String {
     let hash = opsdeck::server::config::token_hash(token);
+    let agent_hash = opsdeck::server::config::token_hash(agent_token);
     format!(
         "[server]\noperator_rate_per_minute = 1000000\noperator_burst = 100000\n\n\
-         [[server.operators]]\nname = \"bench\"\nrole = \"executive\"\ntoken_sha256 = \"{hash}\"\n"
+         [[server.operators]]\nname = \"bench\"\nrole = \"executive\"\ntoken_sha256 = \"{hash}\"\n\n\
+         [[server.agents]]\nname = \"bench-fleet\"\ntoken_sha256 = \"{agent_hash}\"\n"
     )
 }
 
@@ -247,6 +255,7 @@ struct Api {
     http: reqwest::Client,
     base: String,
     token: String,
+    agent_token: String,
 }
 
 /// One timed request.
@@ -268,6 +277,7 @@ impl Api {
             http,
             base: setup.base_url(),
             token: setup.token.clone(),
+            agent_token: setup.agent_token.clone(),
         })
     }
 
@@ -292,10 +302,14 @@ impl Api {
 
     /// A mutation with a fresh idempotency key, timed from send to the last byte of the answer.
     async fn post(&self, path: &str, body: &Value) -> BenchResult<Posted> {
+        self.post_as(&self.token, path, body).await
+    }
+
+    async fn post_as(&self, token: &str, path: &str, body: &Value) -> BenchResult<Posted> {
         let request = self
             .http
             .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .header("idempotency-key", uuid::Uuid::now_v7().to_string())
             .json(body);
         let sent = Instant::now();
@@ -424,6 +438,33 @@ async fn pending_approvals(api: &Api) -> BenchResult<Vec<(String, u64)>> {
         .filter_map(|a| Some((a["id"].as_str()?.to_string(), a["version"].as_u64()?)))
         .collect();
     Ok(pending)
+}
+
+/// Raises `count` escalations as one of the demo fleet's agents: resource requests, which an
+/// executive decides alone (no quorum).
+async fn raise_escalations(api: &Api, count: usize) -> BenchResult<()> {
+    let snapshot = api.get("/v1/snapshot").await?;
+    let agent = snapshot["agents"][0]["id"]
+        .as_str()
+        .ok_or("the snapshot holds no agent")?
+        .to_string();
+    for _ in 0..count {
+        let body = json!({
+            "agent": agent, "category": "resource_request", "summary": "bench: two more workers",
+            "context": "the queue is deep", "options_considered": ["wait", "scale"],
+            "recommendation": "scale", "classification": "internal"
+        });
+        let posted = api
+            .post_as(&api.agent_token, "/v1/agent/escalations", &body)
+            .await?;
+        if posted.status != 200 {
+            return Err(format!(
+                "raising an escalation answered {}: {}",
+                posted.status, posted.body
+            ));
+        }
+    }
+    Ok(())
 }
 
 async fn approve(api: &Api, id: &str, version: u64) -> BenchResult<Posted> {
@@ -781,9 +822,10 @@ impl RoundTrips {
     }
 }
 
-/// Sequential decisions at `ROUND_TRIP_INTERVAL`: notes, and an approval every
-/// `APPROVAL_EVERY` while the demo fleet has pending ones.
+/// Sequential decisions at `ROUND_TRIP_INTERVAL`: notes, and an approval every `APPROVAL_EVERY`
+/// (of escalations raised for the purpose, or the demo fleet's own).
 async fn measure_round_trips(api: &Api, pad: &mut Notepad) -> BenchResult<RoundTrips> {
+    raise_escalations(api, ROUND_TRIPS / APPROVAL_EVERY).await?;
     let mut pending = pending_approvals(api).await?;
     let mut trips = RoundTrips::default();
     let mut pace = tokio::time::interval(ROUND_TRIP_INTERVAL);
@@ -830,31 +872,32 @@ async fn send_paced_notes(api: &Api, pad: &mut Notepad) -> BenchResult<Vec<Sent>
 
 struct Delivery {
     latencies: Vec<Duration>,
+    /// Per note, its first reader's latency: the server's own part (commit, publish, first
+    /// write), without the fan-out to the other clients.
+    first_reader: Vec<Duration>,
     /// (client, note) pairs never seen.
     missing: usize,
 }
 
 fn delivery(sent: &[Sent], logs: &[ClientLog]) -> Delivery {
     let sent_at: HashMap<u64, Instant> = sent.iter().map(|s| (s.seq, s.at)).collect();
+    let mut first: HashMap<u64, Duration> = HashMap::new();
     let mut latencies = Vec::with_capacity(sent.len() * logs.len());
     for log in logs {
         for (seq, at) in &log.events {
             if let Some(sent) = sent_at.get(seq) {
-                latencies.push(at.saturating_duration_since(*sent));
+                let latency = at.saturating_duration_since(*sent);
+                latencies.push(latency);
+                let earliest = first.entry(*seq).or_insert(latency);
+                *earliest = latency.min(*earliest);
             }
         }
     }
     let missing = sent.len() * logs.len() - latencies.len();
-    Delivery { latencies, missing }
-}
-
-fn debug_delivery(sent: &[Sent], logs: &[ClientLog]) {
-    for s in sent {
-        let mut l: Vec<Duration> = logs.iter().filter_map(|log| log.events.iter().find(|(q, _)| *q == s.seq).map(|(_, at)| at.saturating_duration_since(s.at))).collect();
-        l.sort();
-        if l.is_empty() { continue; }
-        let over40 = l.iter().filter(|d| d.as_millis() > 40).count();
-        eprintln!("seq {} min {} p50 {} max {} over40 {}", s.seq, ms(l[0]), ms(l[l.len()/2]), ms(l[l.len()-1]), over40);
+    Delivery {
+        latencies,
+        first_reader: first.into_values().collect(),
+        missing,
     }
 }
 
@@ -877,6 +920,7 @@ struct Phase {
     rss_clients_kib: u64,
     rss_loaded_kib: u64,
     delivery: Option<Spread>,
+    first_reader: Option<Spread>,
     pairs: usize,
     missing: usize,
     resets: usize,
@@ -922,7 +966,6 @@ async fn measure_phase(
     let rss_loaded_kib = rss_kib(pid)?;
     let logs = fleet.stop().await;
 
-    debug_delivery(&sent, &logs);
     let found = delivery(&sent, &logs);
     let (events_per_second, mean_event_bytes) = stream_rate(&logs[0], window_start, window_end);
     let window = window_end.duration_since(window_start).as_secs_f64();
@@ -934,6 +977,7 @@ async fn measure_phase(
         pairs: sent.len() * logs.len(),
         missing: found.missing,
         delivery: spread(found.latencies),
+        first_reader: spread(found.first_reader),
         resets: logs.iter().map(|l| l.resets).sum(),
         gaps: logs.iter().map(|l| l.gaps).sum(),
         errors: logs.iter().filter_map(|l| l.error.clone()).collect(),
@@ -1182,20 +1226,21 @@ fn print_phases(phases: &[Phase], idle: &RoundTrips) {
 
 fn print_phase_details(p: &Phase) {
     println!(
-        "  {} clients: VmRSS {} KiB idle -> {} KiB connected -> {} KiB after the load; \
-         stream {:.1} events/s per client ({:.1} of them the bench's notes, the rest the demo \
-         fleet), {} B per event on the wire",
-        p.clients,
-        p.rss_idle_kib,
-        p.rss_clients_kib,
-        p.rss_loaded_kib,
-        p.events_per_second,
-        p.notes_per_second,
-        p.mean_event_bytes
+        "  {} clients: VmRSS {} KiB idle -> {} KiB connected -> {} KiB after the load",
+        p.clients, p.rss_idle_kib, p.rss_clients_kib, p.rss_loaded_kib
     );
     println!(
-        "    delivery: {} (client, note) pairs, {} missing; {} resets, {} seq gaps, {} client errors{}; \
-         {} approvals refused",
+        "    stream: {:.1} events/s per client during the window ({:.1} the bench's notes, the \
+         rest the demo fleet), {} B per event on the wire",
+        p.events_per_second, p.notes_per_second, p.mean_event_bytes
+    );
+    let first = p
+        .first_reader
+        .map(|s| format!("{} / {} ms", ms(s.p50), ms(s.p99)))
+        .unwrap_or_else(|| "-".into());
+    println!(
+        "    delivery: {} (client, note) pairs, {} missing, {} resets, {} seq gaps, {} client \
+         errors{}; first reader per note p50 / p99 {first}; {} approvals refused",
         p.pairs,
         p.missing,
         p.resets,

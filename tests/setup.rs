@@ -450,3 +450,34 @@ fn user_themes_load_from_the_config_dir_and_may_override_a_builtin() {
         &["no theme \"solarised\"", "catppuccin-mocha", "night"],
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let home = Home::new();
+    let store = home.path("demo.db");
+    let store = store.to_str().unwrap();
+    let made = home
+        .cmd(&["demo", "run", "--duration", "30m", "--store", store])
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    for args in [
+        &["completions", "bash"][..],
+        &["man"],
+        &["audit", "export", "--store", store],
+        &["agents", "-o", "json", "--store", store],
+    ] {
+        let mut child = home
+            .cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before the first byte, like `| head -0`.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} printed: {stderr}");
+    }
+}

@@ -51,9 +51,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
     // Commands that need no config, or must work when it is broken.
     match command {
         Cmd::Completions { shell } => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(shell, &mut cmd, "opsdeck", &mut std::io::stdout());
-            return Ok(());
+            // clap_complete panics on a write error, so the script is made in memory and
+            // written here, where a closed pipe (`| head`) ends quietly.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "opsdeck", &mut script);
+            let mut out = std::io::stdout().lock();
+            std::io::Write::write_all(&mut out, &script)?;
+            return Ok(std::io::Write::flush(&mut out)?);
         }
         Cmd::Man => {
             let mut out = std::io::stdout().lock();
