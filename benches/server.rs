@@ -1,6 +1,6 @@
 //! `opsdeck serve --demo` under load: the figures of issue 4's "Measure" section.
 //!
-//! Run: `cargo bench --bench server` (about 3 minutes after the release build). The 1,000 SSE
+//! Run: `cargo bench --bench server` (about 2 minutes after the release build). The 1,000 SSE
 //! sockets need a soft open-file limit of at least 1,100 in the shell that runs it (the server
 //! inherits it): `ulimit -n 4096` if `ulimit -n` says less; the bench checks and says so.
 //! `BENCH_SECONDS` shortens the 20-second delivery window for a quick look.
@@ -25,11 +25,12 @@
 //!   bench raises as an agent just before, resource requests an executive decides alone). With
 //!   no SSE client (each server's warm-up), and with 100 and 1,000, whose events then go out to
 //!   every client while the next request is served.
-//! - reconnect and resume: the real remote link (`Link::Remote`) follows the stream; the server
-//!   gets SIGTERM and is started again on the same store and port. Times from the new server's
-//!   first /healthz answer (and from its spawn) to the link's first event after the restart; the
-//!   events it applied must be contiguous by seq from its snapshot on, with nothing acknowledged
-//!   lost.
+//! - reconnect and resume: the real remote link (`Link::Remote`, full-jitter backoff) follows the
+//!   stream; the server gets SIGTERM and is started again on the same store and port, 5 times.
+//!   Times from the new server's first /healthz answer (and from its spawn) to the link's first
+//!   event over its new connection (and to the connection itself, resumed by Last-Event-ID). The
+//!   events it applied must be contiguous by seq from its snapshot on, include a note
+//!   acknowledged just before each stop, and catch up with the server's head.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -1013,21 +1014,24 @@ async fn record_link(mut events: mpsc::Receiver<LinkEvent>, log: LinkLog) {
     }
 }
 
-/// Waits until the link log holds an entry past index `from` that `wanted` accepts.
+/// Waits until the link log holds an entry at index `from` or later that `wanted` accepts;
+/// returns its index and when it came.
 async fn wait_for_link(
     log: &LinkLog,
     from: usize,
     wanted: impl Fn(Heard) -> bool,
     limit: Duration,
-) -> BenchResult<Instant> {
+) -> BenchResult<(usize, Instant)> {
     let started = Instant::now();
     loop {
-        let found = log.lock().unwrap()[from..]
-            .iter()
-            .find(|(_, heard)| wanted(*heard))
-            .map(|(at, _)| *at);
-        if let Some(at) = found {
-            return Ok(at);
+        let found = {
+            let heard = log.lock().unwrap();
+            (from..heard.len())
+                .find(|&i| wanted(heard[i].1))
+                .map(|i| (i, heard[i].0))
+        };
+        if let Some(found) = found {
+            return Ok(found);
         }
         if started.elapsed() > limit {
             return Err(format!("the remote link heard nothing within {limit:?}"));
@@ -1086,14 +1090,18 @@ async fn measure_restarts(
         // Following steadily, with one acknowledged action just before the stop.
         tokio::time::sleep(Duration::from_secs(2)).await;
         acknowledged.push(event_seq(&note(api, &mut pad).await?)?);
+        let before_stop = log.lock().unwrap().len();
         let stop = stop_server(server).await?;
-        let from = log.lock().unwrap().len();
         let spawned = Instant::now();
         *server = setup.spawn_server()?;
         let healthy = api.wait_healthy(Duration::from_secs(60)).await?;
+        // The old stream's end, then the new connection, then what came over it: so nothing
+        // the old server sent counts as "after the restart".
         let limit = Duration::from_secs(30);
-        let event = wait_for_link(&log, from, is_event, limit).await?;
-        let reconnected = wait_for_link(&log, from, |h| h == Heard::Alive, limit).await?;
+        let (lost, _) =
+            wait_for_link(&log, before_stop, |h| h == Heard::Reconnecting, limit).await?;
+        let (back, reconnected) = wait_for_link(&log, lost, |h| h == Heard::Alive, limit).await?;
+        let (_, event) = wait_for_link(&log, back, is_event, limit).await?;
         restarts.push(Restart {
             stop,
             spawn_to_healthy: healthy - spawned,
