@@ -41,228 +41,126 @@ async fn agent_command<T: DeserializeOwned>(
     .await
 }
 
-/// Register an agent; the answer holds its id.
-#[utoipa::path(post, path = "/v1/agent/register", request_body = RegisterRequest, responses((status = 200, body = Object), (status = 403, body = crate::api::Problem), (status = 422, body = crate::api::Problem)))]
-pub async fn register(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/register",
-        body,
-        |r: RegisterRequest, token| {
-            // The registration is recorded as the token that brought the agent in.
-            (
-                Actor::agent(token),
-                Command::RegisterAgent {
-                    name: r.name,
-                    domain: r.domain,
-                    team: r.team,
-                    skills: r.skills,
-                    version: r.version,
-                },
-            )
-        },
-    )
-    .await
+/// One agent route: its OpenAPI description, and how its body becomes a command. Every route
+/// answers the command's outcome, or a problem document.
+macro_rules! agent_route {
+    ($(#[doc = $doc:literal])* $name:ident, $path:literal, $body:ty, |$r:ident, $token:ident| $make:expr) => {
+        $(#[doc = $doc])*
+        #[utoipa::path(post, path = $path, request_body = $body, responses(
+            (status = 200, description = "the outcome: reply, event_seq, audit_seqs", body = Object),
+            (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem),
+            (status = 422, body = Problem), (status = 429, body = Problem)))]
+        pub async fn $name(
+            State(state): State<Arc<AppState>>,
+            caller: AgentCaller,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Response {
+            let route = concat!("POST ", $path);
+            agent_command(state, caller, headers, route, body, |$r: $body, $token: &str| $make).await
+        }
+    };
 }
 
-#[utoipa::path(post, path = "/v1/agent/heartbeat", request_body = AgentRef, responses((status = 200, body = Object), (status = 404, body = crate::api::Problem)))]
-pub async fn heartbeat(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/heartbeat",
-        body,
-        |r: AgentRef, _| {
-            (
-                Actor::agent(&r.agent),
-                Command::Heartbeat { agent: r.agent },
-            )
+agent_route!(
+    /// Register an agent; the answer holds its id. The registration is recorded as the token
+    /// that brought the agent in.
+    register, "/v1/agent/register", RegisterRequest,
+    |r, token| (
+        Actor::agent(token),
+        Command::RegisterAgent {
+            name: r.name,
+            domain: r.domain,
+            team: r.team,
+            skills: r.skills,
+            version: r.version,
         },
     )
-    .await
-}
+);
 
-/// Take the best-fitting waiting task, if any (`reply.value` is the task or null).
-#[utoipa::path(post, path = "/v1/agent/lease", request_body = AgentRef, responses((status = 200, body = Object), (status = 409, body = crate::api::Problem)))]
-pub async fn lease(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/lease",
-        body,
-        |r: AgentRef, _| {
-            (
-                Actor::agent(&r.agent),
-                Command::LeaseTask { agent: r.agent },
-            )
-        },
-    )
-    .await
-}
+agent_route!(
+    /// The agent is alive.
+    heartbeat, "/v1/agent/heartbeat", AgentRef,
+    |r, _token| (Actor::agent(&r.agent), Command::Heartbeat { agent: r.agent })
+);
 
-#[utoipa::path(post, path = "/v1/agent/complete", request_body = CompleteRequest, responses((status = 200, body = Object), (status = 409, body = crate::api::Problem)))]
-pub async fn complete(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/complete",
-        body,
-        |r: CompleteRequest, _| {
-            (
-                Actor::agent(&r.agent),
-                Command::CompleteTask {
-                    agent: r.agent,
-                    task: r.task,
-                    outcome: r.outcome,
-                },
-            )
-        },
-    )
-    .await
-}
+agent_route!(
+    /// Take the best-fitting waiting task, if any (`reply.value` is the task or null).
+    lease, "/v1/agent/lease", AgentRef,
+    |r, _token| (Actor::agent(&r.agent), Command::LeaseTask { agent: r.agent })
+);
 
-/// Raise a decision beyond the agent's authority to the people who may take it.
-#[utoipa::path(post, path = "/v1/agent/escalations", request_body = EscalationRequest, responses((status = 200, body = Object), (status = 422, body = crate::api::Problem)))]
-pub async fn escalate(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/escalations",
-        body,
-        |r: EscalationRequest, _| {
-            (
-                Actor::agent(&r.agent),
-                Command::RaiseEscalation {
-                    agent: r.agent,
-                    category: r.category,
-                    summary: r.summary,
-                    context: r.context,
-                    options_considered: r.options_considered,
-                    recommendation: r.recommendation,
-                    classification: r.classification,
-                    related_tasks: r.related_tasks,
-                },
-            )
+agent_route!(
+    /// The leased task succeeded or failed.
+    complete, "/v1/agent/complete", CompleteRequest,
+    |r, _token| (
+        Actor::agent(&r.agent),
+        Command::CompleteTask {
+            agent: r.agent,
+            task: r.task,
+            outcome: r.outcome,
         },
     )
-    .await
-}
+);
 
-#[utoipa::path(post, path = "/v1/agent/incidents", request_body = ReportRequest, responses((status = 200, body = Object), (status = 422, body = crate::api::Problem)))]
-pub async fn report(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/incidents",
-        body,
-        |r: ReportRequest, _| {
-            (
-                Actor::agent(&r.agent),
-                Command::ReportIncident {
-                    agent: r.agent,
-                    severity: r.severity,
-                    title: r.title,
-                },
-            )
+agent_route!(
+    /// Raise a decision beyond the agent's authority to the people who may take it.
+    escalate, "/v1/agent/escalations", EscalationRequest,
+    |r, _token| (
+        Actor::agent(&r.agent),
+        Command::RaiseEscalation {
+            agent: r.agent,
+            category: r.category,
+            summary: r.summary,
+            context: r.context,
+            options_considered: r.options_considered,
+            recommendation: r.recommendation,
+            classification: r.classification,
+            related_tasks: r.related_tasks,
         },
     )
-    .await
-}
+);
 
-/// Submit work to a team's queue.
-#[utoipa::path(post, path = "/v1/agent/tasks", request_body = SubmitRequest, responses((status = 200, body = Object), (status = 422, body = crate::api::Problem)))]
-pub async fn submit(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/tasks",
-        body,
-        |r: SubmitRequest, token| {
-            (
-                Actor::agent(token),
-                Command::SubmitTask {
-                    title: r.title,
-                    domain: r.domain,
-                    team: r.team,
-                    priority: r.priority,
-                    skills: r.skills,
-                    depends_on: r.depends_on,
-                },
-            )
+agent_route!(
+    /// Report an incident the agent sees.
+    report, "/v1/agent/incidents", ReportRequest,
+    |r, _token| (
+        Actor::agent(&r.agent),
+        Command::ReportIncident {
+            agent: r.agent,
+            severity: r.severity,
+            title: r.title,
         },
     )
-    .await
-}
+);
 
-/// Record a notable execution in the audit trail.
-#[utoipa::path(post, path = "/v1/agent/executions", request_body = ExecutionRequest, responses((status = 200, body = Object), (status = 422, body = crate::api::Problem)))]
-pub async fn execution(
-    State(state): State<Arc<AppState>>,
-    caller: AgentCaller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    agent_command(
-        state,
-        caller,
-        headers,
-        "POST /v1/agent/executions",
-        body,
-        |r: ExecutionRequest, _| {
-            (
-                Actor::agent(&r.agent),
-                Command::RecordExecution {
-                    agent: r.agent,
-                    summary: r.summary,
-                    context: r.context,
-                    outcome: r.outcome,
-                    related_tasks: r.related_tasks,
-                },
-            )
+agent_route!(
+    /// Submit work to a team's queue (recorded as the token that submitted it).
+    submit, "/v1/agent/tasks", SubmitRequest,
+    |r, token| (
+        Actor::agent(token),
+        Command::SubmitTask {
+            title: r.title,
+            domain: r.domain,
+            team: r.team,
+            priority: r.priority,
+            skills: r.skills,
+            depends_on: r.depends_on,
         },
     )
-    .await
-}
+);
+
+agent_route!(
+    /// Record a notable execution in the audit trail.
+    execution, "/v1/agent/executions", ExecutionRequest,
+    |r, _token| (
+        Actor::agent(&r.agent),
+        Command::RecordExecution {
+            agent: r.agent,
+            summary: r.summary,
+            context: r.context,
+            outcome: r.outcome,
+            related_tasks: r.related_tasks,
+        },
+    )
+);
