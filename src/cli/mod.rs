@@ -7,6 +7,7 @@ mod console;
 mod context;
 mod demo;
 mod error;
+mod import;
 mod output;
 mod read;
 mod trail;

@@ -34,7 +34,7 @@ struct CanonicalHeader<'a> {
     body_sha256: &'a str,
 }
 
-fn body_json(summary: &str, details: &AuditDetails, related_tasks: &[String]) -> String {
+pub(super) fn body_json(summary: &str, details: &AuditDetails, related_tasks: &[String]) -> String {
     #[derive(Serialize)]
     struct BodyRef<'a> {
         summary: &'a str,
@@ -54,7 +54,7 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
     for part in parts {
         hasher.update(part);
     }
-    hex::encode(hasher.finalize())
+    super::bulk::hex_str(&super::bulk::hex(hasher.finalize())).to_owned()
 }
 
 /// The canonical bytes of a record's header (see the module comment).
@@ -92,6 +92,29 @@ pub fn canonical_header(
 /// The hash a record must carry, computed from its public fields.
 pub fn hash_record(record: &AuditRecord) -> String {
     sealed(record).2
+}
+
+/// The same as [`hash_record`], as hex digits on the stack.
+pub fn record_hash(record: &AuditRecord) -> super::bulk::Hex {
+    let body = body_json(&record.summary, &record.details, &record.related_tasks);
+    let body_sha = super::bulk::hex(Sha256::digest(body.as_bytes()));
+    let mut header = Vec::with_capacity(384);
+    canonical_header(
+        record.seq,
+        &record.id,
+        &millis::format(&record.timestamp),
+        &record.agent_id,
+        record.action_type.as_str(),
+        &record.domain,
+        record.classification.as_str(),
+        record.retention.as_str(),
+        super::bulk::hex_str(&body_sha),
+        &mut header,
+    );
+    let mut hasher = Sha256::new();
+    hasher.update(record.prev_hash.as_bytes());
+    hasher.update(&header);
+    super::bulk::hex(hasher.finalize())
 }
 
 /// A record's body as stored, its digest, and the record's hash: computed once per append.
@@ -142,6 +165,14 @@ pub fn chain(
     (record, body, body_sha)
 }
 
+pub(super) const INSERT_AUDIT: &str =
+    "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, classification, retention,
+                       body, body_sha256, prev_hash, hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+pub(super) const INSERT_TASK: &str = "INSERT OR IGNORE INTO audit_tasks(task, seq) VALUES (?1, ?2)";
+pub(super) const INSERT_TEXT: &str =
+    "INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)";
+
 /// Appends a chained record with the body and digest `chain` computed.
 pub fn insert(
     conn: &Connection,
@@ -149,12 +180,7 @@ pub fn insert(
     body: &str,
     body_sha: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, classification, retention,
-                           body, body_sha256, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_AUDIT)?.execute(params![
         r.seq as i64,
         r.id,
         millis::format(&r.timestamp),
@@ -168,8 +194,7 @@ pub fn insert(
         r.prev_hash,
         r.hash
     ])?;
-    let mut tasks =
-        conn.prepare_cached("INSERT OR IGNORE INTO audit_tasks(task, seq) VALUES (?1, ?2)")?;
+    let mut tasks = conn.prepare_cached(INSERT_TASK)?;
     for task in &r.related_tasks {
         tasks.execute(params![task, r.seq as i64])?;
     }
@@ -185,8 +210,7 @@ pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
     let start = upto;
     let mut select =
         conn.prepare_cached("SELECT seq, body FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-    let mut insert =
-        conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?;
+    let mut insert = conn.prepare_cached(INSERT_TEXT)?;
     let mut indexed = 0;
     loop {
         let rows = select
@@ -224,12 +248,15 @@ pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
 
 /// Indexes one freshly appended record (bulk appends).
 pub fn index_one(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?
-        .execute(params![r.seq as i64, r.summary, details_text(&r.details)])?;
+    conn.prepare_cached(INSERT_TEXT)?.execute(params![
+        r.seq as i64,
+        r.summary,
+        details_text(&r.details)
+    ])?;
     Ok(())
 }
 
-fn details_text(d: &AuditDetails) -> String {
+pub(super) fn details_text(d: &AuditDetails) -> String {
     let mut text = String::new();
     for part in [&d.context, &d.decision, &d.reasoning, &d.outcome]
         .into_iter()
