@@ -22,7 +22,7 @@ use super::output::emit_one;
 use crate::model::{
     ActionType, AuditDetails, AuditDraft, AuditRecord, Classification, Retention, Timestamp,
 };
-use crate::store::{Chained, Hex, Prepared, Store};
+use crate::store::{Chained, Prepared, Store};
 
 /// Bad lines listed before the rest are only counted.
 const SHOWN: usize = 20;
@@ -220,16 +220,18 @@ fn line_text(line: &[u8]) -> Option<Result<&str, String>> {
     }
 }
 
+/// A checksum of a block, so that the second pass knows it reads what the first pass checked.
+fn block_sum(bytes: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::quality::FixedState::with_seed(0x4F50_5344).hash_one(bytes)
+}
+
 /// What the first pass learnt from one block.
 #[derive(Default)]
 struct Checked {
     lines: usize,
     records: u64,
-    /// The `prev_hash` of the block's first good record, and the hash of its last.
-    first_prev: Option<String>,
-    last_hash: Option<String>,
-    /// Every good record's hash is right, and each links to the good record before it.
-    intact: bool,
+    sum: u64,
     /// (line within the block, from 0; what is wrong), the first `SHOWN` of them.
     bad: Vec<(usize, String)>,
     bad_count: usize,
@@ -237,31 +239,22 @@ struct Checked {
 
 fn check_block(bytes: &[u8], latest: Timestamp) -> Checked {
     let mut c = Checked {
-        intact: true,
+        sum: block_sum(bytes),
         ..Default::default()
     };
     for_each_line(bytes, |line| {
         let n = c.lines;
         c.lines += 1;
-        let parsed = match line_text(line) {
+        let checked = match line_text(line) {
             None => return,
             Some(text) => text.and_then(|text| {
                 serde_json::from_str::<AuditRecord>(text)
                     .map_err(|e| e.to_string())
-                    .and_then(|r| check(&r, latest).map(|()| r))
+                    .and_then(|r| check(&r, latest))
             }),
         };
-        match parsed {
-            Ok(r) => {
-                c.records += 1;
-                let hash: Hex = crate::store::record_hash(&r);
-                let links = c.last_hash.as_ref().is_none_or(|p| *p == r.prev_hash);
-                c.intact = c.intact && links && hash == r.hash.as_bytes();
-                if c.first_prev.is_none() {
-                    c.first_prev = Some(r.prev_hash);
-                }
-                c.last_hash = Some(r.hash);
-            }
+        match checked {
+            Ok(()) => c.records += 1,
             Err(e) => {
                 c.bad_count += 1;
                 if c.bad.len() < SHOWN {
@@ -276,8 +269,9 @@ fn check_block(bytes: &[u8], latest: Timestamp) -> Checked {
 /// The whole file as the first pass saw it.
 struct Survey {
     records: u64,
-    chained: bool,
     sha256: String,
+    /// Each block's checksum, in file order.
+    sums: Vec<u64>,
     bad: Vec<String>,
     bad_count: usize,
 }
@@ -287,13 +281,12 @@ fn survey(file: &Path) -> Result<Survey, CliError> {
     let mut digest = Sha256::new();
     let mut s = Survey {
         records: 0,
-        chained: true,
         sha256: String::new(),
+        sums: Vec::new(),
         bad: Vec::new(),
         bad_count: 0,
     };
     let mut lines_before = 0usize;
-    let mut last_hash: Option<String> = None;
     pipeline(
         file,
         &mut |block| digest_block(&mut digest, block),
@@ -311,14 +304,7 @@ fn survey(file: &Path) -> Result<Survey, CliError> {
             }
             s.bad_count += c.bad_count;
             s.records += c.records;
-            let links = match (&last_hash, &c.first_prev) {
-                (Some(last), Some(first)) => last == first,
-                _ => true,
-            };
-            s.chained = s.chained && links && c.intact;
-            if c.last_hash.is_some() {
-                last_hash = c.last_hash;
-            }
+            s.sums.push(c.sum);
             lines_before += c.lines;
             Ok(())
         },
@@ -327,22 +313,68 @@ fn survey(file: &Path) -> Result<Survey, CliError> {
     Ok(s)
 }
 
-fn draft(r: AuditRecord) -> AuditDraft {
-    AuditDraft {
-        agent_id: r.agent_id,
-        action_type: r.action_type,
-        domain: r.domain,
-        summary: r.summary,
-        details: r.details,
-        classification: r.classification,
-        related_tasks: r.related_tasks,
-        retention: r.retention,
+/// The file's own chain, as far as it was seen: every record's hash is what opsdeck computes
+/// from its fields, and each record's `prev_hash` is the hash of the record before it.
+struct OwnChain {
+    first_prev: Option<String>,
+    last_hash: Option<String>,
+    intact: bool,
+}
+
+impl OwnChain {
+    fn new() -> OwnChain {
+        OwnChain {
+            first_prev: None,
+            last_hash: None,
+            intact: true,
+        }
+    }
+
+    /// The next record: its `prev_hash`, its `hash`, and whether that hash is right.
+    fn record(&mut self, prev_hash: String, hash: String, right: bool) {
+        let links = self
+            .last_hash
+            .as_ref()
+            .is_none_or(|last| *last == prev_hash);
+        self.intact = self.intact && links && right;
+        if self.first_prev.is_none() {
+            self.first_prev = Some(prev_hash);
+        }
+        self.last_hash = Some(hash);
+    }
+
+    /// The chain of the records that follow.
+    fn then(&mut self, next: OwnChain) {
+        let links = match (&self.last_hash, &next.first_prev) {
+            (Some(last), Some(first)) => last == first,
+            _ => true,
+        };
+        self.intact = self.intact && links && next.intact;
+        if self.first_prev.is_none() {
+            self.first_prev = next.first_prev;
+        }
+        if next.last_hash.is_some() {
+            self.last_hash = next.last_hash;
+        }
     }
 }
 
-/// The second pass's work on one block: records ready to be chained.
-fn prepare_block(bytes: &[u8]) -> Result<Vec<Prepared>, String> {
-    let mut prepared = Vec::with_capacity(bytes.len() / 512);
+/// A block's records ready to be chained, its checksum, and the file's own chain over it.
+struct PreparedBlock {
+    records: Vec<Prepared>,
+    sum: u64,
+    own: OwnChain,
+}
+
+/// The second pass's work on one block. The file's own chain is checked here, where the
+/// canonical header each record needs is made anyway: it is reported, and does not decide
+/// whether the file may be imported (an export of another system's trail is re-chained).
+fn prepare_block(bytes: &[u8]) -> Result<PreparedBlock, String> {
+    let mut block = PreparedBlock {
+        records: Vec::with_capacity(bytes.len() / 512),
+        sum: block_sum(bytes),
+        own: OwnChain::new(),
+    };
     let mut failed = None;
     for_each_line(bytes, |line| {
         if failed.is_some() {
@@ -359,13 +391,51 @@ fn prepare_block(bytes: &[u8]) -> Result<Vec<Prepared>, String> {
                 .map(|id| (id, r))
                 .map_err(|e| e.to_string())
         }) {
-            Ok((id, r)) => prepared.push(Prepared::new(id, r.timestamp, draft(r))),
+            Ok((id, r)) => {
+                // A record whose id is not written the canonical way hashes its id as written.
+                let mut text = uuid::Uuid::encode_buffer();
+                let as_written = (*id.hyphenated().encode_lower(&mut text) != *r.id)
+                    .then(|| crate::store::record_hash(&r));
+                let AuditRecord {
+                    id: _,
+                    timestamp,
+                    agent_id,
+                    action_type,
+                    domain,
+                    summary,
+                    details,
+                    classification,
+                    related_tasks,
+                    seq,
+                    prev_hash,
+                    hash,
+                    retention,
+                } = r;
+                let p = Prepared::new(
+                    id,
+                    timestamp,
+                    AuditDraft {
+                        agent_id,
+                        action_type,
+                        domain,
+                        summary,
+                        details,
+                        classification,
+                        related_tasks,
+                        retention,
+                    },
+                );
+                let own = as_written.unwrap_or_else(|| p.hash_at(seq, prev_hash.as_bytes()));
+                let right = own == hash.as_bytes();
+                block.own.record(prev_hash, hash, right);
+                block.records.push(p);
+            }
             Err(e) => failed = Some(e),
         }
     });
     match failed {
         Some(e) => Err(e),
-        None => Ok(prepared),
+        None => Ok(block),
     }
 }
 
@@ -435,34 +505,39 @@ fn import_into(
             file.display()
         )));
     }
-    let sha = survey.sha256;
     // Second pass: one transaction, so the trail gains the whole file or nothing.
     let bulk = count >= bulk_from && store.enter_bulk_journal()?;
-    let outcome = append_file(store, file, count, &sha, actor);
+    let outcome = append_file(store, file, &survey, actor);
     if bulk && let Err(e) = store.leave_bulk_journal() {
         // Every open of the store returns it to the write-ahead log anyway.
         tracing::warn!("after the import: {e}");
     }
-    let first_seq = outcome?;
+    let (first_seq, source_chain_intact) = outcome?;
     Ok(Imported {
         file: file.display().to_string(),
         records: count,
-        sha256: sha,
-        source_chain_intact: survey.chained,
+        sha256: survey.sha256,
+        source_chain_intact,
         first_seq,
         last_seq: first_seq + count - 1,
     })
 }
 
-/// The second pass: appends the `count` records of `file` (whose digest is `sha`) and the
-/// import's own record in one transaction; returns the first record's seq.
+/// The second pass: appends the records of `file` and the import's own record in one
+/// transaction; returns the first record's seq and whether the file's own chain is intact.
 fn append_file(
     store: &mut Store,
     file: &Path,
-    count: u64,
-    sha: &str,
+    survey: &Survey,
     actor: &str,
-) -> Result<u64, CliError> {
+) -> Result<(u64, bool), CliError> {
+    let (count, sha) = (survey.records, survey.sha256.as_str());
+    let changed = |why: String| {
+        CliError::Runtime(format!(
+            "{} changed while it was being imported{why}; nothing was imported",
+            file.display()
+        ))
+    };
     let mut write = store.write()?;
     if let Some(at) = write.imported_before(sha)? {
         return Err(CliError::Refused(format!(
@@ -474,23 +549,28 @@ fn append_file(
     write.index_inline()?;
     write.set_text_buffer(IMPORT_FTS_HASHSIZE)?;
     let mut chainer = write.chainer()?;
-    let mut digest = Sha256::new();
+    let mut own = OwnChain::new();
+    let mut blocks = 0usize;
     let mut appended = 0u64;
     // Freeing a batch's memory is left to another thread too.
     let (used_tx, used_rx) = std::sync::mpsc::channel::<Chained>();
     let freer = std::thread::spawn(move || used_rx.into_iter().for_each(drop));
     let appending = pipeline(
         file,
-        &mut |block| digest_block(&mut digest, block),
+        &mut |_| {},
         &prepare_block,
-        &mut |batch| batch.map(|records| chainer.chain(records)),
+        &mut |block| {
+            let block = block.map_err(|e| format!(" ({e})"))?;
+            // Only what the first pass checked is imported.
+            if survey.sums.get(blocks) != Some(&block.sum) {
+                return Err(String::new());
+            }
+            blocks += 1;
+            own.then(block.own);
+            Ok(chainer.chain(block.records))
+        },
         &mut |batch| {
-            let batch = batch.map_err(|e| {
-                CliError::Runtime(format!(
-                    "{} changed while it was being imported ({e}); nothing was imported",
-                    file.display()
-                ))
-            })?;
+            let batch = batch.map_err(changed)?;
             appended += batch.len() as u64;
             write.append_chained(&batch)?;
             let _ = used_tx.send(batch);
@@ -500,11 +580,8 @@ fn append_file(
     drop(used_tx);
     let _ = freer.join();
     appending?;
-    if appended != count || hex::encode(digest.finalize()) != sha {
-        return Err(CliError::Runtime(format!(
-            "{} changed while it was being imported; nothing was imported",
-            file.display()
-        )));
+    if appended != count || blocks != survey.sums.len() {
+        return Err(changed(String::new()));
     }
     write.set_text_buffer(DEFAULT_FTS_HASHSIZE)?;
     let now = crate::engine::clock::truncate(chrono::Utc::now());
@@ -528,7 +605,7 @@ fn append_file(
     )?;
     write.remember_import(sha, now)?;
     write.commit()?;
-    Ok(first_seq)
+    Ok((first_seq, own.intact))
 }
 
 #[cfg(test)]
@@ -745,6 +822,97 @@ mod tests {
         assert_eq!(journal_mode(&store), "truncate");
         store.leave_bulk_journal().unwrap();
         assert_eq!(journal_mode(&store), "wal");
+    }
+
+    fn export(store: &Store) -> Vec<AuditRecord> {
+        let mut records = Vec::new();
+        store
+            .each_audit(&mut |r| {
+                records.push(r);
+                true
+            })
+            .unwrap();
+        records
+    }
+
+    fn write_jsonl(path: &Path, records: &[AuditRecord]) {
+        let lines: Vec<String> = records
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn the_files_own_chain_is_reported_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = export(&store_with(&dir.path().join("s.db"), "word", 5));
+        let intact = |records: &[AuditRecord], name: &str| {
+            let path = dir.path().join(name);
+            write_jsonl(&path, records);
+            let mut store = Store::open(&dir.path().join(format!("{name}.db"))).unwrap();
+            let done = import_into(&mut store, &path, "operator:test", u64::MAX).unwrap();
+            assert_eq!(store.verify_audit().unwrap().first_bad, None);
+            done.source_chain_intact
+        };
+        assert!(intact(&records, "as-exported"));
+        let mut tampered = records.clone();
+        tampered[2].summary.push('!');
+        assert!(!intact(&tampered, "tampered"));
+        let mut unlinked = records.clone();
+        unlinked[3].prev_hash = "0".repeat(64);
+        assert!(!intact(&unlinked, "unlinked"));
+        // Ids written in capitals, hashed as written by whatever wrote them: still intact.
+        let mut capitals = records.clone();
+        let mut prev = capitals[0].prev_hash.clone();
+        for r in &mut capitals {
+            r.id = r.id.to_uppercase();
+            r.prev_hash = prev;
+            r.hash = crate::store::hash_record(r);
+            prev = r.hash.clone();
+        }
+        assert!(intact(&capitals, "capitals"));
+    }
+
+    #[test]
+    fn own_chains_join_across_blocks() {
+        let block = |pairs: &[(&str, &str)]| {
+            let mut c = OwnChain::new();
+            for (prev, hash) in pairs {
+                c.record(prev.to_string(), hash.to_string(), true);
+            }
+            c
+        };
+        let mut c = block(&[("0", "a"), ("a", "b")]);
+        c.then(block(&[]));
+        c.then(block(&[("b", "c")]));
+        assert!(c.intact);
+        c.then(block(&[("x", "d")]));
+        assert!(!c.intact, "d does not follow c");
+        let mut wrong = OwnChain::new();
+        wrong.record("0".into(), "a".into(), false);
+        assert!(!wrong.intact);
+    }
+
+    #[test]
+    fn a_file_that_changes_between_the_passes_imports_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let records = export(&store_with(&dir.path().join("s.db"), "word", 5));
+        let path = dir.path().join("trail.jsonl");
+        write_jsonl(&path, &records);
+        let survey = survey(&path).unwrap();
+        let mut changed = records.clone();
+        changed[1].summary = "something else".into();
+        write_jsonl(&path, &changed);
+        let mut store = store_with(&dir.path().join("t.db"), "native", 2);
+        let before = snapshot(&store);
+        let err = append_file(&mut store, &path, &survey, "operator:test").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("changed while it was being imported"),
+            "{err}"
+        );
+        assert_eq!(snapshot(&store), before);
     }
 
     #[test]

@@ -7,10 +7,12 @@ use super::context::Context;
 use super::error::CliError;
 use super::output::emit_one;
 use crate::model::{ActionType, AuditDetails, AuditDraft, Classification, Retention, Timestamp};
-use crate::store::ClockMode;
+use crate::store::{ClockMode, Prepared};
 
-/// Records appended per transaction by bulk operations.
+/// Records appended per transaction by `demo audit`.
 const BATCH: usize = 50_000;
+/// Records made at a time by `demo audit`'s second thread.
+const CHUNK: u64 = 5_000;
 pub fn prune(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
     if !dry_run {
         ctx.require_writable()?;
@@ -74,25 +76,41 @@ pub fn synthetic(ctx: &Context, records: u64, seed: u64, end: Timestamp) -> Resu
         )));
     }
     let began = std::time::Instant::now();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let span_ms = chrono::Duration::days(90).num_milliseconds();
-    let step = (span_ms / records as i64).max(1);
-    let start = end - chrono::Duration::days(90);
-    let mut written = 0u64;
-    while written < records {
+    // Records are made and prepared on a second thread, in order, while this one writes.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Prepared>>(4);
+    let maker = std::thread::spawn(move || {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let span_ms = chrono::Duration::days(90).num_milliseconds();
+        let step = (span_ms / records as i64).max(1);
+        let start = end - chrono::Duration::days(90);
+        let mut k = 0u64;
+        while k < records {
+            let n = (records - k).min(CHUNK);
+            let chunk = (k..k + n)
+                .map(|k| {
+                    let at = start + chrono::Duration::milliseconds(k as i64 * step);
+                    let (id, d) = synthetic_record(&mut rng, at, k);
+                    Prepared::new(id, at, d)
+                })
+                .collect();
+            if tx.send(chunk).is_err() {
+                break;
+            }
+            k += n;
+        }
+    });
+    let mut chunks = rx.into_iter().peekable();
+    while chunks.peek().is_some() {
         let mut write = store.write()?;
         write.set_clock(ClockMode::Simulated);
         write.index_inline()?;
-        let n = (records - written).min(BATCH as u64);
-        for i in 0..n {
-            let k = written + i;
-            let at = start + chrono::Duration::milliseconds(k as i64 * step);
-            let (id, d) = synthetic_record(&mut rng, at, k);
-            write.append_audit(id, at, d)?;
+        let mut chainer = write.chainer()?;
+        for chunk in chunks.by_ref().take(BATCH / CHUNK as usize) {
+            write.append_chained(&chainer.chain(chunk))?;
         }
-        written += n;
         write.commit()?;
     }
+    let _ = maker.join();
     let secs = began.elapsed().as_secs_f64();
     let summary = serde_json::json!({
         "records": records, "seed": seed, "seconds": (secs * 1000.0).round() / 1000.0,
