@@ -19,9 +19,8 @@ use sha2::{Digest, Sha256};
 use super::context::Context;
 use super::error::CliError;
 use super::output::emit_one;
-use crate::model::{
-    ActionType, AuditDetails, AuditDraft, AuditRecord, Classification, Retention, Timestamp,
-};
+use crate::model::audit::borrowed::AuditRecord as AuditRecordRef;
+use crate::model::{ActionType, AuditDetails, AuditDraft, Classification, Retention, Timestamp};
 use crate::store::{Chained, Prepared, Store};
 
 /// Bad lines listed before the rest are only counted.
@@ -199,9 +198,9 @@ fn pipeline<R: Send, S: Send>(
     })
 }
 
-fn check(record: &AuditRecord, latest: Timestamp) -> Result<(), String> {
-    uuid::Uuid::parse_str(&record.id)
-        .map_err(|e| format!("id {:?} is not a UUID ({e})", record.id))?;
+fn check(record: &AuditRecordRef<'_>, latest: Timestamp) -> Result<(), String> {
+    let id: &str = &record.id;
+    uuid::Uuid::parse_str(id).map_err(|e| format!("id {id:?} is not a UUID ({e})"))?;
     if record.timestamp > latest {
         return Err(format!("timestamp {} is in the future", record.timestamp));
     }
@@ -248,7 +247,7 @@ fn check_block(bytes: &[u8], latest: Timestamp) -> Checked {
         let checked = match line_text(line) {
             None => return,
             Some(text) => text.and_then(|text| {
-                serde_json::from_str::<AuditRecord>(text)
+                serde_json::from_str::<AuditRecordRef<'_>>(text)
                     .map_err(|e| e.to_string())
                     .and_then(|r| check(&r, latest))
             }),
@@ -331,16 +330,18 @@ impl OwnChain {
     }
 
     /// The next record: its `prev_hash`, its `hash`, and whether that hash is right.
-    fn record(&mut self, prev_hash: String, hash: String, right: bool) {
+    fn record(&mut self, prev_hash: &str, hash: &str, right: bool) {
         let links = self
             .last_hash
-            .as_ref()
-            .is_none_or(|last| *last == prev_hash);
+            .as_deref()
+            .is_none_or(|last| last == prev_hash);
         self.intact = self.intact && links && right;
         if self.first_prev.is_none() {
-            self.first_prev = Some(prev_hash);
+            self.first_prev = Some(prev_hash.to_string());
         }
-        self.last_hash = Some(hash);
+        let last = self.last_hash.get_or_insert_with(String::new);
+        last.clear();
+        last.push_str(hash);
     }
 
     /// The chain of the records that follow.
@@ -383,7 +384,7 @@ fn prepare_block(bytes: &[u8]) -> Result<PreparedBlock, String> {
         let record = match line_text(line) {
             None => return,
             Some(text) => text.and_then(|text| {
-                serde_json::from_str::<AuditRecord>(text).map_err(|e| e.to_string())
+                serde_json::from_str::<AuditRecordRef<'_>>(text).map_err(|e| e.to_string())
             }),
         };
         match record.and_then(|r| {
@@ -392,42 +393,17 @@ fn prepare_block(bytes: &[u8]) -> Result<PreparedBlock, String> {
                 .map_err(|e| e.to_string())
         }) {
             Ok((id, r)) => {
+                let p = Prepared::from_ref(id, &r);
                 // A record whose id is not written the canonical way hashes its id as written.
                 let mut text = uuid::Uuid::encode_buffer();
-                let as_written = (*id.hyphenated().encode_lower(&mut text) != *r.id)
-                    .then(|| crate::store::record_hash(&r));
-                let AuditRecord {
-                    id: _,
-                    timestamp,
-                    agent_id,
-                    action_type,
-                    domain,
-                    summary,
-                    details,
-                    classification,
-                    related_tasks,
-                    seq,
-                    prev_hash,
-                    hash,
-                    retention,
-                } = r;
-                let p = Prepared::new(
-                    id,
-                    timestamp,
-                    AuditDraft {
-                        agent_id,
-                        action_type,
-                        domain,
-                        summary,
-                        details,
-                        classification,
-                        related_tasks,
-                        retention,
-                    },
-                );
-                let own = as_written.unwrap_or_else(|| p.hash_at(seq, prev_hash.as_bytes()));
-                let right = own == hash.as_bytes();
-                block.own.record(prev_hash, hash, right);
+                let own = if *id.hyphenated().encode_lower(&mut text) == *r.id {
+                    p.hash_at(r.seq, r.prev_hash.as_bytes())
+                } else {
+                    crate::store::record_hash(&r.to_record())
+                };
+                block
+                    .own
+                    .record(&r.prev_hash, &r.hash, own == r.hash.as_bytes());
                 block.records.push(p);
             }
             Err(e) => failed = Some(e),
@@ -611,6 +587,7 @@ fn append_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AuditRecord;
 
     fn lines_of(bytes: &[u8]) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
@@ -879,7 +856,7 @@ mod tests {
         let block = |pairs: &[(&str, &str)]| {
             let mut c = OwnChain::new();
             for (prev, hash) in pairs {
-                c.record(prev.to_string(), hash.to_string(), true);
+                c.record(prev, hash, true);
             }
             c
         };
@@ -890,7 +867,7 @@ mod tests {
         c.then(block(&[("x", "d")]));
         assert!(!c.intact, "d does not follow c");
         let mut wrong = OwnChain::new();
-        wrong.record("0".into(), "a".into(), false);
+        wrong.record("0", "a", false);
         assert!(!wrong.intact);
     }
 

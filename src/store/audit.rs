@@ -35,17 +35,32 @@ struct CanonicalHeader<'a> {
 }
 
 pub(super) fn body_json(summary: &str, details: &AuditDetails, related_tasks: &[String]) -> String {
+    let mut out = Vec::with_capacity(512);
+    write_body(summary, details, related_tasks, &mut out);
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Appends a record's stored body (the JSON its digest is taken of) to `out`.
+pub(super) fn write_body<D: Serialize, T: Serialize>(
+    summary: &str,
+    details: &D,
+    related_tasks: &[T],
+    out: &mut Vec<u8>,
+) {
     #[derive(Serialize)]
-    struct BodyRef<'a> {
+    struct BodyRef<'a, D, T> {
         summary: &'a str,
-        details: &'a AuditDetails,
-        related_tasks: &'a [String],
+        details: &'a D,
+        related_tasks: &'a [T],
     }
-    serde_json::to_string(&BodyRef {
-        summary,
-        details,
-        related_tasks,
-    })
+    serde_json::to_writer(
+        out,
+        &BodyRef {
+            summary,
+            details,
+            related_tasks,
+        },
+    )
     .expect("audit bodies always serialise")
 }
 
@@ -72,8 +87,36 @@ pub fn canonical_header(
     out: &mut Vec<u8>,
 ) {
     out.clear();
+    write_canonical_header(
+        seq,
+        id,
+        timestamp,
+        agent_id,
+        action_type,
+        domain,
+        classification,
+        retention,
+        body_sha256,
+        out,
+    );
+}
+
+/// Appends the canonical bytes of a record's header to `out`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_canonical_header(
+    seq: u64,
+    id: &str,
+    timestamp: &str,
+    agent_id: &str,
+    action_type: &str,
+    domain: &str,
+    classification: &str,
+    retention: &str,
+    body_sha256: &str,
+    out: &mut Vec<u8>,
+) {
     serde_json::to_writer(
-        &mut *out,
+        out,
         &CanonicalHeader {
             seq,
             id,
@@ -257,17 +300,24 @@ pub fn index_one(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
 }
 
 pub(super) fn details_text(d: &AuditDetails) -> String {
-    let mut text = String::new();
-    for part in [&d.context, &d.decision, &d.reasoning, &d.outcome]
-        .into_iter()
-        .chain(d.options_considered.iter())
-    {
-        if !part.is_empty() {
-            text.push_str(part);
-            text.push('\n');
-        }
+    let mut text = Vec::new();
+    write_details_text(
+        [&d.context, &d.decision, &d.reasoning, &d.outcome]
+            .into_iter()
+            .chain(d.options_considered.iter())
+            .map(String::as_str),
+        &mut text,
+    );
+    String::from_utf8(text).expect("the parts are UTF-8")
+}
+
+/// Appends the details' text as the full-text index holds it: the non-empty parts (context,
+/// decision, reasoning, outcome, then the options considered), each ended by a newline.
+pub(super) fn write_details_text<'a>(parts: impl Iterator<Item = &'a str>, out: &mut Vec<u8>) {
+    for part in parts.filter(|p| !p.is_empty()) {
+        out.extend_from_slice(part.as_bytes());
+        out.push(b'\n');
     }
-    text
 }
 
 pub fn last(conn: &Connection) -> rusqlite::Result<(u64, String)> {

@@ -7,9 +7,10 @@
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
-use super::audit::{body_json, canonical_header, details_text};
+use super::audit::{write_body, write_canonical_header, write_details_text};
+use crate::model::audit::borrowed::AuditRecord as AuditRecordRef;
 use crate::model::audit::millis;
-use crate::model::{AuditDraft, Timestamp};
+use crate::model::{ActionType, AuditDraft, Classification, Retention, Timestamp};
 
 /// SHA-256 as 64 lowercase hex digits, without allocating.
 pub type Hex = [u8; 64];
@@ -28,66 +29,204 @@ pub fn hex_str(h: &Hex) -> &str {
 /// the chain; this is where those fields start.
 const SEQ_PREFIX: &[u8] = b"{\"seq\":";
 
-/// A record ready to be chained by [`append`].
+/// The parts of a prepared record's text, in the order they are laid out (then its tasks).
+#[derive(Clone, Copy)]
+enum Part {
+    Id,
+    Ts,
+    Agent,
+    Domain,
+    Body,
+    /// The canonical header's bytes after `{"seq":N`.
+    HeaderTail,
+    Summary,
+    DetailsText,
+}
+
+const PARTS: usize = Part::DetailsText as usize + 1;
+
+/// A record ready to be chained by a [`Chainer`] and appended: everything that does not depend
+/// on its place in the chain, its text laid out in one buffer.
 #[derive(Debug, Clone)]
 pub struct Prepared {
-    id: String,
     at: Timestamp,
-    ts: String,
-    agent_id: String,
     action_type: &'static str,
-    domain: String,
     classification: &'static str,
     retention: &'static str,
-    body: String,
     body_sha: Hex,
-    /// The canonical header's bytes after `{"seq":N`.
-    header_tail: Vec<u8>,
-    summary: String,
-    details_text: String,
-    related_tasks: Vec<String>,
+    /// The parts (see [`Part`]) one after another, then the related tasks.
+    text: String,
+    /// Where each part, then each task, ends in `text`.
+    ends: Vec<u32>,
+}
+
+/// The fields of a record, borrowed from wherever they are.
+struct Fields<'a, D, T> {
+    id: uuid::Uuid,
+    at: Timestamp,
+    agent_id: &'a str,
+    action_type: ActionType,
+    domain: &'a str,
+    summary: &'a str,
+    details: &'a D,
+    /// The details' context, decision, reasoning and outcome.
+    details_parts: [&'a str; 4],
+    options: &'a [T],
+    classification: Classification,
+    related_tasks: &'a [T],
+    retention: Retention,
+}
+
+/// Appends `at` exactly as [`millis::format`] writes it, without allocating in the usual case.
+fn write_ts(at: &Timestamp, out: &mut Vec<u8>) {
+    use chrono::{Datelike, Timelike};
+    let nanos = at.nanosecond();
+    if !(0..=9999).contains(&at.year()) || nanos >= 1_000_000_000 {
+        out.extend_from_slice(millis::format(at).as_bytes());
+        return;
+    }
+    let mut digits = |n: u32, width: usize, then: u8| {
+        let mut buf = [b'0'; 4];
+        let mut n = n;
+        for digit in buf[..width].iter_mut().rev() {
+            *digit = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        out.extend_from_slice(&buf[..width]);
+        out.push(then);
+    };
+    digits(at.year() as u32, 4, b'-');
+    digits(at.month(), 2, b'-');
+    digits(at.day(), 2, b'T');
+    digits(at.hour(), 2, b':');
+    digits(at.minute(), 2, b':');
+    digits(at.second(), 2, b'.');
+    digits(nanos / 1_000_000, 3, b'Z');
 }
 
 impl Prepared {
     pub fn new(id: uuid::Uuid, at: Timestamp, d: AuditDraft) -> Prepared {
-        let id = id.to_string();
-        let ts = millis::format(&at);
-        let body = body_json(&d.summary, &d.details, &d.related_tasks);
-        let body_sha = hex(Sha256::digest(body.as_bytes()));
+        Prepared::build(Fields {
+            id,
+            at,
+            agent_id: &d.agent_id,
+            action_type: d.action_type,
+            domain: &d.domain,
+            summary: &d.summary,
+            details: &d.details,
+            details_parts: [
+                &d.details.context,
+                &d.details.decision,
+                &d.details.reasoning,
+                &d.details.outcome,
+            ],
+            options: &d.details.options_considered,
+            classification: d.classification,
+            related_tasks: &d.related_tasks,
+            retention: d.retention,
+        })
+    }
+
+    /// A record as a bulk read reads it, with `id` its parsed id.
+    pub fn from_ref(id: uuid::Uuid, r: &AuditRecordRef<'_>) -> Prepared {
+        Prepared::build(Fields {
+            id,
+            at: r.timestamp,
+            agent_id: &r.agent_id,
+            action_type: r.action_type,
+            domain: &r.domain,
+            summary: &r.summary,
+            details: &r.details,
+            details_parts: [
+                &r.details.context,
+                &r.details.decision,
+                &r.details.reasoning,
+                &r.details.outcome,
+            ],
+            options: &r.details.options_considered,
+            classification: r.classification,
+            related_tasks: &r.related_tasks,
+            retention: r.retention,
+        })
+    }
+
+    fn build<D, T>(f: Fields<'_, D, T>) -> Prepared
+    where
+        D: serde::Serialize,
+        T: serde::Serialize + std::ops::Deref<Target = str>,
+    {
+        let mut text: Vec<u8> = Vec::with_capacity(1536);
+        let mut ends = Vec::with_capacity(PARTS + f.related_tasks.len());
+        let mut id = uuid::Uuid::encode_buffer();
+        let id = f.id.hyphenated().encode_lower(&mut id);
+        text.extend_from_slice(id.as_bytes());
+        ends.push(text.len() as u32);
+        let ts_at = text.len();
+        write_ts(&f.at, &mut text);
+        ends.push(text.len() as u32);
+        text.extend_from_slice(f.agent_id.as_bytes());
+        ends.push(text.len() as u32);
+        text.extend_from_slice(f.domain.as_bytes());
+        ends.push(text.len() as u32);
+        let body_at = text.len();
+        write_body(f.summary, f.details, f.related_tasks, &mut text);
+        ends.push(text.len() as u32);
+        let body_sha = hex(Sha256::digest(&text[body_at..]));
         let mut header = Vec::with_capacity(384);
-        canonical_header(
+        write_canonical_header(
             0,
-            &id,
-            &ts,
-            &d.agent_id,
-            d.action_type.as_str(),
-            &d.domain,
-            d.classification.as_str(),
-            d.retention.as_str(),
+            id,
+            std::str::from_utf8(&text[ts_at..ends[Part::Ts as usize] as usize])
+                .expect("the time is ASCII"),
+            f.agent_id,
+            f.action_type.as_str(),
+            f.domain,
+            f.classification.as_str(),
+            f.retention.as_str(),
             hex_str(&body_sha),
             &mut header,
         );
-        let header_tail = header
+        let tail = header
             .strip_prefix(SEQ_PREFIX)
             .and_then(|rest| rest.strip_prefix(b"0"))
-            .expect("the canonical header starts with its seq")
-            .to_vec();
-        Prepared {
-            details_text: details_text(&d.details),
-            id,
-            at,
-            ts,
-            agent_id: d.agent_id,
-            action_type: d.action_type.as_str(),
-            domain: d.domain,
-            classification: d.classification.as_str(),
-            retention: d.retention.as_str(),
-            body,
-            body_sha,
-            header_tail,
-            summary: d.summary,
-            related_tasks: d.related_tasks,
+            .expect("the canonical header starts with its seq");
+        text.extend_from_slice(tail);
+        ends.push(text.len() as u32);
+        text.extend_from_slice(f.summary.as_bytes());
+        ends.push(text.len() as u32);
+        write_details_text(
+            f.details_parts
+                .into_iter()
+                .chain(f.options.iter().map(|o| &**o)),
+            &mut text,
+        );
+        ends.push(text.len() as u32);
+        for task in f.related_tasks {
+            text.extend_from_slice(task.as_bytes());
+            ends.push(text.len() as u32);
         }
+        Prepared {
+            at: f.at,
+            action_type: f.action_type.as_str(),
+            classification: f.classification.as_str(),
+            retention: f.retention.as_str(),
+            body_sha,
+            text: String::from_utf8(text).expect("JSON and text parts are UTF-8"),
+            ends,
+        }
+    }
+
+    fn span(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    fn part(&self, part: Part) -> &str {
+        self.span(part as usize)
+    }
+
+    fn tasks(&self) -> impl Iterator<Item = &str> {
+        (PARTS..self.ends.len()).map(|i| self.span(i))
     }
 
     pub fn at(&self) -> Timestamp {
@@ -101,7 +240,7 @@ impl Prepared {
         hasher.update(prev);
         hasher.update(SEQ_PREFIX);
         hasher.update(digits.format(seq).as_bytes());
-        hasher.update(&self.header_tail);
+        hasher.update(self.part(Part::HeaderTail).as_bytes());
         hex(hasher.finalize())
     }
 }
@@ -190,23 +329,27 @@ impl<'c> Appender<'c> {
     ) -> rusqlite::Result<()> {
         self.audit.execute(params![
             seq as i64,
-            p.id,
-            p.ts,
-            p.agent_id,
+            p.part(Part::Id),
+            p.part(Part::Ts),
+            p.part(Part::Agent),
             p.action_type,
-            p.domain,
+            p.part(Part::Domain),
             p.classification,
             p.retention,
-            p.body,
+            p.part(Part::Body),
             hex_str(&p.body_sha),
             hex_str(prev),
             hex_str(hash),
         ])?;
-        for task in &p.related_tasks {
+        for task in p.tasks() {
             self.tasks.execute(params![task, seq as i64])?;
         }
         if let Some(text) = &mut self.text {
-            text.execute(params![seq as i64, p.summary, p.details_text])?;
+            text.execute(params![
+                seq as i64,
+                p.part(Part::Summary),
+                p.part(Part::DetailsText)
+            ])?;
         }
         Ok(())
     }
@@ -260,11 +403,24 @@ mod tests {
             let prev: Hex = head.audit_hash.as_bytes().try_into().unwrap();
             assert_eq!(hex_str(&p.hash_at(seq + 1, &prev)), record.hash);
             assert_eq!(
-                (p.body.as_str(), hex_str(&p.body_sha)),
+                (p.part(Part::Body), hex_str(&p.body_sha)),
                 (body.as_str(), body_sha.as_str())
             );
-            assert_eq!(p.ts, millis::format(&record.timestamp));
-            assert_eq!(p.details_text, details_text(&record.details));
+            assert_eq!(p.part(Part::Ts), millis::format(&record.timestamp));
+            assert_eq!(
+                p.part(Part::DetailsText),
+                audit::details_text(&record.details)
+            );
+            assert_eq!(p.part(Part::Id), record.id);
+            assert!(
+                p.tasks()
+                    .eq(record.related_tasks.iter().map(String::as_str))
+            );
+            // Read back from its JSON as a bulk read reads it: the same record.
+            let line = serde_json::to_string(&record).unwrap();
+            let r: AuditRecordRef<'_> = serde_json::from_str(&line).unwrap();
+            let q = Prepared::from_ref(id, &r);
+            assert_eq!((q.text.as_str(), &q.ends), (p.text.as_str(), &p.ends));
             assert_eq!(audit::record_hash(&record), p.hash_at(seq + 1, &prev));
             head.audit_hash = record.hash;
         }
