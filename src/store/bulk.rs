@@ -426,3 +426,28 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_as_millis_formats_them() {
+        for text in [
+            "2026-11-20T10:00:00.123Z",
+            "0001-01-01T00:00:00.000Z",
+            "9999-12-31T23:59:59.999Z",
+            "2016-12-31T23:59:60.500Z",
+            "+10000-01-01T00:00:00.000Z",
+            "-0001-06-01T12:30:00.007Z",
+        ] {
+            let at = chrono::DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&chrono::Utc))
+                .or_else(|_| text.parse::<chrono::DateTime<chrono::Utc>>())
+                .unwrap_or_else(|e| panic!("{text}: {e}"));
+            let mut out = Vec::new();
+            write_ts(&at, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), millis::format(&at), "{text}");
+        }
+    }
+}
