@@ -447,7 +447,11 @@ mod time_tests {
                 .unwrap_or_else(|e| panic!("{text}: {e}"));
             let mut out = Vec::new();
             write_ts(&at, &mut out);
-            assert_eq!(String::from_utf8(out).unwrap(), millis::format(&at), "{text}");
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                millis::format(&at),
+                "{text}"
+            );
         }
     }
 }
