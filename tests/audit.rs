@@ -345,6 +345,94 @@ fn import_checks_every_line_first_and_chains_what_it_imports() {
 }
 
 #[test]
+fn an_import_killed_midway_leaves_nothing_and_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let (source, trail, target) = (path("source.db"), path("trail.jsonl"), path("target.db"));
+    // Large enough for the bulk journal (imports of 100,000 records or more).
+    for args in [
+        vec!["--store", &source, "demo", "audit", "--records", "120000"],
+        vec![
+            "--store",
+            &source,
+            "audit",
+            "export",
+            "--output-file",
+            &trail,
+        ],
+        vec![
+            "--store",
+            &target,
+            "demo",
+            "audit",
+            "--records",
+            "10",
+            "--seed",
+            "3",
+        ],
+    ] {
+        let out = run(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let journal = std::path::PathBuf::from(format!("{target}-journal"));
+    let mut import = Command::new(BIN)
+        .args(["--store", &target, "audit", "import", &trail])
+        .env("HOME", "/nonexistent")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the second pass writes through the journal and has written records into
+    // the database file itself (the page cache spills past 32 MB).
+    let size = |p: &str| std::fs::metadata(p).map_or(0, |m| m.len());
+    let before = size(&target);
+    let began = std::time::Instant::now();
+    while !(journal.metadata().is_ok_and(|m| m.len() > 0) && size(&target) > before + (8 << 20)) {
+        assert!(
+            import.try_wait().unwrap().is_none(),
+            "the import ended before it was killed"
+        );
+        assert!(began.elapsed() < std::time::Duration::from_secs(300));
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    import.kill().unwrap();
+    assert!(!import.wait().unwrap().success());
+
+    let store = Store::open(std::path::Path::new(&target)).unwrap();
+    let v = store.verify_audit().unwrap();
+    assert_eq!(
+        (v.verified, v.first_bad),
+        (10, None),
+        "nothing of the file was kept"
+    );
+    let mode: String = store
+        .connection()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    assert!(!journal.exists(), "the journal was rolled back and removed");
+    drop(store);
+
+    let out = run(&["--store", &target, "-o", "json", "audit", "import", &trail]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["first_seq"].as_u64(), report["last_seq"].as_u64()),
+        (Some(11), Some(120_010))
+    );
+    let store = Store::open(std::path::Path::new(&target)).unwrap();
+    assert_eq!(store.verify_audit().unwrap().verified, 120_011);
+}
+
+#[test]
 fn retention_purges_bodies_and_verify_still_passes() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("old.db");

@@ -177,7 +177,7 @@ fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
 
 pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
     match cmd {
-        AuditCmd::Import { file } => return super::trail::import(ctx, file),
+        AuditCmd::Import { file } => return super::import::import(ctx, file),
         AuditCmd::Prune { dry_run } => return super::trail::prune(ctx, *dry_run),
         _ => {}
     }

@@ -9,6 +9,7 @@ mod context;
 mod demo;
 mod doctor;
 mod error;
+mod import;
 mod output;
 mod read;
 mod serve;

@@ -76,6 +76,99 @@ pub struct AuditRecord {
     pub retention: Retention,
 }
 
+/// Records read with their text borrowed from the JSON they were read from.
+pub mod borrowed {
+    use serde::{Deserialize, Serialize};
+
+    use super::{ActionType, Classification, Retention, Timestamp};
+
+    /// Text read from JSON, borrowed from the line unless it held escapes.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(transparent)]
+    pub struct Text<'a>(#[serde(borrow)] pub std::borrow::Cow<'a, str>);
+
+    impl std::ops::Deref for Text<'_> {
+        type Target = str;
+
+        fn deref(&self) -> &str {
+            &self.0
+        }
+    }
+
+    /// [`super::AuditRecord`] as read from one line of JSON for bulk reads (imports): the same
+    /// fields, types, rules and error messages (hence the same name), with the text borrowed from
+    /// the line where it can be.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct AuditRecord<'a> {
+        #[serde(borrow)]
+        pub id: Text<'a>,
+        #[serde(with = "super::millis")]
+        pub timestamp: Timestamp,
+        #[serde(borrow)]
+        pub agent_id: Text<'a>,
+        pub action_type: ActionType,
+        #[serde(borrow)]
+        pub domain: Text<'a>,
+        #[serde(borrow)]
+        pub summary: Text<'a>,
+        #[serde(borrow)]
+        pub details: AuditDetails<'a>,
+        pub classification: Classification,
+        #[serde(borrow)]
+        pub related_tasks: Vec<Text<'a>>,
+        pub seq: u64,
+        #[serde(borrow)]
+        pub prev_hash: Text<'a>,
+        #[serde(borrow)]
+        pub hash: Text<'a>,
+        pub retention: Retention,
+    }
+
+    impl AuditRecord<'_> {
+        pub fn to_record(&self) -> super::AuditRecord {
+            let owned = |t: &Text<'_>| t.0.to_string();
+            let d = &self.details;
+            super::AuditRecord {
+                id: owned(&self.id),
+                timestamp: self.timestamp,
+                agent_id: owned(&self.agent_id),
+                action_type: self.action_type,
+                domain: owned(&self.domain),
+                summary: owned(&self.summary),
+                details: super::AuditDetails {
+                    context: owned(&d.context),
+                    options_considered: d.options_considered.iter().map(owned).collect(),
+                    decision: owned(&d.decision),
+                    reasoning: owned(&d.reasoning),
+                    outcome: owned(&d.outcome),
+                },
+                classification: self.classification,
+                related_tasks: self.related_tasks.iter().map(owned).collect(),
+                seq: self.seq,
+                prev_hash: owned(&self.prev_hash),
+                hash: owned(&self.hash),
+                retention: self.retention,
+            }
+        }
+    }
+
+    /// [`super::AuditDetails`] borrowed, serialised exactly as it is.
+    #[derive(Debug, Serialize, Deserialize)]
+    pub struct AuditDetails<'a> {
+        #[serde(borrow)]
+        pub context: Text<'a>,
+        #[serde(borrow)]
+        pub options_considered: Vec<Text<'a>>,
+        #[serde(borrow)]
+        pub decision: Text<'a>,
+        #[serde(borrow)]
+        pub reasoning: Text<'a>,
+        #[serde(borrow)]
+        pub outcome: Text<'a>,
+    }
+}
+
 /// Audit timestamps are RFC 3339 UTC with exactly millisecond precision, so the text that is
 /// hashed is the text that is exported.
 pub mod millis {
@@ -91,7 +184,7 @@ pub mod millis {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
-        let s = String::deserialize(d)?;
+        let s = super::borrowed::Text::deserialize(d)?.0;
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|e| serde::de::Error::custom(format!("timestamp {s:?}: {e}")))
@@ -109,4 +202,38 @@ pub struct AuditDraft {
     pub classification: Classification,
     pub related_tasks: Vec<String>,
     pub retention: Retention,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_borrowed_record_reads_exactly_what_an_owned_one_reads() {
+        let good = r#"{"id":"0190f0e0-0000-7000-8000-000000000001","timestamp":"2026-11-20T10:00:00.123Z","agent_id":"agent-1","action_type":"decision","domain":"platform","summary":"a \"quoted\" \u202e summary\n","details":{"context":"c","options_considered":["x","y\\z"],"decision":"d","reasoning":"r","outcome":"o"},"classification":"internal","related_tasks":["T-1","T-2"],"seq":7,"prev_hash":"p","hash":"h","retention":"standard"}"#;
+        let lines = [
+            good.to_string(),
+            format!("  {good}  "),
+            good.replace(r#""seq":7"#, r#""seq":7,"extra":1"#),
+            good.replace(r#""outcome":"o""#, r#""outcome":"o","extra":1"#),
+            good.replace(r#""decision","domain""#, r#""verdict","domain""#),
+            good.replace(r#","retention":"standard""#, ""),
+            good.replace("2026-11-20T10:00:00.123Z", "yesterday"),
+            good.replace("2026-11-20T10:00:00.123Z", "2026-11-20T11:00:00.123+01:00"),
+            good.replace(r#""seq":7"#, r#""seq":-7"#),
+            good.replace(r#"["T-1","T-2"]"#, r#""T-1""#),
+            good.replace(r#"["x","y\z"]"#, "[]"),
+            "[]".to_string(),
+            "{not json".to_string(),
+            String::new(),
+        ];
+        for line in &lines {
+            let owned = serde_json::from_str::<AuditRecord>(line).map_err(|e| e.to_string());
+            let borrowed = serde_json::from_str::<borrowed::AuditRecord<'_>>(line)
+                .map(|r| r.to_record())
+                .map_err(|e| e.to_string());
+            assert_eq!(borrowed, owned, "{line}");
+        }
+        assert!(serde_json::from_str::<AuditRecord>(&lines[0]).is_ok());
+    }
 }

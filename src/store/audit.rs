@@ -34,18 +34,33 @@ struct CanonicalHeader<'a> {
     body_sha256: &'a str,
 }
 
-fn body_json(summary: &str, details: &AuditDetails, related_tasks: &[String]) -> String {
+pub(super) fn body_json(summary: &str, details: &AuditDetails, related_tasks: &[String]) -> String {
+    let mut out = Vec::with_capacity(512);
+    write_body(summary, details, related_tasks, &mut out);
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// Appends a record's stored body (the JSON its digest is taken of) to `out`.
+pub(super) fn write_body<D: Serialize, T: Serialize>(
+    summary: &str,
+    details: &D,
+    related_tasks: &[T],
+    out: &mut Vec<u8>,
+) {
     #[derive(Serialize)]
-    struct BodyRef<'a> {
+    struct BodyRef<'a, D, T> {
         summary: &'a str,
-        details: &'a AuditDetails,
-        related_tasks: &'a [String],
+        details: &'a D,
+        related_tasks: &'a [T],
     }
-    serde_json::to_string(&BodyRef {
-        summary,
-        details,
-        related_tasks,
-    })
+    serde_json::to_writer(
+        out,
+        &BodyRef {
+            summary,
+            details,
+            related_tasks,
+        },
+    )
     .expect("audit bodies always serialise")
 }
 
@@ -54,7 +69,7 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
     for part in parts {
         hasher.update(part);
     }
-    hex::encode(hasher.finalize())
+    super::bulk::hex_str(&super::bulk::hex(hasher.finalize())).to_owned()
 }
 
 /// The canonical bytes of a record's header (see the module comment).
@@ -72,8 +87,36 @@ pub fn canonical_header(
     out: &mut Vec<u8>,
 ) {
     out.clear();
+    write_canonical_header(
+        seq,
+        id,
+        timestamp,
+        agent_id,
+        action_type,
+        domain,
+        classification,
+        retention,
+        body_sha256,
+        out,
+    );
+}
+
+/// Appends the canonical bytes of a record's header to `out`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn write_canonical_header(
+    seq: u64,
+    id: &str,
+    timestamp: &str,
+    agent_id: &str,
+    action_type: &str,
+    domain: &str,
+    classification: &str,
+    retention: &str,
+    body_sha256: &str,
+    out: &mut Vec<u8>,
+) {
     serde_json::to_writer(
-        &mut *out,
+        out,
         &CanonicalHeader {
             seq,
             id,
@@ -92,6 +135,29 @@ pub fn canonical_header(
 /// The hash a record must carry, computed from its public fields.
 pub fn hash_record(record: &AuditRecord) -> String {
     sealed(record).2
+}
+
+/// The same as [`hash_record`], as hex digits on the stack.
+pub fn record_hash(record: &AuditRecord) -> super::bulk::Hex {
+    let body = body_json(&record.summary, &record.details, &record.related_tasks);
+    let body_sha = super::bulk::hex(Sha256::digest(body.as_bytes()));
+    let mut header = Vec::with_capacity(384);
+    canonical_header(
+        record.seq,
+        &record.id,
+        &millis::format(&record.timestamp),
+        &record.agent_id,
+        record.action_type.as_str(),
+        &record.domain,
+        record.classification.as_str(),
+        record.retention.as_str(),
+        super::bulk::hex_str(&body_sha),
+        &mut header,
+    );
+    let mut hasher = Sha256::new();
+    hasher.update(record.prev_hash.as_bytes());
+    hasher.update(&header);
+    super::bulk::hex(hasher.finalize())
 }
 
 /// A record's body as stored, its digest, and the record's hash: computed once per append.
@@ -142,6 +208,14 @@ pub fn chain(
     (record, body, body_sha)
 }
 
+pub(super) const INSERT_AUDIT: &str =
+    "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, classification, retention,
+                       body, body_sha256, prev_hash, hash)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+pub(super) const INSERT_TASK: &str = "INSERT OR IGNORE INTO audit_tasks(task, seq) VALUES (?1, ?2)";
+pub(super) const INSERT_TEXT: &str =
+    "INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)";
+
 /// Appends a chained record with the body and digest `chain` computed.
 pub fn insert(
     conn: &Connection,
@@ -149,12 +223,7 @@ pub fn insert(
     body: &str,
     body_sha: &str,
 ) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, classification, retention,
-                           body, body_sha256, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
+    conn.prepare_cached(INSERT_AUDIT)?.execute(params![
         r.seq as i64,
         r.id,
         millis::format(&r.timestamp),
@@ -168,8 +237,7 @@ pub fn insert(
         r.prev_hash,
         r.hash
     ])?;
-    let mut tasks =
-        conn.prepare_cached("INSERT OR IGNORE INTO audit_tasks(task, seq) VALUES (?1, ?2)")?;
+    let mut tasks = conn.prepare_cached(INSERT_TASK)?;
     for task in &r.related_tasks {
         tasks.execute(params![task, r.seq as i64])?;
     }
@@ -185,8 +253,7 @@ pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
     let start = upto;
     let mut select =
         conn.prepare_cached("SELECT seq, body FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-    let mut insert =
-        conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?;
+    let mut insert = conn.prepare_cached(INSERT_TEXT)?;
     let mut indexed = 0;
     loop {
         let rows = select
@@ -224,23 +291,33 @@ pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
 
 /// Indexes one freshly appended record (bulk appends).
 pub fn index_one(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)")?
-        .execute(params![r.seq as i64, r.summary, details_text(&r.details)])?;
+    conn.prepare_cached(INSERT_TEXT)?.execute(params![
+        r.seq as i64,
+        r.summary,
+        details_text(&r.details)
+    ])?;
     Ok(())
 }
 
-fn details_text(d: &AuditDetails) -> String {
-    let mut text = String::new();
-    for part in [&d.context, &d.decision, &d.reasoning, &d.outcome]
-        .into_iter()
-        .chain(d.options_considered.iter())
-    {
-        if !part.is_empty() {
-            text.push_str(part);
-            text.push('\n');
-        }
+pub(super) fn details_text(d: &AuditDetails) -> String {
+    let mut text = Vec::new();
+    write_details_text(
+        [&d.context, &d.decision, &d.reasoning, &d.outcome]
+            .into_iter()
+            .chain(d.options_considered.iter())
+            .map(String::as_str),
+        &mut text,
+    );
+    String::from_utf8(text).expect("the parts are UTF-8")
+}
+
+/// Appends the details' text as the full-text index holds it: the non-empty parts (context,
+/// decision, reasoning, outcome, then the options considered), each ended by a newline.
+pub(super) fn write_details_text<'a>(parts: impl Iterator<Item = &'a str>, out: &mut Vec<u8>) {
+    for part in parts.filter(|p| !p.is_empty()) {
+        out.extend_from_slice(part.as_bytes());
+        out.push(b'\n');
     }
-    text
 }
 
 pub fn last(conn: &Connection) -> rusqlite::Result<(u64, String)> {

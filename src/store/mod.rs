@@ -2,6 +2,7 @@
 //! `user_version`, an application id that tells an opsdeck database from any other file.
 
 mod audit;
+mod bulk;
 mod entities;
 mod error;
 mod inspect;
@@ -13,7 +14,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use audit::{AuditFilter, BadRecord, Verification, canonical_header, hash_record};
+pub use audit::{
+    AuditFilter, BadRecord, Verification, canonical_header, hash_record, record_hash,
+};
+pub use bulk::{Chained, Chainer, Hex, Prepared};
 pub use error::StoreError;
 pub use inspect::{Inspection, inspect};
 pub use schema::SCHEMA_VERSION;
@@ -124,6 +128,69 @@ impl Store {
                  PRAGMA cache_size=-32768;",
             )
             .map_err(map)?;
+        Ok(())
+    }
+
+    /// Large bulk appends (imports) write through a rollback journal rather than the
+    /// write-ahead log, when no other connection has the store open. In the log, a transaction
+    /// of millions of records is written twice (log, then checkpoint), needs its own size again
+    /// on disk until the checkpoint, and every page it writes is looked up in a log index that
+    /// grows with it. A rollback journal holds only the original content of the pages that
+    /// existed before (new pages past the end need none), and a commit is as atomic and durable:
+    /// `synchronous=FULL` syncs the journal before the database is written and the database
+    /// before the journal is truncated, synced, and the transaction is done; after a crash the
+    /// next open finds the hot journal and rolls it back. While it runs, other processes cannot
+    /// read the store (they are told it is busy). [`Store::leave_bulk_journal`] returns to the
+    /// log, and every open of the store sets it again in any case.
+    ///
+    /// Returns false, changing nothing, when the store is in memory or open elsewhere.
+    pub fn enter_bulk_journal(&mut self) -> Result<bool, StoreError> {
+        if self.location == Location::Memory {
+            return Ok(false);
+        }
+        let map = |e| StoreError::from_sqlite(e, &self.location);
+        // Leaving the log needs every other connection gone; do not wait for them.
+        self.conn.busy_timeout(Duration::ZERO).map_err(map)?;
+        let mode = self
+            .conn
+            .query_row("PRAGMA journal_mode=TRUNCATE", [], |r| {
+                r.get::<_, String>(0)
+            });
+        self.conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(map)?;
+        match mode {
+            Ok(mode) => Ok(mode.eq_ignore_ascii_case("truncate")),
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(map(e)),
+        }
+    }
+
+    /// Back to the write-ahead log after [`Store::enter_bulk_journal`] (through `DELETE`, which
+    /// removes the empty journal file that `TRUNCATE` keeps).
+    pub fn leave_bulk_journal(&mut self) -> Result<(), StoreError> {
+        let map = |e| StoreError::from_sqlite(e, &self.location);
+        let _: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+            .map_err(map)?;
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(map)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unusable {
+                location: self.location.clone(),
+                why: format!("it cannot return to write-ahead logging (journal mode {mode})"),
+            });
+        }
         Ok(())
     }
 
@@ -311,6 +378,60 @@ impl WriteTx<'_> {
         Ok(record)
     }
 
+    /// Appends records chained by a [`Chainer`] that started from this transaction's head.
+    pub fn append_chained(&mut self, batch: &Chained) -> Result<(), StoreError> {
+        if batch.first_seq != self.head.audit_seq + 1
+            || batch.prev[..] != *self.head.audit_hash.as_bytes()
+        {
+            return Err(StoreError::Unusable {
+                location: self.location.clone(),
+                why: format!(
+                    "records chained after seq {} were offered at seq {}",
+                    batch.first_seq - 1,
+                    self.head.audit_seq
+                ),
+            });
+        }
+        let mut last_at = self.head.last_at;
+        let mut monotone = self.head.ts_monotone;
+        let mut appender =
+            bulk::Appender::new(&self.tx, self.inline_index).map_err(|e| self.err(e))?;
+        let mut prev = &batch.prev;
+        for (i, (p, hash)) in batch.records.iter().zip(&batch.hashes).enumerate() {
+            if last_at.is_some_and(|last| p.at() < last) {
+                monotone = false;
+            }
+            if last_at.is_none_or(|last| p.at() > last) {
+                last_at = Some(p.at());
+            }
+            appender
+                .append(p, batch.first_seq + i as u64, prev, hash)
+                .map_err(|e| StoreError::from_sqlite(e, &self.location))?;
+            prev = hash;
+        }
+        drop(appender);
+        if let Some(last) = batch.hashes.last() {
+            self.head.audit_seq = batch.first_seq + batch.hashes.len() as u64 - 1;
+            self.head.audit_hash = bulk::hex_str(last).to_owned();
+        }
+        self.head.last_at = last_at;
+        self.head.ts_monotone = monotone;
+        Ok(())
+    }
+
+    /// A chainer for records appended after this transaction's head (see [`Chainer`]).
+    pub fn chainer(&self) -> Result<Chainer, StoreError> {
+        Chainer::after(self.head.audit_seq, &self.head.audit_hash).ok_or_else(|| {
+            StoreError::Corrupt {
+                location: self.location.clone(),
+                detail: format!(
+                    "the audit chain ends in a malformed hash {:?}",
+                    self.head.audit_hash
+                ),
+            }
+        })
+    }
+
     pub fn append_event(
         &mut self,
         at: crate::model::Timestamp,
@@ -356,6 +477,19 @@ impl WriteTx<'_> {
         audit::index_pending(&self.tx).map_err(|e| self.err(e))?;
         self.inline_index = true;
         Ok(())
+    }
+
+    /// The full-text index's in-memory buffer (FTS5 `hashsize`, bytes): larger while bulk
+    /// appending means fewer segments to merge. It is stored with the index, so a bulk append
+    /// sets it back in the same transaction.
+    pub fn set_text_buffer(&mut self, bytes: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO audit_fts(audit_fts, rank) VALUES ('hashsize', ?1)",
+                [bytes],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     /// Catches the full-text index up with the trail, in this transaction.
