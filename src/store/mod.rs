@@ -14,9 +14,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use audit::{
-    AuditFilter, BadRecord, Verification, canonical_header, hash_record, record_hash,
-};
+pub use audit::{AuditFilter, BadRecord, Verification, canonical_header, hash_record, record_hash};
 pub use bulk::{Chained, Chainer, Hex, Prepared};
 pub use error::StoreError;
 pub use inspect::{Inspection, inspect};
