@@ -62,20 +62,47 @@ impl Pool {
     }
 }
 
+/// Tells the kernel that the bytes of `file` before `end` will not be read again, so that its
+/// page cache keeps room for what will (a large import writes gigabytes at the same time).
+fn forget(file: &std::fs::File, end: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // Advice only: nothing to do if it is not taken.
+        // SAFETY: posix_fadvise reads no memory; the descriptor is open for the call.
+        unsafe {
+            libc::posix_fadvise(
+                file.as_raw_fd(),
+                0,
+                end as libc::off_t,
+                libc::POSIX_FADV_DONTNEED,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, end);
+}
+
 /// Reads `file` in blocks of whole lines, about `BLOCK` fresh bytes each; `emit` returns false
-/// to stop early.
+/// to stop early. With `last_read`, the file's pages are let go of behind the reader.
 fn read_blocks(
     file: &mut std::fs::File,
     pool: &Pool,
+    last_read: bool,
     mut emit: impl FnMut(Vec<u8>) -> bool,
 ) -> std::io::Result<()> {
     let mut carry: Vec<u8> = Vec::new();
+    let mut offset = 0u64;
     loop {
         let mut buf = pool.take();
         buf.append(&mut carry);
         let want = buf.len() + BLOCK;
         buf.reserve(BLOCK);
         let read = (&mut *file).take(BLOCK as u64).read_to_end(&mut buf)?;
+        offset += read as u64;
+        if last_read {
+            forget(file, offset);
+        }
         if buf.len() < want || read == 0 {
             // End of file: whatever is left is the last block.
             if !buf.is_empty() {
@@ -100,9 +127,11 @@ fn read_blocks(
 /// Runs `work` over the blocks of `path` on worker threads, then `sequence` over the results in
 /// file order on a thread of its own, and gives what that returns to `take` on this thread.
 /// `see` sees every block in file order on the reading thread. `take` returning an error stops
-/// the reading and the workers.
+/// the reading and the workers. With `last_read` (the file is not read again), its pages leave
+/// the page cache behind the reader.
 pub(super) fn pipeline<R: Send, S: Send>(
     path: &Path,
+    last_read: bool,
     see: &mut (dyn FnMut(&[u8]) + Send),
     work: &(dyn Fn(&[u8]) -> R + Sync),
     sequence: &mut (dyn FnMut(R) -> S + Send),
@@ -120,7 +149,7 @@ pub(super) fn pipeline<R: Send, S: Send>(
     let (jobs_rx, pool) = (&jobs_rx, &pool);
     std::thread::scope(|s| {
         let reader = s.spawn(move || {
-            read_blocks(&mut file, pool, |block| {
+            read_blocks(&mut file, pool, last_read, |block| {
                 see(&block);
                 let (result_tx, result_rx) = sync_channel(1);
                 order_tx.send(result_rx).is_ok() && jobs_tx.send((block, result_tx)).is_ok()
@@ -240,7 +269,7 @@ mod tests {
         let pool = Pool(Mutex::new(Vec::new()));
         let mut joined = Vec::new();
         let mut blocks = 0;
-        read_blocks(&mut std::fs::File::open(&path).unwrap(), &pool, |b| {
+        read_blocks(&mut std::fs::File::open(&path).unwrap(), &pool, true, |b| {
             assert!(b.ends_with(b"\n") || b.ends_with(b"last"));
             joined.extend_from_slice(&b);
             blocks += 1;

@@ -121,6 +121,7 @@ fn survey(file: &Path) -> Result<Survey, CliError> {
     let mut lines_before = 0usize;
     pipeline(
         file,
+        false,
         &mut |block| digest_block(&mut digest, block),
         &|block| check_block(block, latest),
         &mut |c| c,
@@ -366,6 +367,8 @@ fn append_file(
     let freer = std::thread::spawn(move || used_rx.into_iter().for_each(drop));
     let appending = pipeline(
         file,
+        // The file is not read again: the page cache is better spent on the store's writes.
+        true,
         &mut |_| {},
         &prepare_block,
         &mut |block| {
