@@ -67,17 +67,9 @@ impl Pool {
 fn forget(file: &std::fs::File, end: u64) {
     #[cfg(target_os = "linux")]
     {
-        use std::os::fd::AsRawFd;
-        // Advice only: nothing to do if it is not taken.
-        // SAFETY: posix_fadvise reads no memory; the descriptor is open for the call.
-        unsafe {
-            libc::posix_fadvise(
-                file.as_raw_fd(),
-                0,
-                end as libc::off_t,
-                libc::POSIX_FADV_DONTNEED,
-            );
-        }
+        use rustix::fs::{Advice, fadvise};
+        // Advice only: an import goes on the same if the kernel does not take it.
+        let _ = fadvise(file, 0, std::num::NonZeroU64::new(end), Advice::DontNeed);
     }
     #[cfg(not(target_os = "linux"))]
     let _ = (file, end);
