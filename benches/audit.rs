@@ -52,24 +52,42 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-/// p50 and p99 in milliseconds of the newest 50 results, over RUNS searches.
-fn latency(store: &Store, query: &str, now: chrono::DateTime<chrono::Utc>) -> (f64, f64, usize) {
+/// p50 and p99 in milliseconds of the newest 50 results over RUNS searches, and their ids,
+/// newest first.
+fn latency(
+    store: &Store,
+    query: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (f64, f64, Vec<String>) {
     let filter = opsdeck::query::parse(query, now).expect("query parses");
     let mut samples = Vec::with_capacity(RUNS);
-    let mut found = 0;
+    let mut found = Vec::new();
     for _ in 0..RUNS {
         let start = Instant::now();
-        found = store.search_audit(&filter, None, 50).unwrap().len();
+        found = store.search_audit(&filter, None, 50).unwrap();
         samples.push(start.elapsed().as_secs_f64() * 1000.0);
     }
     samples.sort_by(f64::total_cmp);
-    (percentile(&samples, 0.5), percentile(&samples, 0.99), found)
+    let ids = found.into_iter().map(|r| r.id).collect();
+    (percentile(&samples, 0.5), percentile(&samples, 0.99), ids)
 }
 
-/// Best wall time of `runs` runs of a shell pipeline that prints the newest 50 matches.
-fn pipeline_ms(script: &str, runs: usize) -> (f64, usize) {
+/// The ids of the JSONL lines a pipeline printed, newest first (the file is oldest first).
+fn ids_of(lines: &str) -> Vec<String> {
+    let mut ids: Vec<String> = lines
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_string))
+        .collect();
+    ids.reverse();
+    ids
+}
+
+/// Best wall time of `runs` runs of a shell pipeline that prints the newest 50 matches, and
+/// the ids of the records it printed.
+fn pipeline_ms(script: &str, runs: usize) -> (f64, Vec<String>) {
     let mut best = f64::MAX;
-    let mut lines = 0;
+    let mut ids = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
         let out = Command::new("sh")
@@ -79,9 +97,9 @@ fn pipeline_ms(script: &str, runs: usize) -> (f64, usize) {
             .output()
             .unwrap();
         best = best.min(start.elapsed().as_secs_f64() * 1000.0);
-        lines = String::from_utf8_lossy(&out.stdout).lines().count();
+        ids = ids_of(&String::from_utf8_lossy(&out.stdout));
     }
-    (best, lines)
+    (best, ids)
 }
 
 struct Case {
@@ -245,30 +263,35 @@ fn main() {
         let now: chrono::DateTime<chrono::Utc> = "2026-11-02T00:00:00Z".parse().unwrap();
         let target = if size <= 1_000_000 { 10.0 } else { 30.0 };
         println!(
-            "{:<14} {:>9} {:>9} {:>7} {:>10} {:>10} {:>8} {:>8}",
-            "query", "p50 ms", "p99 ms", "found", "rg ms", "jq ms", "vs rg", "vs jq"
+            "{:<14} {:>9} {:>9} {:>6} {:>10} {:>10} {:>8} {:>8} {:>6}",
+            "query", "p50 ms", "p99 ms", "found", "rg ms", "jq ms", "vs rg", "vs jq", "same"
         );
         let jsonl_s = jsonl.to_str().unwrap();
         for case in cases(jsonl_s) {
             let (p50, p99, found) = latency(&store, case.query, now);
-            let (rg, _) = pipeline_ms(&case.rg, 3);
+            let (rg, rg_ids) = pipeline_ms(&case.rg, 3);
             // jq takes seconds a run; one run is enough to compare.
             let jq = (!skip_jq)
-                .then(|| pipeline_ms(&format!("jq -c '{}' {jsonl_s} | tail -50", case.jq), 1).0);
+                .then(|| pipeline_ms(&format!("jq -c '{}' {jsonl_s} | tail -50", case.jq), 1));
+            // The comparison only counts if rg and jq printed the very records opsdeck found.
+            let same = rg_ids == found && jq.as_ref().is_none_or(|(_, ids)| *ids == found);
+            let jq = jq.map(|(ms, _)| ms);
             let shown = |v: Option<f64>, digits: usize| {
                 v.map_or("-".to_string(), |v| format!("{v:.digits$}"))
             };
             println!(
-                "{:<14} {:>9.2} {:>9.2} {:>7} {:>10.0} {:>10} {:>7.0}× {:>7}×  {}",
+                "{:<14} {:>9.2} {:>9.2} {:>6} {:>10.0} {:>10} {:>7.0}× {:>7}× {:>6}  {}",
                 case.name,
                 p50,
                 p99,
-                found,
+                found.len(),
                 rg,
                 shown(jq, 0),
                 rg / p99,
                 shown(jq.map(|jq| jq / p99), 0),
-                if p99 <= target && rg / p99 >= 5.0 && jq.is_none_or(|jq| jq / p99 >= 50.0) {
+                if same { "yes" } else { "NO" },
+                if same && p99 <= target && rg / p99 >= 5.0 && jq.is_none_or(|jq| jq / p99 >= 50.0)
+                {
                     "PASS"
                 } else {
                     "MISS"
