@@ -4,7 +4,7 @@
 //! and the SHA-256 of its body (summary, details, related tasks). Hashing the body through its
 //! digest lets retention purge a body later while the chain still verifies.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -342,7 +342,7 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(text: &str, column: usize) -> rusqli
     })
 }
 
-fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
+pub(super) fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRecord> {
     let ts: String = r.get(2)?;
     let timestamp = chrono::DateTime::parse_from_rfc3339(&ts)
         .map_err(|e| {
@@ -427,197 +427,6 @@ pub struct AuditFilter {
     pub phrases: Vec<String>,
     /// Words or phrases (`-word`, `-"some phrase"`) that must not appear.
     pub excluded: Vec<String>,
-}
-
-/// An FTS5 string for one word or phrase: quoted, so that no user text is read as FTS syntax.
-fn fts_quote(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
-}
-
-/// Columns of a record, qualified for queries that join the text index.
-const QUALIFIED: &str = "audit.seq, audit.id, audit.ts, audit.agent_id, audit.action_type, \
-                         audit.domain, audit.classification, audit.retention, audit.body, \
-                         audit.prev_hash, audit.hash";
-
-/// The FROM and WHERE of a filter, with its arguments, and the column that orders by seq.
-///
-/// With words or phrases the text index drives: FTS5 walks its doclist in rowid (= seq) order
-/// and stops at the LIMIT, so "newest 50 containing X" never collects every match. Fields use
-/// indexed columns, related tasks a side table.
-/// The seq range a time window covers, found in two index probes, when the trail's times only
-/// ever grow (else `None`: the window is then filtered row by row).
-fn window(conn: &Connection, filter: &AuditFilter) -> rusqlite::Result<Option<(i64, i64)>> {
-    if filter.since.is_none() && filter.until.is_none() || !super::entities::head(conn)?.ts_monotone
-    {
-        return Ok(None);
-    }
-    let probe = |sql: &str, at: &crate::model::Timestamp| -> rusqlite::Result<Option<i64>> {
-        conn.prepare_cached(sql)?
-            .query_row([millis::format(at)], |r| r.get(0))
-            .optional()
-    };
-    let lo = match &filter.since {
-        Some(since) => probe(
-            "SELECT seq FROM audit WHERE ts >= ?1 ORDER BY ts, seq LIMIT 1",
-            since,
-        )?,
-        None => Some(1),
-    };
-    let hi = match &filter.until {
-        Some(until) => probe(
-            "SELECT seq FROM audit WHERE ts < ?1 ORDER BY ts DESC, seq DESC LIMIT 1",
-            until,
-        )?,
-        None => Some(i64::MAX),
-    };
-    Ok(Some(match (lo, hi) {
-        (Some(lo), Some(hi)) => (lo, hi),
-        // Nothing on one side of the window: nothing in it.
-        _ => (1, 0),
-    }))
-}
-
-fn filter_sql(
-    filter: &AuditFilter,
-    window: Option<(i64, i64)>,
-    args: &mut Vec<rusqlite::types::Value>,
-) -> (String, &'static str) {
-    let wanted: Vec<String> = filter
-        .words
-        .iter()
-        .chain(&filter.phrases)
-        .map(|w| fts_quote(w))
-        .collect();
-    let (mut sql, order) = if wanted.is_empty() {
-        ("audit WHERE 1=1".to_string(), "audit.seq")
-    } else {
-        args.push(wanted.join(" ").into());
-        (
-            format!(
-                "audit_fts JOIN audit ON audit.seq = audit_fts.rowid WHERE audit_fts MATCH ?{}",
-                args.len()
-            ),
-            "audit_fts.rowid",
-        )
-    };
-    let mut bind = |sql: &mut String, clause: &str, value: rusqlite::types::Value| {
-        args.push(value);
-        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-    };
-    if let Some(domain) = &filter.domain {
-        bind(&mut sql, " AND audit.domain = ?", domain.clone().into());
-    }
-    if let Some(kind) = filter.action_type {
-        bind(
-            &mut sql,
-            " AND audit.action_type = ?",
-            kind.as_str().to_string().into(),
-        );
-    }
-    if let Some(agent) = &filter.agent {
-        bind(&mut sql, " AND audit.agent_id = ?", agent.clone().into());
-    }
-    if let Some(class) = filter.classification {
-        bind(
-            &mut sql,
-            " AND audit.classification = ?",
-            class.as_str().to_string().into(),
-        );
-    }
-    if let Some(task) = &filter.task {
-        bind(
-            &mut sql,
-            " AND audit.seq IN (SELECT seq FROM audit_tasks WHERE task = ?)",
-            task.clone().into(),
-        );
-    }
-    // Within a known seq range the row check is enough; the unary + keeps SQLite from
-    // choosing the time index (and a sort) over walking seq backwards.
-    let ts = if let Some((lo, hi)) = window {
-        bind(&mut sql, " AND audit.seq >= ?", lo.into());
-        bind(&mut sql, " AND audit.seq <= ?", hi.into());
-        "+audit.ts"
-    } else {
-        "audit.ts"
-    };
-    if let Some(since) = &filter.since {
-        bind(
-            &mut sql,
-            &format!(" AND {ts} >= ?"),
-            millis::format(since).into(),
-        );
-    }
-    if let Some(until) = &filter.until {
-        bind(
-            &mut sql,
-            &format!(" AND {ts} < ?"),
-            millis::format(until).into(),
-        );
-    }
-    if !filter.excluded.is_empty() {
-        let unwanted: Vec<String> = filter.excluded.iter().map(|w| fts_quote(w)).collect();
-        bind(
-            &mut sql,
-            " AND audit.seq NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?)",
-            unwanted.join(" OR ").into(),
-        );
-    }
-    (sql, order)
-}
-
-/// Newest first, strictly before `before_seq` when given (keyset pagination on seq).
-pub fn search(
-    conn: &Connection,
-    filter: &AuditFilter,
-    before_seq: Option<u64>,
-    limit: usize,
-) -> rusqlite::Result<Vec<AuditRecord>> {
-    let mut args = Vec::new();
-    let (from, order) = filter_sql(filter, window(conn, filter)?, &mut args);
-    let mut sql = format!("SELECT {QUALIFIED} FROM {from}");
-    if let Some(before) = before_seq {
-        args.push((before as i64).into());
-        sql.push_str(&format!(" AND {order} < ?{}", args.len()));
-    }
-    args.push((limit as i64).into());
-    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT ?{}", args.len()));
-    let mut stmt = conn.prepare(&sql)?;
-    let records = stmt
-        .query_map(rusqlite::params_from_iter(args), record_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(records)
-}
-
-/// How many records match, exactly up to `cap`; `(cap, true)` means "more than that".
-pub fn count(conn: &Connection, filter: &AuditFilter, cap: u64) -> rusqlite::Result<(u64, bool)> {
-    let mut args = Vec::new();
-    let (from, _) = filter_sql(filter, window(conn, filter)?, &mut args);
-    let sql = format!(
-        "SELECT count(*) FROM (SELECT 1 FROM {from} LIMIT {})",
-        cap + 1
-    );
-    let n: i64 = conn.query_row(&sql, rusqlite::params_from_iter(args), |r| r.get(0))?;
-    let n = n as u64;
-    Ok(if n > cap { (cap, true) } else { (n, false) })
-}
-
-/// Every matching record, oldest first, streamed.
-pub fn each_matching(
-    conn: &Connection,
-    filter: &AuditFilter,
-    visit: &mut dyn FnMut(AuditRecord) -> bool,
-) -> rusqlite::Result<()> {
-    let mut args = Vec::new();
-    let (from, order) = filter_sql(filter, window(conn, filter)?, &mut args);
-    let sql = format!("SELECT {QUALIFIED} FROM {from} ORDER BY {order}");
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-    while let Some(row) = rows.next()? {
-        if !visit(record_from_row(row)?) {
-            break;
-        }
-    }
-    Ok(())
 }
 
 /// The outcome of `audit verify`.

@@ -7,6 +7,7 @@ mod entities;
 mod error;
 mod inspect;
 mod schema;
+mod search;
 mod trail;
 
 use std::path::{Path, PathBuf};
@@ -261,7 +262,7 @@ impl Store {
         limit: usize,
     ) -> Result<Vec<crate::model::AuditRecord>, StoreError> {
         self.catch_up_text_index(filter);
-        audit::search(&self.conn, filter, before_seq, limit)
+        search::search(&self.conn, filter, before_seq, limit)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
@@ -283,7 +284,7 @@ impl Store {
     /// How many records match, exactly up to `cap` (then `(cap, true)`: "cap+").
     pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
         self.catch_up_text_index(filter);
-        audit::count(&self.conn, filter, cap)
+        search::count(&self.conn, filter, cap)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
@@ -294,7 +295,7 @@ impl Store {
         visit: &mut dyn FnMut(crate::model::AuditRecord) -> bool,
     ) -> Result<(), StoreError> {
         self.catch_up_text_index(filter);
-        audit::each_matching(&self.conn, filter, visit)
+        search::each_matching(&self.conn, filter, visit)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
