@@ -768,6 +768,15 @@ fn audit_details_fold_and_the_query_line_keeps_history() {
     let error = app.audit.error.clone().unwrap();
     assert!(error.contains("column 21"), "{error}");
     assert!(screen(&app).contains("✖ column 21"));
+    // Shell editing on the query line: ctrl+w drops the last word, ctrl+u the whole line.
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    press(&mut app, vec![ctrl('w')]);
+    assert_eq!(app.pane_state(Pane::Audit).filter, "type:decision ");
+    assert!(app.audit.error.is_none(), "the error goes with the word");
+    press(&mut app, vec![ctrl('u')]);
+    assert_eq!(app.pane_state(Pane::Audit).filter, "");
+    press(&mut app, typed("quota"));
+    assert_eq!(app.pane_state(Pane::Audit).filter, "quota");
 }
 
 /// A console on a remote orchestrator, as `--context prod` opens it.

@@ -263,25 +263,23 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
             });
         }
         Effect::SearchAudit { query, before } => {
-            if before.is_none() {
-                let (link, tx) = (link.clone(), tx.clone());
-                let query = query.clone();
-                tokio::spawn(async move {
-                    if let Ok(total) = link.count_audit(&query, update::COUNT_CAP).await {
-                        let _ = tx.send(Msg::AuditCount { query, total });
-                    }
-                });
-            }
+            // Results first, then the count of a new query: the count may walk up to its cap,
+            // and the operator is waiting for the rows.
             tokio::spawn(async move {
                 let result = link
                     .search_audit(&query, before, update::AUDIT_PAGE)
                     .await
                     .map_err(|e| e.to_string());
                 let _ = tx.send(Msg::AuditPage {
-                    query,
+                    query: query.clone(),
                     before,
                     result,
                 });
+                if before.is_none()
+                    && let Ok(total) = link.count_audit(&query, update::COUNT_CAP).await
+                {
+                    let _ = tx.send(Msg::AuditCount { query, total });
+                }
             });
         }
         Effect::Resync => {

@@ -283,14 +283,11 @@ fn on_filter_key(app: &mut App, key: KeyEvent, before: String) {
             app.mode = Mode::Normal;
         }
         KeyCode::Enter => app.mode = Mode::Normal,
-        KeyCode::Backspace => {
-            app.pane_state_mut(pane).filter.pop();
+        _ => {
+            if edit_line(&mut app.pane_state_mut(pane).filter, &key) {
+                app.pane_state_mut(pane).selected = 0;
+            }
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            app.pane_state_mut(pane).filter.push(c);
-            app.pane_state_mut(pane).selected = 0;
-        }
-        _ => {}
     }
     if pane == Pane::Audit {
         check_query(app);
@@ -400,22 +397,39 @@ fn on_command_key(app: &mut App, key: KeyEvent, mut input: String) -> Vec<Effect
             app.mode = Mode::Command { input };
             vec![]
         }
-        KeyCode::Backspace => {
-            input.pop();
-            app.mode = Mode::Command { input };
-            vec![]
-        }
         KeyCode::Enter => {
             app.mode = Mode::Normal;
             run_command_line(app, input.trim())
         }
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            input.push(c);
+        _ => {
+            edit_line(&mut input, &key);
             app.mode = Mode::Command { input };
             vec![]
         }
-        _ => vec![],
     }
+}
+
+/// Editing of a one-line input, as in a shell: typing, backspace, `ctrl+u` to clear the line and
+/// `ctrl+w` to delete the last word. Returns whether the line changed.
+fn edit_line(line: &mut String, key: &KeyEvent) -> bool {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let before = line.len();
+    match key.code {
+        KeyCode::Backspace => {
+            line.pop();
+        }
+        KeyCode::Char('u') if ctrl => line.clear(),
+        KeyCode::Char('w') if ctrl => {
+            let kept = line.trim_end().rfind(' ').map_or(0, |space| space + 1);
+            line.truncate(kept);
+        }
+        KeyCode::Char(c) if !ctrl => {
+            line.push(c);
+            return true;
+        }
+        _ => {}
+    }
+    line.len() != before
 }
 
 fn run_command_line(app: &mut App, input: &str) -> Vec<Effect> {

@@ -17,7 +17,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::styled("search /", t.accent),
             Span::raw(safe(&state.filter)),
             Span::styled("█", t.muted),
-            Span::styled("   enter: search · ↑/↓: history · esc: cancel", t.muted),
+            Span::styled(
+                "   enter: search · ↑/↓: history · ctrl+u: clear · esc: cancel",
+                t.muted,
+            ),
         ])
     } else {
         match &app.audit.query {
