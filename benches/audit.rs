@@ -141,6 +141,28 @@ fn cases(jsonl: &str) -> Vec<Case> {
             rg: format!("rg '\"timestamp\":\"2026-10-01T' {jsonl} | tail -50"),
             jq: r#"select(.timestamp >= "2026-10-01" and .timestamp < "2026-10-02")"#,
         },
+        // Combinations, where a poor plan would walk every match of one part.
+        Case {
+            name: "the question",
+            query: "domain:platform \"budget exception\" since:2026-10-01 until:2026-10-08",
+            rg: format!(
+                "rg '\"timestamp\":\"2026-10-0[1-7]T' {jsonl} | rg -F '\"domain\":\"platform\"' \
+                 | rg -F 'budget exception' | tail -50"
+            ),
+            jq: r#"select(.domain == "platform" and .timestamp >= "2026-10-01" and .timestamp < "2026-10-08" and ((.summary + " " + (.details|tostring)) | test("budget exception")))"#,
+        },
+        Case {
+            name: "word -word",
+            query: "quota -budget",
+            rg: format!("rg -F quota {jsonl} | rg -v -F budget | tail -50"),
+            jq: r#"select((.summary + " " + (.details|tostring)) as $t | ($t | test("quota")) and ($t | test("budget") | not))"#,
+        },
+        Case {
+            name: "task + word",
+            query: "task:T-5 quota",
+            rg: format!("rg -F '\"T-5\"' {jsonl} | rg -F quota | tail -50"),
+            jq: r#"select(any(.related_tasks[]; . == "T-5") and ((.summary + " " + (.details|tostring)) | test("quota")))"#,
+        },
     ]
 }
 
