@@ -330,6 +330,7 @@ fn import_checks_every_line_first_and_chains_what_it_imports() {
     let mut lines: Vec<String> = good.lines().map(String::from).collect();
     lines[3] = lines[3].replace("\"decision\"", "\"verdict\"");
     lines[6] = "{not json".into();
+    lines[8] = lines[8].replace("\"timestamp\":\"2026-", "\"timestamp\":\"yesterday-");
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, lines.join("\n")).unwrap();
     let target = dir.path().join("target.db");
@@ -337,7 +338,19 @@ fn import_checks_every_line_first_and_chains_what_it_imports() {
     let out = run(&["--store", t, "audit", "import", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("line 4:") && err.contains("line 7:"), "{err}");
+    assert!(err.contains("line 4: unknown variant `verdict`"), "{err}");
+    assert!(
+        err.contains("line 7: not valid JSON: key must be a string at column 2"),
+        "{err}"
+    );
+    assert!(
+        err.contains("line 9: timestamp \"yesterday-") && err.contains("is not an RFC 3339 time"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("line 1 column"),
+        "serde_json's own line misleads: {err}"
+    );
     assert!(err.contains("nothing was imported"), "{err}");
     let empty = Store::open(&target).unwrap();
     assert_eq!(empty.head().unwrap().audit_seq, 0, "not half a file");

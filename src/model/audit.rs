@@ -187,7 +187,11 @@ pub mod millis {
         let s = super::borrowed::Text::deserialize(d)?.0;
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| serde::de::Error::custom(format!("timestamp {s:?}: {e}")))
+            .map_err(|e| {
+                serde::de::Error::custom(format!(
+                    "timestamp {s:?} is not an RFC 3339 time like 2026-11-21T03:00:00Z ({e})"
+                ))
+            })
     }
 }
 

@@ -49,6 +49,19 @@ fn check(record: &AuditRecordRef<'_>, latest: Timestamp) -> Result<(), String> {
     Ok(())
 }
 
+/// What is wrong with a line serde_json refused, placed by column: the file's line number is
+/// given beside it, and serde_json's own "line 1" would only mislead.
+fn json_problem(e: serde_json::Error) -> String {
+    let full = e.to_string();
+    let message = full
+        .rfind(" at line ")
+        .map_or(full.as_str(), |at| &full[..at]);
+    match e.classify() {
+        serde_json::error::Category::Data => format!("{message}, at column {}", e.column()),
+        _ => format!("not valid JSON: {message} at column {}", e.column()),
+    }
+}
+
 /// A line as text, or why it is not; `None` for a blank line.
 fn line_text(line: &[u8]) -> Option<Result<&str, String>> {
     match std::str::from_utf8(line) {
@@ -81,7 +94,7 @@ fn check_block(bytes: &[u8], latest: Timestamp) -> Checked {
             None => return,
             Some(text) => text.and_then(|text| {
                 serde_json::from_str::<AuditRecordRef<'_>>(text)
-                    .map_err(|e| e.to_string())
+                    .map_err(json_problem)
                     .and_then(|r| check(&r, latest))
             }),
         };
