@@ -18,7 +18,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             Span::raw(safe(&state.filter)),
             Span::styled("█", t.muted),
             Span::styled(
-                "   enter: search · ↑/↓: history · ctrl+u: clear · esc: cancel",
+                "   enter: search · esc: cancel · ↑/↓: history · ctrl+u: clear",
                 t.muted,
             ),
         ])
