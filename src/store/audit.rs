@@ -72,35 +72,6 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
     super::bulk::hex_str(&super::bulk::hex(hasher.finalize())).to_owned()
 }
 
-/// The canonical bytes of a record's header (see the module comment).
-#[allow(clippy::too_many_arguments)]
-pub fn canonical_header(
-    seq: u64,
-    id: &str,
-    timestamp: &str,
-    agent_id: &str,
-    action_type: &str,
-    domain: &str,
-    classification: &str,
-    retention: &str,
-    body_sha256: &str,
-    out: &mut Vec<u8>,
-) {
-    out.clear();
-    write_canonical_header(
-        seq,
-        id,
-        timestamp,
-        agent_id,
-        action_type,
-        domain,
-        classification,
-        retention,
-        body_sha256,
-        out,
-    );
-}
-
 /// Appends the canonical bytes of a record's header to `out`.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write_canonical_header(
@@ -141,8 +112,13 @@ pub fn hash_record(record: &AuditRecord) -> String {
 pub fn record_hash(record: &AuditRecord) -> super::bulk::Hex {
     let body = body_json(&record.summary, &record.details, &record.related_tasks);
     let body_sha = super::bulk::hex(Sha256::digest(body.as_bytes()));
+    hash_with_body_sha(record, super::bulk::hex_str(&body_sha))
+}
+
+/// A record's hash, its body's digest given.
+fn hash_with_body_sha(record: &AuditRecord, body_sha: &str) -> super::bulk::Hex {
     let mut header = Vec::with_capacity(384);
-    canonical_header(
+    write_canonical_header(
         record.seq,
         &record.id,
         &millis::format(&record.timestamp),
@@ -151,7 +127,7 @@ pub fn record_hash(record: &AuditRecord) -> super::bulk::Hex {
         &record.domain,
         record.classification.as_str(),
         record.retention.as_str(),
-        super::bulk::hex_str(&body_sha),
+        body_sha,
         &mut header,
     );
     let mut hasher = Sha256::new();
@@ -164,20 +140,7 @@ pub fn record_hash(record: &AuditRecord) -> super::bulk::Hex {
 fn sealed(record: &AuditRecord) -> (String, String, String) {
     let body = body_json(&record.summary, &record.details, &record.related_tasks);
     let body_sha = sha256_hex(&[body.as_bytes()]);
-    let mut header = Vec::new();
-    canonical_header(
-        record.seq,
-        &record.id,
-        &millis::format(&record.timestamp),
-        &record.agent_id,
-        record.action_type.as_str(),
-        &record.domain,
-        record.classification.as_str(),
-        record.retention.as_str(),
-        &body_sha,
-        &mut header,
-    );
-    let hash = sha256_hex(&[record.prev_hash.as_bytes(), &header]);
+    let hash = super::bulk::hex_str(&hash_with_body_sha(record, &body_sha)).to_owned();
     (body, body_sha, hash)
 }
 
@@ -501,7 +464,8 @@ pub fn verify(conn: &Connection) -> rusqlite::Result<Verification> {
             ));
             break;
         }
-        canonical_header(
+        header.clear();
+        write_canonical_header(
             seq,
             &text(row, 1)?,
             &text(row, 2)?,

@@ -425,11 +425,6 @@ mod tests {
             head.audit_hash = record.hash;
         }
     }
-}
-
-#[cfg(test)]
-mod time_tests {
-    use super::*;
 
     #[test]
     fn times_are_written_as_millis_formats_them() {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
-pub use audit::{AuditFilter, BadRecord, Verification, canonical_header, hash_record, record_hash};
+pub use audit::{AuditFilter, BadRecord, Verification, hash_record, record_hash};
 pub use bulk::{Chained, Chainer, Hex, Prepared};
 pub use error::StoreError;
 pub use inspect::{Inspection, inspect};
@@ -108,16 +108,7 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .map_err(map)?;
         if self.location != Location::Memory {
-            let mode: String = self
-                .conn
-                .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-                .map_err(map)?;
-            if !mode.eq_ignore_ascii_case("wal") {
-                return Err(StoreError::Unusable {
-                    location: self.location.clone(),
-                    why: format!("it cannot use write-ahead logging (journal mode {mode})"),
-                });
-            }
+            self.use_wal("it cannot use write-ahead logging")?;
         }
         // Checkpoints copy the log into the database and fsync it; a larger log (about 32 MB)
         // makes them rarer without weakening durability, which the log's own fsync provides.
@@ -180,14 +171,20 @@ impl Store {
             .conn
             .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
             .map_err(map)?;
+        self.use_wal("it cannot return to write-ahead logging")
+    }
+
+    /// Switches the store to the write-ahead log; `refusal` says what failed if SQLite stays in
+    /// another journal mode.
+    fn use_wal(&self, refusal: &str) -> Result<(), StoreError> {
         let mode: String = self
             .conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(map)?;
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(StoreError::Unusable {
                 location: self.location.clone(),
-                why: format!("it cannot return to write-ahead logging (journal mode {mode})"),
+                why: format!("{refusal} (journal mode {mode})"),
             });
         }
         Ok(())
@@ -363,9 +360,6 @@ impl WriteTx<'_> {
         at: crate::model::Timestamp,
         draft: crate::model::AuditDraft,
     ) -> Result<crate::model::AuditRecord, StoreError> {
-        if self.head.last_at.is_some_and(|last| at < last) {
-            self.head.ts_monotone = false;
-        }
         let (record, body, body_sha) = audit::chain(&self.head, id, at, draft);
         audit::insert(&self.tx, &record, &body, &body_sha).map_err(|e| self.err(e))?;
         if self.inline_index {
@@ -373,7 +367,7 @@ impl WriteTx<'_> {
         }
         self.head.audit_seq = record.seq;
         self.head.audit_hash = record.hash.clone();
-        self.note_time(at);
+        self.note_audit_time(at);
         Ok(record)
     }
 
@@ -391,18 +385,10 @@ impl WriteTx<'_> {
                 ),
             });
         }
-        let mut last_at = self.head.last_at;
-        let mut monotone = self.head.ts_monotone;
         let mut appender =
             bulk::Appender::new(&self.tx, self.inline_index).map_err(|e| self.err(e))?;
         let mut prev = &batch.prev;
         for (i, (p, hash)) in batch.records.iter().zip(&batch.hashes).enumerate() {
-            if last_at.is_some_and(|last| p.at() < last) {
-                monotone = false;
-            }
-            if last_at.is_none_or(|last| p.at() > last) {
-                last_at = Some(p.at());
-            }
             appender
                 .append(p, batch.first_seq + i as u64, prev, hash)
                 .map_err(|e| StoreError::from_sqlite(e, &self.location))?;
@@ -413,8 +399,9 @@ impl WriteTx<'_> {
             self.head.audit_seq = batch.first_seq + batch.hashes.len() as u64 - 1;
             self.head.audit_hash = bulk::hex_str(last).to_owned();
         }
-        self.head.last_at = last_at;
-        self.head.ts_monotone = monotone;
+        for p in &batch.records {
+            self.note_audit_time(p.at());
+        }
         Ok(())
     }
 
@@ -506,6 +493,15 @@ impl WriteTx<'_> {
 
     pub fn put_metrics(&mut self, metrics: &Metrics) -> Result<(), StoreError> {
         entities::put_meta(&self.tx, "metrics", metrics).map_err(|e| self.err(e))
+    }
+
+    /// Notes an audit record's time: one before the latest time written means the trail's
+    /// times no longer only grow.
+    fn note_audit_time(&mut self, at: crate::model::Timestamp) {
+        if self.head.last_at.is_some_and(|last| at < last) {
+            self.head.ts_monotone = false;
+        }
+        self.note_time(at);
     }
 
     fn note_time(&mut self, at: crate::model::Timestamp) {
