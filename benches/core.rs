@@ -18,9 +18,12 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, TimeDelta, Utc};
 use opsdeck::authority::Role;
 use opsdeck::config::Config;
-use opsdeck::engine::{Actor, Clock, Command, Decision, Engine, Reply};
+use opsdeck::engine::{Clock, Engine};
 use opsdeck::model::{
     ActionType, AuditDetails, AuditDraft, Category, Classification, Retention, Timestamp,
+};
+use opsdeck::protocol::{
+    ActOnApproval, Actor, ApprovalAction, Command, RaiseEscalation, RegisterAgent, Reply,
 };
 use opsdeck::sim::Sim;
 use opsdeck::store::Store;
@@ -146,11 +149,13 @@ fn decisions(base: &Path, table: &mut Table) -> Res<()> {
     let ids = ids?;
     let (one_by_one, batched) = ids.split_at(DECISIONS);
     let operator = Actor::operator("bench", Role::Enterprise);
-    let decide = |id: &str| Command::DecideApproval {
-        id: id.to_string(),
-        decision: Decision::Approve,
-        reason: "within the team's remit; scope change accepted for this sprint".into(),
-        expected_version: None,
+    let decide = |id: &str| {
+        Command::ActOnApproval(ActOnApproval {
+            id: id.to_string(),
+            decision: ApprovalAction::Approve,
+            reason: "within the team's remit; scope change accepted for this sprint".into(),
+            version: None,
+        })
     };
 
     // The bare loop runs before and after (a), so a drift in the disk's fsync time shows, and
@@ -239,13 +244,13 @@ fn raise_pending(engine: &mut Engine, n: usize) -> Res<Vec<String>> {
     let orchestrator = Actor::Orchestrator {
         domain: Some("platform".into()),
     };
-    let register = Command::RegisterAgent {
+    let register = Command::RegisterAgent(RegisterAgent {
         name: "bench-agent".into(),
         domain: "platform".into(),
         team: "infra".into(),
         skills: vec!["terraform".into(), "kubernetes".into()],
         version: "1.0.0".into(),
-    };
+    });
     let Reply::Created { id: agent } = engine.execute(&orchestrator, register)?.reply else {
         return Err("RegisterAgent did not reply with the agent's id".into());
     };
@@ -267,7 +272,7 @@ fn raise_pending(engine: &mut Engine, n: usize) -> Res<Vec<String>> {
 }
 
 fn escalation(agent: &str, i: usize) -> Command {
-    Command::RaiseEscalation {
+    Command::RaiseEscalation(RaiseEscalation {
         agent: agent.to_string(),
         category: Category::ScopeChange,
         summary: format!(
@@ -286,7 +291,7 @@ fn escalation(agent: &str, i: usize) -> Command {
         recommendation: "migrate primary and replicas in one window".into(),
         classification: Classification::Internal,
         related_tasks: vec![format!("T-{i}")],
-    }
+    })
 }
 
 /// The yardstick: what SQLite itself commits per second with the store's durability settings,

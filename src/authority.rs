@@ -4,55 +4,8 @@
 //! executives (humans only) take what the enterprise must escalate. An approval's category fixes
 //! the lowest level that may decide it; operators act at the level their role gives them.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
+pub use crate::model::role::{Level, Role, RoleParseError, Subject, operator_actor};
 use crate::model::{Category, Classification};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Level {
-    Agent,
-    Domain,
-    Enterprise,
-    Executive,
-}
-
-impl Level {
-    pub const ALL: [Level; 4] = [
-        Level::Agent,
-        Level::Domain,
-        Level::Enterprise,
-        Level::Executive,
-    ];
-
-    /// The level an item goes to when this one must escalate it; executives are the top.
-    pub fn next(self) -> Option<Level> {
-        match self {
-            Level::Agent => Some(Level::Domain),
-            Level::Domain => Some(Level::Enterprise),
-            Level::Enterprise => Some(Level::Executive),
-            Level::Executive => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Agent => "agent",
-            Level::Domain => "domain",
-            Level::Enterprise => "enterprise",
-            Level::Executive => "executive",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// One row of the matrix: what a level may decide and what it must escalate.
 pub struct MatrixRow {
@@ -130,96 +83,6 @@ pub fn quorum(category: Category, classification: Classification) -> u8 {
     }
 }
 
-/// What an operator may do, fixed by configuration (or by their token on a server).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Role {
-    Viewer,
-    Oncall(String),
-    Lead(String),
-    Enterprise,
-    Executive,
-}
-
-impl Role {
-    /// The level the role acts at; viewers act at none.
-    pub fn level(&self) -> Option<Level> {
-        match self {
-            Role::Viewer => None,
-            Role::Oncall(_) | Role::Lead(_) => Some(Level::Domain),
-            Role::Enterprise => Some(Level::Enterprise),
-            Role::Executive => Some(Level::Executive),
-        }
-    }
-
-    /// Domain roles act for their own domain only.
-    pub fn covers_domain(&self, domain: &str) -> bool {
-        match self {
-            Role::Oncall(d) | Role::Lead(d) => d == domain,
-            Role::Viewer => false,
-            Role::Enterprise | Role::Executive => true,
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Role::Viewer => f.write_str("viewer"),
-            Role::Oncall(d) => write!(f, "oncall:{d}"),
-            Role::Lead(d) => write!(f, "lead:{d}"),
-            Role::Enterprise => f.write_str("enterprise"),
-            Role::Executive => f.write_str("executive"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role {0:?}: use viewer, oncall:<domain>, lead:<domain>, enterprise or executive")]
-pub struct RoleParseError(pub String);
-
-impl FromStr for Role {
-    type Err = RoleParseError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || RoleParseError(s.to_string());
-        match s.split_once(':') {
-            None => match s {
-                "viewer" => Ok(Role::Viewer),
-                "enterprise" => Ok(Role::Enterprise),
-                "executive" => Ok(Role::Executive),
-                _ => Err(bad()),
-            },
-            Some((kind, domain)) if !domain.is_empty() && !domain.contains(':') => match kind {
-                "oncall" => Ok(Role::Oncall(domain.to_string())),
-                "lead" => Ok(Role::Lead(domain.to_string())),
-                _ => Err(bad()),
-            },
-            Some(_) => Err(bad()),
-        }
-    }
-}
-
-impl Serialize for Role {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Role {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// The facts about an item that decide who may act on it.
-#[derive(Debug, Clone, Copy)]
-pub struct Subject<'a> {
-    pub level: Level,
-    pub domain: &'a str,
-    pub requested_by: &'a str,
-}
-
 /// Why an operator may not act, in words an operator can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Denied {
@@ -245,12 +108,8 @@ pub enum Denied {
     AtTop,
 }
 
-/// The audit identity of an operator.
-pub fn operator_actor(name: &str) -> String {
-    format!("operator:{name}")
-}
-
-/// May this operator approve or reject the item? Pure; the engine adds state checks.
+/// May this operator approve or reject the item (once: a second vote is refused)? Pure; the
+/// engine adds state checks.
 pub fn may_decide(role: &Role, operator: &str, subject: Subject<'_>) -> Result<(), Denied> {
     let has = role.level().ok_or(Denied::ReadOnly)?;
     if has < subject.level {
@@ -274,6 +133,15 @@ pub fn may_decide(role: &Role, operator: &str, subject: Subject<'_>) -> Result<(
             operator: operator.to_string(),
         });
     }
+    if subject
+        .votes
+        .iter()
+        .any(|v| v.by == operator_actor(operator))
+    {
+        return Err(Denied::AlreadyVoted {
+            operator: operator.to_string(),
+        });
+    }
     Ok(())
 }
 
@@ -282,7 +150,7 @@ pub fn may_decide(role: &Role, operator: &str, subject: Subject<'_>) -> Result<(
 pub fn may_escalate(role: &Role, operator: &str, subject: Subject<'_>) -> Result<Level, Denied> {
     let next = subject.level.next().ok_or(Denied::AtTop)?;
     match may_decide(role, operator, subject) {
-        Ok(()) | Err(Denied::OwnRequest { .. }) => Ok(next),
+        Ok(()) | Err(Denied::OwnRequest { .. } | Denied::AlreadyVoted { .. }) => Ok(next),
         Err(other) => Err(other),
     }
 }
@@ -391,6 +259,7 @@ mod tests {
                             level,
                             domain,
                             requested_by: "agent-7",
+                            votes: &[],
                         };
                         let got = may_decide(&role, "alice", subject);
                         let role_rank = match &role {
@@ -434,6 +303,7 @@ mod tests {
                 level: Level::Domain,
                 domain: "platform",
                 requested_by: "operator:alice",
+                votes: &[],
             };
             let got = may_decide(&role, "alice", subject);
             if role.covers_domain("platform") {
@@ -451,11 +321,39 @@ mod tests {
     }
 
     #[test]
+    fn an_operator_votes_once_but_may_still_escalate() {
+        let votes = [crate::model::Vote {
+            by: "operator:alice".into(),
+            role: "enterprise".into(),
+            at: chrono::Utc::now(),
+            reason: "fine".into(),
+        }];
+        let subject = Subject {
+            level: Level::Enterprise,
+            domain: "platform",
+            requested_by: "agent-1",
+            votes: &votes,
+        };
+        assert_eq!(
+            may_decide(&Role::Enterprise, "alice", subject),
+            Err(Denied::AlreadyVoted {
+                operator: "alice".into()
+            })
+        );
+        assert_eq!(may_decide(&Role::Enterprise, "bob", subject), Ok(()));
+        assert_eq!(
+            may_escalate(&Role::Enterprise, "alice", subject),
+            Ok(Level::Executive)
+        );
+    }
+
+    #[test]
     fn escalation_goes_one_level_up_and_stops_at_the_top() {
         let subject = |level| Subject {
             level,
             domain: "platform",
             requested_by: "agent-1",
+            votes: &[],
         };
         let lead = Role::Lead("platform".into());
         assert_eq!(

@@ -3,14 +3,17 @@
 //! `config.example.toml` at the repository root lists every key with its default; a test checks
 //! that it parses to exactly `Config::default()`.
 
+pub mod context;
+pub mod server;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 
-use crate::authority::Role;
 use crate::duration;
+use crate::model::Role;
 use crate::tui::theme::ColorMode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,9 +28,9 @@ pub struct Config {
     pub demo: DemoConfig,
     pub console: ConsoleConfig,
     /// `opsdeck serve`: listening address, limits, operator and agent tokens.
-    pub server: crate::server::config::ServerConfig,
+    pub server: server::ServerConfig,
     /// Remote orchestrators to connect to by name (`--context NAME`).
-    pub contexts: Vec<crate::link::context::ContextConfig>,
+    pub contexts: Vec<context::ContextConfig>,
     /// Console key bindings: action name → keys.
     #[serde(default = "crate::tui::keymap::default_bindings")]
     pub keymap: BTreeMap<String, Vec<String>>,
@@ -290,7 +293,7 @@ impl Config {
             return Err("rollouts.max_error_ratio must be at least 1.0; ".into());
         }
         self.server.validate()?;
-        crate::link::context::validate(&self.contexts)?;
+        context::validate(&self.contexts)?;
         crate::tui::keymap::Keymap::from_config(&self.keymap).map_err(|e| format!("{e}; "))?;
         Ok(())
     }

@@ -1,7 +1,6 @@
 //! opsdeck: the control plane for fleets of AI agents, and the console that on-call engineers
 //! use to run it.
 
-pub mod api;
 pub mod authority;
 pub mod cli;
 pub mod config;
@@ -13,6 +12,7 @@ pub mod logging;
 pub mod model;
 pub mod orchestrator;
 pub mod paths;
+pub mod protocol;
 pub mod query;
 pub mod server;
 pub mod sim;

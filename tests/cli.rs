@@ -475,7 +475,7 @@ fn approvals_are_listed_and_filtered_by_state() {
             "requested_by",
             "classification",
             "quorum",
-            "approvals",
+            "votes",
             "expires_at",
             "version",
         ],
@@ -488,7 +488,7 @@ fn approvals_are_listed_and_filtered_by_state() {
         );
         let quorum = u(a, "quorum");
         assert!(quorum == 1 || quorum == 2, "{a}");
-        assert!(a["approvals"].as_array().expect("votes").len() as u64 <= quorum);
+        assert!(a["votes"].as_array().expect("votes").len() as u64 <= quorum);
         assert!(u(a, "version") >= 1);
     }
     let pending = deck.list(&["approvals", "--state", "pending"]);
@@ -582,8 +582,8 @@ fn approve_moves_a_pending_item_to_approved_and_bumps_its_version() {
     assert_eq!(got["id"], id);
     assert_eq!(got["state"], "approved");
     assert_eq!(u(&got, "version"), u(&a, "version") + 1);
-    assert_eq!(got["approvals"][0]["by"], "operator:alice");
-    assert_eq!(got["approvals"][0]["reason"], "capacity is fine");
+    assert_eq!(got["votes"][0]["by"], "operator:alice");
+    assert_eq!(got["votes"][0]["reason"], "capacity is fine");
     assert_eq!(
         deck.approval(id)["state"],
         "approved",
@@ -836,7 +836,7 @@ fn a_quorum_of_two_needs_two_distinct_operators() {
         "looks right",
     ]));
     assert_eq!(first["state"], "pending", "one approval of two");
-    assert_eq!(first["approvals"].as_array().expect("votes").len(), 1);
+    assert_eq!(first["votes"].as_array().expect("votes").len(), 1);
     assert_eq!(u(&first, "version"), v + 1);
     fails(
         deck.op("alice", "enterprise")
@@ -850,7 +850,7 @@ fn a_quorum_of_two_needs_two_distinct_operators() {
     );
     assert_eq!(second["state"], "approved");
     assert_eq!(u(&second, "version"), v + 2);
-    let by: Vec<&str> = second["approvals"]
+    let by: Vec<&str> = second["votes"]
         .as_array()
         .expect("votes")
         .iter()
@@ -1974,14 +1974,14 @@ fn sixteen_concurrent_approvals_decide_once() {
         .find(|o| o.status.success())
         .map(|o| parse(&text(&o.stdout)))
         .expect("a winner");
-    let by = s(&winner["approvals"][0], "by").to_string();
+    let by = s(&winner["votes"][0], "by").to_string();
     let trail = deck.export();
     let decisions = decisions_about(&trail, id);
     assert_eq!(decisions.len(), 1, "{decisions:?}");
     assert_eq!(decisions[0]["agent_id"], by.as_str());
     let stored = deck.approval(id);
     assert_eq!(stored["state"], "approved");
-    assert_eq!(stored["approvals"].as_array().expect("votes").len(), 1);
+    assert_eq!(stored["votes"].as_array().expect("votes").len(), 1);
     let v = parse(&success(deck.cmd().args(["audit", "verify", "-o", "json"])));
     assert_eq!(u(&v, "verified") as usize, trail.len());
 }

@@ -5,13 +5,15 @@ use std::path::Path;
 use chrono::{DateTime, Duration, Utc};
 use opsdeck::authority::{Level, Role};
 use opsdeck::config::Config;
-use opsdeck::engine::{
-    Actor, Clock, Command, Decision, Engine, EngineError, IncidentAction, Reply, RolloutAction,
-    TaskOutcome,
-};
+use opsdeck::engine::{Clock, Engine, EngineError};
 use opsdeck::model::{
     ActionType, AgentStatus, ApprovalState, Category, Circuit, Classification, IncidentSource,
     IncidentState, RolloutKind, RolloutState, Severity, TaskState,
+};
+use opsdeck::protocol::{
+    ActOnApproval, ActOnIncident, ActOnRollout, Actor, ApprovalAction, Command, CompleteTask,
+    DeclareIncident, Heartbeat, IncidentAction, LeaseTask, Outcome, RaiseEscalation, RegisterAgent,
+    Reply, RolloutAction, StartRollout, SubmitTask, TaskOutcome,
 };
 use opsdeck::store::Store;
 
@@ -50,7 +52,7 @@ fn advance(engine: &Engine, by: Duration) {
     engine.clock().set(now + by);
 }
 
-fn created(result: Result<opsdeck::engine::Outcome, EngineError>) -> String {
+fn created(result: Result<Outcome, EngineError>) -> String {
     match result.expect("command succeeds").reply {
         Reply::Created { id } => id,
         other => panic!("expected an id, got {other:?}"),
@@ -60,20 +62,20 @@ fn created(result: Result<opsdeck::engine::Outcome, EngineError>) -> String {
 fn register(engine: &mut Engine, domain: &str, team: &str, skills: &[&str]) -> String {
     created(engine.execute(
         &orchestrator(domain),
-        Command::RegisterAgent {
+        Command::RegisterAgent(RegisterAgent {
             name: format!("{team}-{}", skills.join("-")),
             domain: domain.into(),
             team: team.into(),
             skills: skills.iter().map(|s| s.to_string()).collect(),
             version: "1.0".into(),
-        },
+        }),
     ))
 }
 
 fn raise(engine: &mut Engine, agent: &str, category: Category, class: Classification) -> String {
     created(engine.execute(
         &Actor::agent(agent),
-        Command::RaiseEscalation {
+        Command::RaiseEscalation(RaiseEscalation {
             agent: agent.into(),
             category,
             summary: format!("{} please", category.as_str()),
@@ -82,7 +84,7 @@ fn raise(engine: &mut Engine, agent: &str, category: Category, class: Classifica
             recommendation: "a".into(),
             classification: class,
             related_tasks: vec![],
-        },
+        }),
     ))
 }
 
@@ -90,17 +92,17 @@ fn decide(
     engine: &mut Engine,
     actor: &Actor,
     id: &str,
-    decision: Decision,
+    decision: ApprovalAction,
 ) -> Result<Reply, EngineError> {
     engine
         .execute(
             actor,
-            Command::DecideApproval {
+            Command::ActOnApproval(ActOnApproval {
                 id: id.into(),
                 decision,
                 reason: "because".into(),
-                expected_version: None,
-            },
+                version: None,
+            }),
         )
         .map(|o| o.reply)
 }
@@ -118,14 +120,14 @@ fn submit(
 ) -> String {
     created(engine.execute(
         &orchestrator(domain),
-        Command::SubmitTask {
+        Command::SubmitTask(SubmitTask {
             title: "work".into(),
             domain: domain.into(),
             team: team.into(),
             priority: 2,
             skills: skills.iter().map(|s| s.to_string()).collect(),
             depends_on: deps,
-        },
+        }),
     ))
 }
 
@@ -133,9 +135,9 @@ fn heartbeat(engine: &mut Engine, agent: &str) {
     engine
         .execute(
             &Actor::agent(agent),
-            Command::Heartbeat {
+            Command::Heartbeat(Heartbeat {
                 agent: agent.into(),
-            },
+            }),
         )
         .unwrap();
 }
@@ -144,9 +146,9 @@ fn lease(engine: &mut Engine, agent: &str) -> Option<String> {
     match engine
         .execute(
             &Actor::agent(agent),
-            Command::LeaseTask {
+            Command::LeaseTask(LeaseTask {
                 agent: agent.into(),
-            },
+            }),
         )
         .unwrap()
         .reply
@@ -167,11 +169,11 @@ fn complete(engine: &mut Engine, agent: &str, task: &str, ok: bool) {
     engine
         .execute(
             &Actor::agent(agent),
-            Command::CompleteTask {
+            Command::CompleteTask(CompleteTask {
                 agent: agent.into(),
                 task: task.into(),
                 outcome,
-            },
+            }),
         )
         .unwrap();
 }
@@ -190,7 +192,8 @@ fn an_approval_is_decided_once_with_its_audit_record() {
     assert_eq!((a.level, a.quorum, a.version), (Level::Domain, 1, 1));
     let before = audit_count(&engine);
     let oncall = Actor::operator("omar", Role::Oncall("platform".into()));
-    let Reply::Approval(a) = decide(&mut engine, &oncall, &id, Decision::Approve).unwrap() else {
+    let Reply::Approval(a) = decide(&mut engine, &oncall, &id, ApprovalAction::Approve).unwrap()
+    else {
         panic!()
     };
     assert_eq!((a.state, a.version), (ApprovalState::Approved, 2));
@@ -201,7 +204,13 @@ fn an_approval_is_decided_once_with_its_audit_record() {
     assert_eq!(record.details.reasoning, "because");
     assert_eq!(record.details.options_considered, vec!["a", "b"]);
 
-    let again = decide(&mut engine, &enterprise("priya"), &id, Decision::Reject).unwrap_err();
+    let again = decide(
+        &mut engine,
+        &enterprise("priya"),
+        &id,
+        ApprovalAction::Reject,
+    )
+    .unwrap_err();
     assert!(matches!(again, EngineError::Conflict { .. }), "{again}");
     assert!(
         again
@@ -237,19 +246,19 @@ fn refused_decisions_leave_no_trace() {
         (Actor::agent(&agent), "only operators"),
     ];
     for (actor, why) in cases {
-        let err = decide(&mut engine, &actor, &id, Decision::Approve).unwrap_err();
+        let err = decide(&mut engine, &actor, &id, ApprovalAction::Approve).unwrap_err();
         assert!(err.is_refusal(), "{err}");
         assert!(err.to_string().contains(why), "{err} should say {why}");
     }
     let stale = engine
         .execute(
             &enterprise("priya"),
-            Command::DecideApproval {
+            Command::ActOnApproval(ActOnApproval {
                 id: id.clone(),
-                decision: Decision::Approve,
+                decision: ApprovalAction::Approve,
                 reason: "x".into(),
-                expected_version: Some(7),
-            },
+                version: Some(7),
+            }),
         )
         .unwrap_err();
     assert!(
@@ -265,12 +274,12 @@ fn refused_decisions_leave_no_trace() {
     let no_reason = engine
         .execute(
             &enterprise("priya"),
-            Command::DecideApproval {
+            Command::ActOnApproval(ActOnApproval {
                 id: id.clone(),
-                decision: Decision::Approve,
+                decision: ApprovalAction::Approve,
                 reason: "   ".into(),
-                expected_version: None,
-            },
+                version: None,
+            }),
         )
         .unwrap_err();
     assert!(matches!(no_reason, EngineError::Invalid(_)), "{no_reason}");
@@ -278,7 +287,7 @@ fn refused_decisions_leave_no_trace() {
         &mut engine,
         &enterprise("priya"),
         "APR-999",
-        Decision::Approve,
+        ApprovalAction::Approve,
     )
     .unwrap_err();
     assert!(unknown.to_string().contains("APR-999"), "{unknown}");
@@ -306,16 +315,16 @@ fn sensitive_and_executive_items_need_two_distinct_approvers() {
         let id = raise(&mut engine, &agent, category, class);
         assert_eq!(engine.state().approvals[&id].quorum, 2);
         let first = Actor::operator("kim", who.clone());
-        decide(&mut engine, &first, &id, Decision::Approve).unwrap();
+        decide(&mut engine, &first, &id, ApprovalAction::Approve).unwrap();
         let a = &engine.state().approvals[&id];
-        assert_eq!((a.state, a.approvals.len()), (ApprovalState::Pending, 1));
-        let twice = decide(&mut engine, &first, &id, Decision::Approve).unwrap_err();
+        assert_eq!((a.state, a.votes.len()), (ApprovalState::Pending, 1));
+        let twice = decide(&mut engine, &first, &id, ApprovalAction::Approve).unwrap_err();
         assert!(twice.to_string().contains("different operator"), "{twice}");
         decide(
             &mut engine,
             &Actor::operator("ray", who),
             &id,
-            Decision::Approve,
+            ApprovalAction::Approve,
         )
         .unwrap();
         assert_eq!(engine.state().approvals[&id].state, ApprovalState::Approved);
@@ -355,7 +364,7 @@ fn pending_approvals_escalate_themselves_then_expire() {
     );
     // The domain on-call may no longer decide it.
     let oncall = Actor::operator("lee", Role::Oncall("operations".into()));
-    assert!(decide(&mut engine, &oncall, &id, Decision::Approve).is_err());
+    assert!(decide(&mut engine, &oncall, &id, ApprovalAction::Approve).is_err());
     advance(&engine, Duration::hours(2));
     engine.tick().unwrap();
     let a = &engine.state().approvals[&id];
@@ -367,7 +376,7 @@ fn pending_approvals_escalate_themselves_then_expire() {
         &mut engine,
         &Actor::operator("kim", Role::Executive),
         &id,
-        Decision::Approve,
+        ApprovalAction::Approve,
     )
     .unwrap_err();
     assert!(late.to_string().contains("already expired"), "{late}");
@@ -387,11 +396,12 @@ fn operators_escalate_one_level_with_a_reason() {
     let escalate = |engine: &mut Engine, actor: &Actor| {
         engine.execute(
             actor,
-            Command::EscalateApproval {
+            Command::ActOnApproval(ActOnApproval {
+                decision: ApprovalAction::Escalate,
                 id: id.clone(),
                 reason: "needs budget".into(),
-                expected_version: None,
-            },
+                version: None,
+            }),
         )
     };
     escalate(&mut engine, &lead).unwrap();
@@ -485,14 +495,14 @@ fn dependencies_block_then_release_or_cancel() {
     assert!(t.last_error.as_deref().unwrap().contains(&first));
     let unknown = engine.execute(
         &orchestrator("product"),
-        Command::SubmitTask {
+        Command::SubmitTask(SubmitTask {
             title: "x".into(),
             domain: "product".into(),
             team: "growth".into(),
             priority: 2,
             skills: vec![],
             depends_on: vec!["T-999".into()],
-        },
+        }),
     );
     assert!(matches!(unknown, Err(EngineError::NotFound { .. })));
 }
@@ -641,13 +651,13 @@ fn rollout_fixture() -> (tempfile::TempDir, Engine, Vec<String>, String) {
     let Reply::Rollout(r) = engine
         .execute(
             &orchestrator("platform"),
-            Command::StartRollout {
+            Command::StartRollout(StartRollout {
                 name: "runtime 2".into(),
                 kind: RolloutKind::AgentVersion,
                 target_version: "2.0".into(),
                 domain: "platform".into(),
                 auto_promote: false,
-            },
+            }),
         )
         .unwrap()
         .reply
@@ -666,12 +676,12 @@ fn rollout(
     engine
         .execute(
             &Actor::operator("lin", Role::Lead("platform".into())),
-            Command::RolloutAction {
+            Command::ActOnRollout(ActOnRollout {
                 id: id.into(),
                 action,
                 reason: reason.map(String::from),
-                expected_version: None,
-            },
+                version: None,
+            }),
         )
         .map(|o| o.reply)
 }
@@ -769,11 +779,11 @@ fn incidents_move_through_their_states_on_the_timeline() {
     let Reply::Incident(i) = engine
         .execute(
             &oncall,
-            Command::DeclareIncident {
+            Command::DeclareIncident(DeclareIncident {
                 severity: Severity::Sev3,
                 title: "disk filling".into(),
                 domain: "platform".into(),
-            },
+            }),
         )
         .unwrap()
         .reply
@@ -784,12 +794,12 @@ fn incidents_move_through_their_states_on_the_timeline() {
     let act = |engine: &mut Engine, action, note: Option<&str>| {
         engine.execute(
             &oncall,
-            Command::IncidentAction {
+            Command::ActOnIncident(ActOnIncident {
                 id: i.id.clone(),
                 action,
                 note: note.map(String::from),
-                expected_version: None,
-            },
+                version: None,
+            }),
         )
     };
     act(&mut engine, IncidentAction::Ack, None).unwrap();
@@ -832,12 +842,12 @@ fn incidents_move_through_their_states_on_the_timeline() {
     let err = engine
         .execute(
             &other,
-            Command::IncidentAction {
+            Command::ActOnIncident(ActOnIncident {
                 id: i.id.clone(),
                 action: IncidentAction::Note,
                 note: Some("x".into()),
-                expected_version: None,
-            },
+                version: None,
+            }),
         )
         .unwrap_err();
     assert!(err.to_string().contains("domain product only"), "{err}");
@@ -919,9 +929,9 @@ fn sixteen_engines_deciding_one_approval_make_one_decision() {
                 let mut engine = open_seeded(&path, Config::default(), 100 + i);
                 barrier.wait();
                 let decision = if i % 2 == 0 {
-                    Decision::Approve
+                    ApprovalAction::Approve
                 } else {
-                    Decision::Reject
+                    ApprovalAction::Reject
                 };
                 decide(&mut engine, &enterprise(&format!("op{i}")), &id, decision)
             })
@@ -961,8 +971,8 @@ fn another_process_writing_first_is_seen_before_deciding() {
         Classification::Internal,
     );
     let mut b = open_seeded(&path, Config::default(), 2);
-    decide(&mut b, &enterprise("bea"), &id, Decision::Approve).unwrap();
-    let late = decide(&mut a, &enterprise("cyd"), &id, Decision::Approve).unwrap_err();
+    decide(&mut b, &enterprise("bea"), &id, ApprovalAction::Approve).unwrap();
+    let late = decide(&mut a, &enterprise("cyd"), &id, ApprovalAction::Approve).unwrap_err();
     assert!(
         late.to_string()
             .contains("already approved by operator:bea"),
@@ -1013,7 +1023,7 @@ fn a_full_disk_fails_the_whole_command_and_keeps_the_state_whole() {
         .map(|i| {
             (
                 Actor::agent(&agent),
-                Command::RaiseEscalation {
+                Command::RaiseEscalation(RaiseEscalation {
                     agent: agent.clone(),
                     category: Category::ScopeChange,
                     summary: format!("item {i} {}", "x".repeat(200)),
@@ -1022,7 +1032,7 @@ fn a_full_disk_fails_the_whole_command_and_keeps_the_state_whole() {
                     recommendation: String::new(),
                     classification: Classification::Internal,
                     related_tasks: vec![],
-                },
+                }),
             )
         })
         .collect();

@@ -6,9 +6,11 @@ mod orchestrator;
 
 use std::time::Duration;
 
-use opsdeck::engine::{Command, Decision, IncidentAction, Reply};
 use opsdeck::link::{Link, LinkError, LinkEvent};
 use opsdeck::model::{ApprovalState, Change, Snapshot};
+use opsdeck::protocol::{
+    ActOnApproval, ActOnIncident, ApprovalAction, Command, IncidentAction, Reply, RevealRecord,
+};
 use orchestrator::{ALICE, VIEWER, Variant, console};
 use tokio::sync::mpsc;
 
@@ -41,12 +43,12 @@ fn pending(snapshot: &Snapshot) -> (String, u64) {
 }
 
 fn approve(id: &str, version: Option<u64>) -> Command {
-    Command::DecideApproval {
+    Command::ActOnApproval(ActOnApproval {
         id: id.into(),
-        decision: Decision::Approve,
+        decision: ApprovalAction::Approve,
         reason: "capacity checked with the platform lead".into(),
-        expected_version: version,
-    }
+        version: version,
+    })
 }
 
 /// The next event, skipping heartbeats and notices.
@@ -126,12 +128,12 @@ async fn unknown_ids_and_empty_reasons_are_refused_clearly(variant: Variant) {
     }
     let snapshot = link.snapshot().await.unwrap();
     let incident = snapshot.incidents.iter().find(|i| i.is_open()).unwrap();
-    let note = Command::IncidentAction {
+    let note = Command::ActOnIncident(ActOnIncident {
         id: incident.id.clone(),
         action: IncidentAction::Note,
         note: Some("  ".into()),
-        expected_version: Some(incident.version),
-    };
+        version: Some(incident.version),
+    });
     assert!(
         matches!(link.send(note).await, Err(LinkError::Invalid(_))),
         "an empty note is invalid"
@@ -229,10 +231,10 @@ async fn revealing_a_sensitive_record_is_audited(variant: Variant) {
     // Any record will do: the reveal is what is audited.
     let newest = link.search_audit("type:escalation", None, 1).await.unwrap();
     let record = newest.first().expect("the seeded hour has escalations");
-    link.send(Command::RevealAudit {
+    link.send(Command::RevealRecord(RevealRecord {
         seq: record.seq,
         domain: record.domain.clone(),
-    })
+    }))
     .await
     .unwrap();
     let reveals = link

@@ -90,8 +90,8 @@ fn approve_in_the_console_then_the_cli_sees_it_decided_and_audited() {
         .find(|a| a["id"] == target.as_str())
         .unwrap();
     assert_eq!(item["state"], "approved");
-    assert_eq!(item["approvals"][0]["by"], "operator:erin");
-    assert_eq!(item["approvals"][0]["reason"], "fits this quarter's plan");
+    assert_eq!(item["votes"][0]["by"], "operator:erin");
+    assert_eq!(item["votes"][0]["reason"], "fits this quarter's plan");
     let trail = cli(
         home.path(),
         &store,

@@ -198,7 +198,7 @@ fn token_new_prints_the_token_alone_then_the_config_lines() {
         !stdout[token.len()..].contains(token),
         "the token appears once, alone"
     );
-    let hash = opsdeck::server::config::token_hash(token);
+    let hash = opsdeck::config::server::token_hash(token);
     // The printed lines are a working server config.
     let config = opsdeck::config::Config::parse(&stdout[token.len()..]).unwrap();
     assert_eq!(config.server.operators[0].token_sha256, hash);

@@ -6,8 +6,8 @@ mod orchestrator;
 
 use std::time::Duration;
 
-use opsdeck::engine::{Command, Decision, IncidentAction};
 use opsdeck::link::{Link, LinkError, LinkEvent, Remote};
+use opsdeck::protocol::{ActOnApproval, ActOnIncident, ApprovalAction, Command, IncidentAction};
 use opsdeck::server::{Server, ServerConfig};
 use orchestrator::{ALICE, FLEET, ONCALL, VIEWER, seeded_store, serve, server_config, target};
 use reqwest::StatusCode;
@@ -282,12 +282,12 @@ async fn sixteen_consoles_deciding_one_approval_make_one_decision() {
     let racing = consoles.into_iter().map(|link| {
         let id = id.clone();
         tokio::spawn(async move {
-            link.send(Command::DecideApproval {
+            link.send(Command::ActOnApproval(ActOnApproval {
                 id,
-                decision: Decision::Approve,
+                decision: ApprovalAction::Approve,
                 reason: "the race".into(),
-                expected_version: Some(version),
-            })
+                version: Some(version),
+            }))
             .await
         })
     });
@@ -744,11 +744,13 @@ async fn a_restart_mid_stream_loses_nothing_and_skips_nothing() {
         .clone();
     let mut rx = console.subscribe(snapshot.seq).await.unwrap();
 
-    let note = |n: usize| Command::IncidentAction {
-        id: incident.clone(),
-        action: IncidentAction::Note,
-        note: Some(format!("note {n}")),
-        expected_version: None,
+    let note = |n: usize| {
+        Command::ActOnIncident(ActOnIncident {
+            id: incident.clone(),
+            action: IncidentAction::Note,
+            note: Some(format!("note {n}")),
+            version: None,
+        })
     };
     let mut acknowledged = Vec::new();
     for n in 0..10 {

@@ -6,9 +6,10 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Duration, Utc};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use opsdeck::config::Config;
-use opsdeck::engine::{Clock, Command, Decision, Engine};
+use opsdeck::engine::{Clock, Engine};
 use opsdeck::link::{LinkEvent, LinkInfo};
 use opsdeck::model::{Severity, Snapshot};
+use opsdeck::protocol::{ActOnApproval, ActOnRollout, ApprovalAction, Command, RevealRecord};
 use opsdeck::store::Store;
 use opsdeck::tui::action::Action;
 use opsdeck::tui::app::{App, DialogStep, Mode, Pane};
@@ -97,9 +98,7 @@ fn select_decidable(app: &mut App) -> String {
         .iter()
         .position(|id| {
             let a = &app.data.approvals[id];
-            a.is_pending()
-                && a.level <= opsdeck::authority::Level::Enterprise
-                && a.approvals.is_empty()
+            a.is_pending() && a.level <= opsdeck::authority::Level::Enterprise && a.votes.is_empty()
         })
         .expect("a pending item below the executive level");
     app.pane_state_mut(Pane::Approvals).selected = at;
@@ -219,12 +218,12 @@ fn approving_takes_a_reason_and_a_confirmation_never_one_key() {
         vec![Effect::Send {
             item: target.clone(),
             label: format!("approve {target}"),
-            command: Command::DecideApproval {
+            command: Command::ActOnApproval(ActOnApproval {
                 id: target.clone(),
-                decision: Decision::Approve,
+                decision: ApprovalAction::Approve,
                 reason: "budget fits".into(),
-                expected_version: Some(approval.version),
-            },
+                version: Some(approval.version),
+            }),
         }]
     );
     assert_eq!(app.mode, Mode::Normal);
@@ -333,7 +332,7 @@ fn promoting_to_complete_and_aborting_ask_for_the_rollout_name() {
         matches!(
             &effects[..],
             [Effect::Send {
-                command: Command::RolloutAction { .. },
+                command: Command::ActOnRollout(ActOnRollout { .. }),
                 ..
             }]
         ),
@@ -721,7 +720,7 @@ fn sensitive_records_stay_hidden_until_a_reveal_which_is_audited() {
     let [
         Effect::Send {
             item,
-            command: Command::RevealAudit { seq, .. },
+            command: Command::RevealRecord(RevealRecord { seq, .. }),
             ..
         },
     ] = &effects[..]

@@ -20,8 +20,8 @@ pub struct Setup {
 impl Setup {
     pub fn new() -> BenchResult<Setup> {
         let dir = tempfile::tempdir().map_err(|e| format!("temporary directory: {e}"))?;
-        let token = opsdeck::server::config::new_token();
-        let agent_token = opsdeck::server::config::new_token();
+        let token = opsdeck::config::server::new_token();
+        let agent_token = opsdeck::config::server::new_token();
         let config = server_config(&token, &agent_token);
         std::fs::write(dir.path().join("config.toml"), config)
             .map_err(|e| format!("writing the server config: {e}"))?;
@@ -102,8 +102,8 @@ impl Drop for Server {
 
 /// Rate limits far above what the bench sends: they are not what is measured.
 fn server_config(token: &str, agent_token: &str) -> String {
-    let hash = opsdeck::server::config::token_hash(token);
-    let agent_hash = opsdeck::server::config::token_hash(agent_token);
+    let hash = opsdeck::config::server::token_hash(token);
+    let agent_hash = opsdeck::config::server::token_hash(agent_token);
     format!(
         "[server]\noperator_rate_per_minute = 1000000\noperator_burst = 100000\n\n\
          [[server.operators]]\nname = \"bench\"\nrole = \"executive\"\ntoken_sha256 = \"{hash}\"\n\n\

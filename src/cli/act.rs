@@ -4,8 +4,11 @@ use super::args::{AgentVerb, DecideArgs, IncidentArgs, IncidentCmd, RolloutArgs,
 use super::context::Context;
 use super::error::CliError;
 use super::output::emit_one;
-use crate::engine::{Command, Decision, IncidentAction, Reply, RolloutAction};
 use crate::model::Approval;
+use crate::protocol::{
+    ActOnAgent, ActOnApproval, ActOnIncident, ActOnRollout, AgentAction, ApprovalAction, Command,
+    DeclareIncident, IncidentAction, Reply, RolloutAction,
+};
 
 fn run(ctx: &Context, command: Command) -> Result<Reply, CliError> {
     ctx.require_writable()?;
@@ -22,7 +25,7 @@ fn run(ctx: &Context, command: Command) -> Result<Reply, CliError> {
 
 fn approval_line(a: &Approval) -> String {
     let votes = a
-        .approvals
+        .votes
         .iter()
         .map(|v| v.by.as_str())
         .collect::<Vec<_>>()
@@ -32,7 +35,7 @@ fn approval_line(a: &Approval) -> String {
         a.id,
         a.state.as_str(),
         a.level,
-        a.approvals.len(),
+        a.votes.len(),
         a.quorum,
         if votes.is_empty() {
             String::new()
@@ -43,30 +46,13 @@ fn approval_line(a: &Approval) -> String {
     )
 }
 
-pub enum DecideVerb {
-    Approve,
-    Reject,
-    Escalate,
-}
-
-pub fn decide(ctx: &Context, verb: DecideVerb, args: &DecideArgs) -> Result<(), CliError> {
-    let command = match verb {
-        DecideVerb::Approve | DecideVerb::Reject => Command::DecideApproval {
-            id: args.id.clone(),
-            decision: if matches!(verb, DecideVerb::Approve) {
-                Decision::Approve
-            } else {
-                Decision::Reject
-            },
-            reason: args.reason.clone(),
-            expected_version: args.version,
-        },
-        DecideVerb::Escalate => Command::EscalateApproval {
-            id: args.id.clone(),
-            reason: args.reason.clone(),
-            expected_version: args.version,
-        },
-    };
+pub fn decide(ctx: &Context, decision: ApprovalAction, args: &DecideArgs) -> Result<(), CliError> {
+    let command = Command::ActOnApproval(ActOnApproval {
+        id: args.id.clone(),
+        decision,
+        reason: args.reason.clone(),
+        version: args.version,
+    });
     match run(ctx, command)? {
         Reply::Approval(a) => emit_one(ctx.format(), &a, || approval_line(&a)),
         other => unexpected(other),
@@ -91,11 +77,11 @@ pub fn incident(ctx: &Context, cmd: &IncidentCmd) -> Result<(), CliError> {
             domain,
             title,
         } => {
-            let command = Command::DeclareIncident {
+            let command = Command::DeclareIncident(DeclareIncident {
                 severity: *severity,
                 title: title.clone(),
                 domain: domain.clone(),
-            };
+            });
             return match run(ctx, command)? {
                 Reply::Incident(i) => emit_one(ctx.format(), &i, || {
                     format!(
@@ -110,12 +96,12 @@ pub fn incident(ctx: &Context, cmd: &IncidentCmd) -> Result<(), CliError> {
             };
         }
     };
-    let command = Command::IncidentAction {
+    let command = Command::ActOnIncident(ActOnIncident {
         id: args.id.clone(),
         action,
         note: args.note.clone(),
-        expected_version: args.version,
-    };
+        version: args.version,
+    });
     match run(ctx, command)? {
         Reply::Incident(i) => emit_one(ctx.format(), &i, || {
             format!(
@@ -137,12 +123,12 @@ pub fn rollout(ctx: &Context, args: &RolloutArgs) -> Result<(), CliError> {
         RolloutVerb::Resume => RolloutAction::Resume,
         RolloutVerb::Abort => RolloutAction::Abort,
     };
-    let command = Command::RolloutAction {
+    let command = Command::ActOnRollout(ActOnRollout {
         id: args.id.clone(),
         action,
         reason: args.reason.clone(),
-        expected_version: args.version,
-    };
+        version: args.version,
+    });
     match run(ctx, command)? {
         Reply::Rollout(r) => emit_one(ctx.format(), &r, || {
             format!(
@@ -165,13 +151,14 @@ pub fn agent(
     id: &str,
     reason: Option<String>,
 ) -> Result<(), CliError> {
-    let command = match verb {
-        AgentVerb::Pause => Command::PauseAgent {
-            id: id.to_string(),
-            reason: reason.unwrap_or_default(),
+    let command = Command::ActOnAgent(ActOnAgent {
+        id: id.to_string(),
+        action: match verb {
+            AgentVerb::Pause => AgentAction::Pause,
+            AgentVerb::Resume => AgentAction::Resume,
         },
-        AgentVerb::Resume => Command::ResumeAgent { id: id.to_string() },
-    };
+        reason,
+    });
     match run(ctx, command)? {
         Reply::Agent(a) => emit_one(ctx.format(), &a, || {
             format!("{} ({}) {}", a.id, a.name, a.status.as_str())

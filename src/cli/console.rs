@@ -45,12 +45,15 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
         crate::engine::Clock::System,
         None,
     )?;
-    let link = Link::Embedded(Embedded::start(
+    let orchestrator = crate::orchestrator::Orchestrator::start(
         engine,
+        (!no_demo).then_some(ctx.config.demo.seed),
+    );
+    let link = Link::Embedded(Embedded::on(
+        orchestrator,
         EmbeddedOptions {
             actor: ctx.actor(),
             read_only: ctx.global.read_only,
-            demo_seed: (!no_demo).then_some(ctx.config.demo.seed),
         },
     ));
     tui::run(link, options).map_err(tui_error)

@@ -6,9 +6,10 @@ use super::args::{Format, Global};
 use super::error::CliError;
 use crate::authority::Role;
 use crate::config::Config;
-use crate::engine::{Actor, Clock, Engine};
+use crate::engine::{Clock, Engine};
 use crate::link::{LinkError, Remote, Target};
 use crate::paths;
+use crate::protocol::Actor;
 use crate::store::Store;
 
 pub struct Context {
@@ -91,7 +92,7 @@ impl Context {
     /// The remote orchestrator chosen by `--context` or `--connect`, if any.
     pub fn target(&self) -> Result<Option<Target>, CliError> {
         if let Some(name) = &self.global.context {
-            let context = crate::link::context::find(&self.config.contexts, name)
+            let context = crate::config::context::find(&self.config.contexts, name)
                 .map_err(|e| CliError::Usage(e.to_string()))?;
             let mut target = context
                 .target()

@@ -131,7 +131,7 @@ pub fn run_remote(
     target.token = agent_token.to_string();
     crate::logging::init();
     let mut fleet =
-        crate::link::RemoteFleet::connect(&target).map_err(|e| CliError::Runtime(e.to_string()))?;
+        crate::sim::RemoteFleet::connect(&target).map_err(|e| CliError::Runtime(e.to_string()))?;
     let mut sim = Sim::new(seed);
     let mut totals = crate::sim::Totals::default();
     let began = Instant::now();

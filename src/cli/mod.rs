@@ -15,6 +15,7 @@ mod read;
 mod serve;
 mod trail;
 
+use crate::protocol::ApprovalAction;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -76,9 +77,9 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Incidents { state } => read::incidents(&ctx, &state),
         Cmd::Approvals { state } => read::approvals(&ctx, &state),
         Cmd::Rollouts => read::rollouts(&ctx),
-        Cmd::Approve(a) => act::decide(&ctx, act::DecideVerb::Approve, &a),
-        Cmd::Reject(a) => act::decide(&ctx, act::DecideVerb::Reject, &a),
-        Cmd::Escalate(a) => act::decide(&ctx, act::DecideVerb::Escalate, &a),
+        Cmd::Approve(a) => act::decide(&ctx, ApprovalAction::Approve, &a),
+        Cmd::Reject(a) => act::decide(&ctx, ApprovalAction::Reject, &a),
+        Cmd::Escalate(a) => act::decide(&ctx, ApprovalAction::Escalate, &a),
         Cmd::Incident(cmd) => act::incident(&ctx, &cmd),
         Cmd::Rollout(a) => act::rollout(&ctx, &a),
         Cmd::Agent(a) => {

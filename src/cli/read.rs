@@ -151,7 +151,7 @@ pub fn approvals(ctx: &Context, state: &Option<String>) -> Result<(), CliError> 
                     a.category.as_str().into(),
                     a.domain.clone(),
                     a.classification.as_str().into(),
-                    format!("{}/{}", a.approvals.len(), a.quorum),
+                    format!("{}/{}", a.votes.len(), a.quorum),
                     span(snap.at - a.created_at),
                     if a.is_pending() {
                         left(a.expires_at - snap.at)

@@ -4,9 +4,9 @@ use super::args::ServeArgs;
 use super::context::Context;
 use super::error::CliError;
 use crate::authority::Role;
+use crate::config::server::{new_token, token_hash, valid_name};
 use crate::engine::{Clock, Engine};
 use crate::orchestrator::Orchestrator;
-use crate::server::config::{new_token, token_hash, valid_name};
 use crate::server::{Server, Tls};
 
 pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {

@@ -1,10 +1,11 @@
 //! Agents joining, reporting in, pausing, and the circuit breaker that takes them out.
 
 use super::txn::Txn;
-use super::{Actor, EngineError, Reply, guard};
+use super::{EngineError, guard};
 use crate::model::{
     ActionType, Agent, AgentStatus, AuditDetails, Change, Circuit, EntityKind, Queue,
 };
+use crate::protocol::{Actor, Reply};
 
 pub fn get(txn: &Txn<'_>, id: &str) -> Result<Agent, EngineError> {
     txn.state

@@ -5,12 +5,13 @@ use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use super::txn::Txn;
-use super::{Actor, Decision, EngineError, Reply, agents, guard};
+use super::{EngineError, agents, guard};
 use crate::authority::{self, Level};
 use crate::model::{
     ActionType, Approval, ApprovalState, AuditDetails, AuditDraft, Category, Change,
     Classification, EntityKind, Retention, Vote,
 };
+use crate::protocol::{Actor, ApprovalAction, Reply};
 
 pub struct Request {
     /// The domain, when the requester is not an agent with one of its own.
@@ -103,7 +104,7 @@ pub fn raise(
         state: ApprovalState::Pending,
         version: 1,
         quorum: authority::quorum(request.category, request.classification),
-        approvals: vec![],
+        votes: vec![],
         rejection: None,
         created_at: txn.now,
         level_deadline_at: level_deadline(txn, level).map(|d| txn.now + d),
@@ -172,7 +173,7 @@ fn check_open(txn: &Txn<'_>, a: &Approval, expected: Option<u64>) -> Result<(), 
             .rejection
             .as_ref()
             .map(|v| v.by.clone())
-            .or_else(|| a.approvals.last().map(|v| v.by.clone()));
+            .or_else(|| a.votes.last().map(|v| v.by.clone()));
         let when = a
             .decided_at
             .map(|t| t.format(" at %Y-%m-%d %H:%M:%S UTC").to_string());
@@ -219,26 +220,26 @@ fn open_for<'a>(
     Ok((a, name, role))
 }
 
-pub fn decide(
+pub fn act(
     txn: &mut Txn<'_>,
     actor: &Actor,
     id: &str,
-    decision: Decision,
+    action: ApprovalAction,
     reason: &str,
     expected_version: Option<u64>,
 ) -> Result<Reply, EngineError> {
+    let approve = match action {
+        ApprovalAction::Approve => true,
+        ApprovalAction::Reject => false,
+        ApprovalAction::Escalate => return escalate(txn, actor, id, reason, expected_version),
+    };
     let (mut a, name, role) = open_for(txn, actor, id, expected_version, "decide")?;
     authority::may_decide(role, name, a.subject())?;
     let by = actor.audit_id();
-    if a.approvals.iter().any(|v| v.by == by) {
-        return Err(authority::Denied::AlreadyVoted {
-            operator: name.to_string(),
-        }
-        .into());
-    }
-    let (verb, done) = match decision {
-        Decision::Approve => ("approve", "approved"),
-        Decision::Reject => ("reject", "rejected"),
+    let (verb, done) = if approve {
+        ("approve", "approved")
+    } else {
+        ("reject", "rejected")
     };
     let reason = guard::reason(reason, &format!("{verb} {id}"))?;
     let vote = Vote {
@@ -247,23 +248,23 @@ pub fn decide(
         at: txn.now,
         reason: reason.clone(),
     };
-    let outcome = match decision {
-        Decision::Reject => {
+    let outcome = match approve {
+        false => {
             a.rejection = Some(vote);
             a.state = ApprovalState::Rejected;
             a.decided_at = Some(txn.now);
             "rejected".to_string()
         }
-        Decision::Approve => {
-            a.approvals.push(vote);
-            if a.approvals.len() >= a.quorum as usize {
+        true => {
+            a.votes.push(vote);
+            if a.votes.len() >= a.quorum as usize {
                 a.state = ApprovalState::Approved;
                 a.decided_at = Some(txn.now);
-                format!("approved ({} of {})", a.approvals.len(), a.quorum)
+                format!("approved ({} of {})", a.votes.len(), a.quorum)
             } else {
                 format!(
                     "{} of {} approvals; waiting for another eligible operator",
-                    a.approvals.len(),
+                    a.votes.len(),
                     a.quorum
                 )
             }

@@ -1,5 +1,6 @@
 use crate::authority::Denied;
 use crate::model::EntityKind;
+use crate::protocol::Failure;
 use crate::store::StoreError;
 
 /// Why a command did not change anything.
@@ -50,5 +51,21 @@ impl EngineError {
             self,
             EngineError::Denied(_) | EngineError::Refused { .. } | EngineError::Conflict { .. }
         )
+    }
+
+    /// How callers on the other side of the link classify it.
+    pub fn failure(&self) -> Failure {
+        match self {
+            EngineError::NotFound { .. } => Failure::NotFound,
+            EngineError::Denied(_) => Failure::Denied,
+            EngineError::Refused { .. } => Failure::Refused,
+            EngineError::Conflict {
+                current_version, ..
+            } => Failure::Conflict {
+                current_version: *current_version,
+            },
+            EngineError::Invalid(_) => Failure::Invalid,
+            EngineError::Store(_) => Failure::Unavailable,
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! Who may issue a command, before what the command does is checked.
 
-use super::{Actor, EngineError};
+use super::EngineError;
 use crate::authority::{Denied, Role};
+use crate::protocol::Actor;
 
 /// An operator who may act on items of `domain`; returns their name and role.
 pub fn operator_for<'a>(

@@ -2,11 +2,12 @@
 //! noted and resolved by operators, each step on the timeline and in the audit trail.
 
 use super::txn::Txn;
-use super::{Actor, EngineError, IncidentAction, Reply, agents, guard};
+use super::{EngineError, agents, guard};
 use crate::model::{
     ActionType, AuditDetails, Change, Classification, EntityKind, Incident, IncidentSource,
     IncidentState, Retention, Severity, TimelineEntry,
 };
+use crate::protocol::{Actor, IncidentAction, Reply};
 
 fn get(txn: &Txn<'_>, id: &str) -> Result<Incident, EngineError> {
     txn.state

@@ -5,7 +5,6 @@ mod agents;
 mod alerts;
 mod approvals;
 pub mod clock;
-mod command;
 mod error;
 mod guard;
 mod incidents;
@@ -19,14 +18,12 @@ use rand_chacha::ChaCha8Rng;
 use tokio::sync::broadcast;
 
 pub use clock::Clock;
-pub use command::{
-    Actor, Command, Decision, IncidentAction, Outcome, Reply, RolloutAction, TaskOutcome,
-};
 pub use error::EngineError;
 pub use tasks::backoff;
 
 use crate::config::Config;
 use crate::model::{Change, Event, Snapshot, State, Timestamp};
+use crate::protocol::{Actor, AgentAction, Command, Outcome, Reply};
 use crate::store::{ClockMode, Store, StoreError, WriteTx};
 use txn::Txn;
 
@@ -329,122 +326,73 @@ fn audit_id(now: Timestamp, rng: &mut ChaCha8Rng) -> uuid::Uuid {
 
 fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply, EngineError> {
     match command {
-        Command::DecideApproval {
-            id,
-            decision,
-            reason,
-            expected_version,
-        } => approvals::decide(txn, actor, &id, decision, &reason, expected_version),
-        Command::EscalateApproval {
-            id,
-            reason,
-            expected_version,
-        } => approvals::escalate(txn, actor, &id, &reason, expected_version),
-        Command::RaiseEscalation {
-            agent,
-            category,
-            summary,
-            context,
-            options_considered,
-            recommendation,
-            classification,
-            related_tasks,
-        } => {
-            guard::agent_is(actor, &agent)?;
+        Command::ActOnApproval(c) => {
+            approvals::act(txn, actor, &c.id, c.decision, &c.reason, c.version)
+        }
+        Command::RaiseEscalation(c) => {
+            guard::agent_is(actor, &c.agent)?;
             approvals::raise(
                 txn,
                 &actor.audit_id(),
-                &agent,
+                &c.agent,
                 approvals::Request {
                     domain: None,
-                    category,
-                    summary,
-                    context,
-                    options_considered,
-                    recommendation,
-                    classification,
-                    related_tasks,
+                    category: c.category,
+                    summary: c.summary,
+                    context: c.context,
+                    options_considered: c.options_considered,
+                    recommendation: c.recommendation,
+                    classification: c.classification,
+                    related_tasks: c.related_tasks,
                 },
             )
         }
-        Command::IncidentAction {
-            id,
-            action,
-            note,
-            expected_version,
-        } => incidents::act(txn, actor, &id, action, note, expected_version),
-        Command::DeclareIncident {
-            severity,
-            title,
-            domain,
-        } => incidents::declare(txn, actor, severity, &title, &domain),
-        Command::ReportIncident {
-            agent,
-            severity,
-            title,
-        } => incidents::report(txn, actor, &agent, severity, &title),
-        Command::RolloutAction {
-            id,
-            action,
-            reason,
-            expected_version,
-        } => rollouts::act(txn, actor, &id, action, reason, expected_version),
-        Command::StartRollout {
-            name,
-            kind,
-            target_version,
-            domain,
-            auto_promote,
-        } => rollouts::start(
+        Command::ActOnIncident(c) => incidents::act(txn, actor, &c.id, c.action, c.note, c.version),
+        Command::DeclareIncident(c) => {
+            incidents::declare(txn, actor, c.severity, &c.title, &c.domain)
+        }
+        Command::ReportIncident(c) => incidents::report(txn, actor, &c.agent, c.severity, &c.title),
+        Command::ActOnRollout(c) => rollouts::act(txn, actor, &c.id, c.action, c.reason, c.version),
+        Command::StartRollout(c) => rollouts::start(
             txn,
             actor,
-            &name,
-            kind,
-            &target_version,
-            &domain,
-            auto_promote,
+            &c.name,
+            c.kind,
+            &c.target_version,
+            &c.domain,
+            c.auto_promote,
         ),
-        Command::PauseAgent { id, reason } => agents::pause(txn, actor, &id, &reason),
-        Command::RevealAudit { seq, domain } => reveal(txn, actor, seq, &domain),
-        Command::ResumeAgent { id } => agents::resume(txn, actor, &id),
-        Command::RegisterAgent {
-            name,
-            domain,
-            team,
-            skills,
-            version,
-        } => agents::register(txn, actor, &name, &domain, &team, skills, &version),
-        Command::Heartbeat { agent } => agents::heartbeat(txn, actor, &agent),
-        Command::SubmitTask {
-            title,
-            domain,
-            team,
-            priority,
-            skills,
-            depends_on,
-        } => tasks::submit(
-            txn, actor, &title, &domain, &team, priority, skills, depends_on,
+        Command::ActOnAgent(c) => match c.action {
+            AgentAction::Pause => {
+                agents::pause(txn, actor, &c.id, c.reason.as_deref().unwrap_or(""))
+            }
+            AgentAction::Resume => agents::resume(txn, actor, &c.id),
+        },
+        Command::RevealRecord(c) => reveal(txn, actor, c.seq, &c.domain),
+        Command::RegisterAgent(c) => agents::register(
+            txn, actor, &c.name, &c.domain, &c.team, c.skills, &c.version,
         ),
-        Command::LeaseTask { agent } => tasks::lease(txn, actor, &agent),
-        Command::CompleteTask {
-            agent,
-            task,
-            outcome,
-        } => tasks::complete(txn, actor, &agent, &task, outcome),
-        Command::RecordExecution {
-            agent,
-            summary,
-            context,
-            outcome,
-            related_tasks,
-        } => agents::record_execution(
+        Command::Heartbeat(c) => agents::heartbeat(txn, actor, &c.agent),
+        Command::SubmitTask(c) => tasks::submit(
             txn,
             actor,
-            &agent,
-            &summary,
-            &context,
-            &outcome,
-            related_tasks,
+            &c.title,
+            &c.domain,
+            &c.team,
+            c.priority,
+            c.skills,
+            c.depends_on,
+        ),
+        Command::LeaseTask(c) => tasks::lease(txn, actor, &c.agent),
+        Command::CompleteTask(c) => tasks::complete(txn, actor, &c.agent, &c.task, c.outcome),
+        Command::RecordExecution(c) => agents::record_execution(
+            txn,
+            actor,
+            &c.agent,
+            &c.summary,
+            &c.context,
+            &c.outcome,
+            c.related_tasks,
         ),
     }
 }

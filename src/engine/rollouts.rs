@@ -4,11 +4,12 @@
 use chrono::Duration;
 
 use super::txn::Txn;
-use super::{Actor, EngineError, Reply, RolloutAction, guard};
+use super::{EngineError, guard};
 use crate::model::{
     ActionType, Agent, AuditDetails, Change, EntityKind, Phase, PhaseState, Rollout, RolloutHealth,
     RolloutKind, RolloutState,
 };
+use crate::protocol::{Actor, Reply, RolloutAction};
 
 const LATENCY_SAMPLES: usize = 50;
 /// A canary must also exceed its baseline by this much in absolute terms: a small cohort is

@@ -3,11 +3,12 @@
 use chrono::Duration;
 
 use super::txn::Txn;
-use super::{Actor, EngineError, Reply, TaskOutcome, agents, guard, incidents, rollouts};
+use super::{EngineError, agents, guard, incidents, rollouts};
 use crate::model::{
     ActionType, Agent, AgentStatus, AuditDetails, Change, Circuit, EntityKind, IncidentSource,
     Severity, Task, TaskState,
 };
+use crate::protocol::{Actor, Reply, TaskOutcome};
 
 fn get(txn: &Txn<'_>, id: &str) -> Result<Task, EngineError> {
     txn.state

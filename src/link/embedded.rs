@@ -2,16 +2,15 @@
 
 use tokio::sync::mpsc;
 
-use super::{LinkError, LinkEvent, LinkInfo, follow};
-use crate::engine::{Actor, Command, Engine, Outcome};
+use super::{LinkError, LinkEvent, LinkInfo};
 use crate::model::{AuditRecord, Snapshot};
 use crate::orchestrator::Orchestrator;
+use crate::orchestrator::follow;
+use crate::protocol::{Actor, Command, Outcome};
 
 pub struct EmbeddedOptions {
     pub actor: Actor,
     pub read_only: bool,
-    /// Run the demo fleet with this seed on the real clock.
-    pub demo_seed: Option<u64>,
 }
 
 pub struct Embedded {
@@ -21,11 +20,6 @@ pub struct Embedded {
 }
 
 impl Embedded {
-    /// Starts the orchestrator on its own thread.
-    pub fn start(engine: Engine, options: EmbeddedOptions) -> Embedded {
-        Embedded::on(Orchestrator::start(engine, options.demo_seed), options)
-    }
-
     /// A console on an orchestrator that is already running.
     pub fn on(orchestrator: Orchestrator, options: EmbeddedOptions) -> Embedded {
         let (name, role) = match &options.actor {

@@ -1,10 +1,7 @@
 //! The boundary the console talks to: one enum, the same methods whether the orchestrator runs
 //! in this process or behind `opsdeck serve`.
 
-pub mod context;
 mod embedded;
-mod fleet;
-pub mod follow;
 mod remote;
 
 use std::time::Duration;
@@ -12,14 +9,13 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-pub use context::Target;
+pub use crate::config::context::Target;
 pub use embedded::{Embedded, EmbeddedOptions};
-pub use fleet::{FleetError, RemoteFleet};
 pub use remote::{Remote, backoff};
 
-use crate::engine::{Command, EngineError, Outcome};
 use crate::model::{AuditRecord, Event, Snapshot, Timestamp};
 use crate::orchestrator::OrchestratorError;
+use crate::protocol::{Command, Failure, Outcome};
 
 /// What arrives on a subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,30 +54,22 @@ pub enum LinkError {
     Unavailable(String),
 }
 
-impl From<EngineError> for LinkError {
-    fn from(e: EngineError) -> Self {
-        match e {
-            EngineError::NotFound { .. } => LinkError::NotFound(e.to_string()),
-            EngineError::Conflict {
-                ref current_version,
-                ..
-            } => LinkError::Conflict {
-                current_version: *current_version,
-                message: e.to_string(),
-            },
-            EngineError::Denied(_) | EngineError::Refused { .. } => {
-                LinkError::Refused(e.to_string())
-            }
-            EngineError::Invalid(_) => LinkError::Invalid(e.to_string()),
-            EngineError::Store(_) => LinkError::Unavailable(e.to_string()),
-        }
-    }
-}
-
 impl From<OrchestratorError> for LinkError {
     fn from(e: OrchestratorError) -> Self {
         match e {
-            OrchestratorError::Engine(e) => e.into(),
+            OrchestratorError::Engine(e) => {
+                let message = e.to_string();
+                match e.failure() {
+                    Failure::NotFound => LinkError::NotFound(message),
+                    Failure::Conflict { current_version } => LinkError::Conflict {
+                        message,
+                        current_version,
+                    },
+                    Failure::Denied | Failure::Refused => LinkError::Refused(message),
+                    Failure::Invalid => LinkError::Invalid(message),
+                    Failure::Unavailable => LinkError::Unavailable(message),
+                }
+            }
             OrchestratorError::Query(q) => LinkError::Invalid(q.to_string()),
             other => LinkError::Unavailable(other.to_string()),
         }

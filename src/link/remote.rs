@@ -13,11 +13,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
-use super::context::Target;
-use super::{LinkError, LinkEvent, LinkInfo, follow};
-use crate::api::{self, Problem};
-use crate::engine::{Command, Decision, Outcome};
-use crate::model::{AuditRecord, Event, Snapshot};
+use super::{LinkError, LinkEvent, LinkInfo};
+use crate::config::context::Target;
+use crate::model::{AuditRecord, EntityKind, Event, Snapshot};
+use crate::orchestrator::follow;
+use crate::protocol::{self as api, Problem};
+use crate::protocol::{Command, Outcome};
 
 /// A request that takes longer than this is treated as lost (and retried with its key).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -188,15 +189,15 @@ impl Remote {
     }
 
     /// The version of a thing now, for callers (scripts) that did not name the one they saw.
-    async fn current_version(&self, kind: &str, id: &str) -> Result<u64, LinkError> {
+    async fn current_version(&self, kind: EntityKind, id: &str) -> Result<u64, LinkError> {
         let snapshot = self.snapshot().await?;
         let version = match kind {
-            "approval" => snapshot
+            EntityKind::Approval => snapshot
                 .approvals
                 .iter()
                 .find(|a| a.id == id)
                 .map(|a| a.version),
-            "incident" => snapshot
+            EntityKind::Incident => snapshot
                 .incidents
                 .iter()
                 .find(|i| i.id == id)
@@ -207,117 +208,28 @@ impl Remote {
                 .find(|r| r.id == id)
                 .map(|r| r.version),
         };
-        version.ok_or_else(|| LinkError::NotFound(format!("no {kind} with id {id:?}")))
+        version.ok_or_else(|| LinkError::NotFound(format!("no {} with id {id:?}", kind.noun())))
     }
 
-    pub async fn send(&self, command: Command) -> Result<Outcome, LinkError> {
+    pub async fn send(&self, mut command: Command) -> Result<Outcome, LinkError> {
         if self.info.read_only {
             return Err(LinkError::Refused(
                 "read-only: this console does not act".into(),
             ));
         }
-        let version = |v: Option<u64>, kind: &'static str, id: String| async move {
-            match v {
-                Some(v) => Ok(v),
-                None => self.current_version(kind, &id).await,
-            }
-        };
-        match command {
-            Command::DecideApproval {
-                id,
-                decision,
-                reason,
-                expected_version,
-            } => {
-                let body = api::DecisionRequest {
-                    decision: match decision {
-                        Decision::Approve => api::ApprovalVerb::Approve,
-                        Decision::Reject => api::ApprovalVerb::Reject,
-                    },
-                    reason,
-                    version: version(expected_version, "approval", id.clone()).await?,
-                };
-                self.post(&["v1", "approvals", &id, "decision"], &body)
-                    .await
-            }
-            Command::EscalateApproval {
-                id,
-                reason,
-                expected_version,
-            } => {
-                let body = api::DecisionRequest {
-                    decision: api::ApprovalVerb::Escalate,
-                    reason,
-                    version: version(expected_version, "approval", id.clone()).await?,
-                };
-                self.post(&["v1", "approvals", &id, "decision"], &body)
-                    .await
-            }
-            Command::IncidentAction {
-                id,
-                action,
-                note,
-                expected_version,
-            } => {
-                let body = api::IncidentActionRequest {
-                    action,
-                    note,
-                    version: version(expected_version, "incident", id.clone()).await?,
-                };
-                self.post(&["v1", "incidents", &id, "actions"], &body).await
-            }
-            Command::DeclareIncident {
-                severity,
-                title,
-                domain,
-            } => {
-                let body = api::DeclareIncidentRequest {
-                    severity,
-                    title,
-                    domain,
-                };
-                self.post(&["v1", "incidents"], &body).await
-            }
-            Command::RolloutAction {
-                id,
-                action,
-                reason,
-                expected_version,
-            } => {
-                let body = api::RolloutActionRequest {
-                    action,
-                    reason,
-                    version: version(expected_version, "rollout", id.clone()).await?,
-                };
-                self.post(&["v1", "rollouts", &id, "actions"], &body).await
-            }
-            Command::PauseAgent { id, reason } => {
-                let body = api::AgentActionRequest {
-                    action: api::AgentVerb::Pause,
-                    reason: Some(reason),
-                };
-                self.post(&["v1", "agents", &id, "actions"], &body).await
-            }
-            Command::ResumeAgent { id } => {
-                let body = api::AgentActionRequest {
-                    action: api::AgentVerb::Resume,
-                    reason: None,
-                };
-                self.post(&["v1", "agents", &id, "actions"], &body).await
-            }
-            Command::RevealAudit { seq, domain } => {
-                let seq = seq.to_string();
-                self.post(
-                    &["v1", "audit", &seq, "reveal"],
-                    &api::RevealRequest { domain },
-                )
-                .await
-            }
-            other => Err(LinkError::Invalid(format!(
-                "{} is not an operator action over the remote link",
-                other.name()
-            ))),
+        if let Some((kind, id, None)) = command.versioned() {
+            let version = self.current_version(kind, &id.to_string()).await?;
+            command.set_version(version);
         }
+        let segments = command.segments().filter(|_| !command.is_agents());
+        let Some(segments) = segments else {
+            return Err(LinkError::Invalid(format!(
+                "{} is not an operator action over the remote link",
+                command.name()
+            )));
+        };
+        let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+        self.post(&segments, &command.body()).await
     }
 
     /// Events after `since`, then live ones, across reconnects. Ends after a `Reset` (the

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::Timestamp;
-use crate::authority::Level;
+use super::role::Level;
 
 /// What an escalated decision is about; it fixes the lowest level that may decide it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -147,7 +147,9 @@ pub struct Approval {
     pub version: u64,
     /// Distinct eligible approvers needed (2 for sensitive and executive items).
     pub quorum: u8,
-    pub approvals: Vec<Vote>,
+    /// The approving votes so far (a rejection decides at once and is kept apart).
+    #[serde(alias = "approvals")]
+    pub votes: Vec<Vote>,
     pub rejection: Option<Vote>,
     pub created_at: Timestamp,
     /// When it escalates itself to the next level if still pending.
@@ -164,11 +166,12 @@ impl Approval {
     }
 
     /// The facts the authority checks look at.
-    pub fn subject(&self) -> crate::authority::Subject<'_> {
-        crate::authority::Subject {
+    pub fn subject(&self) -> super::role::Subject<'_> {
+        super::role::Subject {
             level: self.level,
             domain: &self.domain,
             requested_by: &self.requested_by,
+            votes: &self.votes,
         }
     }
 }

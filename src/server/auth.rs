@@ -8,11 +8,11 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use super::config::{ServerConfig, token_hash};
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::authority::Role;
-use crate::engine::Actor;
+use crate::config::server::{ServerConfig, token_hash};
+use crate::model::Role;
+use crate::protocol::Actor;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Caller {

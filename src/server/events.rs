@@ -4,6 +4,7 @@
 //! every stream; a stream that falls `client_buffer` events behind is reset, so a slow client
 //! never grows the server's memory.
 
+use crate::protocol::Problem;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -17,8 +18,8 @@ use tokio::sync::broadcast;
 use super::auth::Caller;
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::link::follow::{self, Item, Sequenced};
 use crate::model::Event;
+use crate::orchestrator::follow::{self, Item, Sequenced};
 
 /// One event as it goes on the wire.
 #[derive(Debug)]
@@ -96,7 +97,7 @@ fn reset(reason: &str) -> SseEvent {
 
 /// The live stream of events.
 #[utoipa::path(get, path = "/v1/events", params(EventsParams, ("Last-Event-ID" = Option<u64>, Header, description = "resume after this seq")),
-    responses((status = 200, description = "text/event-stream: `id:` seq, `data:` the event as JSON; `event: reset` means take a fresh snapshot"), (status = 401, body = crate::api::Problem)))]
+    responses((status = 200, description = "text/event-stream: `id:` seq, `data:` the event as JSON; `event: reset` means take a fresh snapshot"), (status = 401, body = Problem)))]
 pub async fn events(
     State(state): State<Arc<AppState>>,
     _caller: Caller,

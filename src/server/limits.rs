@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::config::ServerConfig;
 use super::problem::ApiError;
+use crate::config::server::ServerConfig;
 
 pub struct Limits {
     operators: DefaultKeyedRateLimiter<String>,

@@ -3,7 +3,6 @@
 
 mod agents;
 mod auth;
-pub mod config;
 mod events;
 mod idempotency;
 mod limits;
@@ -23,10 +22,11 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::sync::{broadcast, watch};
 
-pub use config::ServerConfig;
+pub use crate::config::server::ServerConfig;
 pub use ops::ApiDoc;
 
 use crate::orchestrator::Orchestrator;
+use crate::protocol::{self, Request};
 use state::AppState;
 
 /// How long stopping waits for requests in flight.
@@ -56,6 +56,22 @@ pub struct Tls {
     pub key: std::path::PathBuf,
 }
 
+/// The doc literal of a route equals the protocol's path (checked when the crate compiles).
+pub(crate) const fn same_path(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 fn router(state: Arc<AppState>, max_body: usize) -> Router {
     let api = Router::new()
         .route("/v1/whoami", get(routes::whoami))
@@ -63,20 +79,23 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/v1/events", get(events::events))
         .route("/v1/audit", get(routes::audit))
         .route("/v1/audit/count", get(routes::audit_count))
-        .route("/v1/audit/{seq}/reveal", post(routes::reveal))
-        .route("/v1/approvals/{id}/decision", post(routes::decide))
-        .route("/v1/incidents", post(routes::declare_incident))
-        .route("/v1/incidents/{id}/actions", post(routes::incident_action))
-        .route("/v1/rollouts/{id}/actions", post(routes::rollout_action))
-        .route("/v1/agents/{id}/actions", post(routes::agent_action))
-        .route("/v1/agent/register", post(agents::register))
-        .route("/v1/agent/heartbeat", post(agents::heartbeat))
-        .route("/v1/agent/lease", post(agents::lease))
-        .route("/v1/agent/complete", post(agents::complete))
-        .route("/v1/agent/escalations", post(agents::escalate))
-        .route("/v1/agent/incidents", post(agents::report))
-        .route("/v1/agent/tasks", post(agents::submit))
-        .route("/v1/agent/executions", post(agents::execution))
+        .route(protocol::RevealRecord::PATH, post(routes::reveal))
+        .route(protocol::ActOnApproval::PATH, post(routes::decide))
+        .route(
+            protocol::DeclareIncident::PATH,
+            post(routes::declare_incident),
+        )
+        .route(protocol::ActOnIncident::PATH, post(routes::incident_action))
+        .route(protocol::ActOnRollout::PATH, post(routes::rollout_action))
+        .route(protocol::ActOnAgent::PATH, post(routes::agent_action))
+        .route(protocol::RegisterAgent::PATH, post(agents::register))
+        .route(protocol::Heartbeat::PATH, post(agents::heartbeat))
+        .route(protocol::LeaseTask::PATH, post(agents::lease))
+        .route(protocol::CompleteTask::PATH, post(agents::complete))
+        .route(protocol::RaiseEscalation::PATH, post(agents::escalate))
+        .route(protocol::ReportIncident::PATH, post(agents::report))
+        .route(protocol::SubmitTask::PATH, post(agents::submit))
+        .route(protocol::RecordExecution::PATH, post(agents::execution))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics_text))
         .route("/openapi.json", get(ops::openapi));

@@ -13,9 +13,8 @@ use serde::de::DeserializeOwned;
 use super::idempotency::{self, Begin, Stored};
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::api::IDEMPOTENCY_KEY;
-use crate::engine::{Actor, Command, Outcome};
-use crate::orchestrator::Entity;
+use crate::model::EntityKind;
+use crate::protocol::{Actor, Command, IDEMPOTENCY_KEY, Outcome, Request, fill_path};
 
 /// Who is asking, for limits and key scopes.
 pub enum Who<'a> {
@@ -183,7 +182,7 @@ pub async fn execute(
     state: &Arc<AppState>,
     actor: Actor,
     command: Command,
-    about: Option<(Entity, &str)>,
+    about: Option<(EntityKind, String)>,
 ) -> Result<(StatusCode, Outcome), ApiError> {
     match state.orchestrator.execute(actor, command).await {
         Ok(outcome) => Ok((StatusCode::OK, outcome)),
@@ -192,7 +191,7 @@ pub async fn execute(
             if err.status() == StatusCode::CONFLICT
                 && let Some((entity, id)) = about
             {
-                err.problem.current = state.orchestrator.current(entity, id).await.ok().flatten();
+                err.problem.current = state.orchestrator.current(entity, &id).await.ok().flatten();
                 if err.problem.current_version.is_none() {
                     err.problem.current_version = err
                         .problem
@@ -205,4 +204,39 @@ pub async fn execute(
             Err(err)
         }
     }
+}
+
+/// The one way an HTTP request becomes a command: parse the body as the command's own struct,
+/// take the path's parameter, and run it as the actor `actor` names, at most once per key.
+pub async fn command_route<T: Request>(
+    state: &Arc<AppState>,
+    who: Who<'_>,
+    headers: &HeaderMap,
+    segment: Option<&str>,
+    body: &Result<Bytes, BytesRejection>,
+    actor: impl FnOnce(&T) -> Actor,
+) -> Response {
+    let route = format!("POST {}", fill_path(T::PATH, segment.unwrap_or_default()));
+    mutate(state, who, headers, &route, body, |body| async move {
+        let mut request: T = parse(&body)?;
+        if let Some(segment) = segment {
+            request.set_path(segment).map_err(ApiError::bad_request)?;
+        }
+        let actor = actor(&request);
+        let command: Command = request.into();
+        if let Some((kind, _, None)) = command.versioned() {
+            return Err(ApiError::unprocessable(format!(
+                "missing field `version`: send the {} version you saw, so a change you have not seen is a conflict",
+                kind.noun()
+            )));
+        }
+        let status = match command {
+            Command::DeclareIncident(_) => StatusCode::CREATED,
+            _ => StatusCode::OK,
+        };
+        let about = command.target().map(|(kind, id)| (kind, id.to_string()));
+        let (_, outcome) = execute(state, actor, command, about).await?;
+        Ok((status, outcome))
+    })
+    .await
 }

@@ -1,5 +1,6 @@
 //! Health, metrics and the API description: what the people running the server need.
 
+use crate::protocol::Problem;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -55,7 +56,7 @@ pub async fn track(request: Request, next: Next) -> Response {
 }
 
 /// Alive, and the orchestrator answers.
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok"), (status = 503, body = crate::api::Problem)))]
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "ok"), (status = 503, body = Problem)))]
 pub async fn healthz(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
@@ -126,7 +127,7 @@ pub async fn metrics_text(State(state): State<Arc<AppState>>) -> Result<Response
         metrics_text,
         openapi,
     ),
-    components(schemas(crate::api::Problem))
+    components(schemas(Problem))
 )]
 pub struct ApiDoc;
 

@@ -4,9 +4,8 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::api::{PROBLEM_BASE, Problem};
-use crate::engine::EngineError;
 use crate::orchestrator::OrchestratorError;
+use crate::protocol::{Failure, PROBLEM_BASE, Problem};
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -65,7 +64,7 @@ impl ApiError {
 impl From<OrchestratorError> for ApiError {
     fn from(e: OrchestratorError) -> ApiError {
         match e {
-            OrchestratorError::Engine(e) => e.into(),
+            OrchestratorError::Engine(e) => refused(e.failure(), e.to_string()),
             OrchestratorError::Query(q) => {
                 let mut err =
                     ApiError::new(StatusCode::BAD_REQUEST, "bad-query", format!("q: {q}"));
@@ -81,38 +80,36 @@ impl From<OrchestratorError> for ApiError {
                 err.retry_after = Some(1);
                 err
             }
-            OrchestratorError::Store(e) => {
-                tracing::error!("store: {e}");
-                let mut err = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "store-unavailable",
-                    format!("the store refused the request, nothing was changed: {e}"),
-                );
-                err.retry_after = Some(5);
-                err
-            }
+            OrchestratorError::Store(e) => store_unavailable(&e.to_string()),
         }
     }
 }
 
-impl From<EngineError> for ApiError {
-    fn from(e: EngineError) -> ApiError {
-        let detail = e.to_string();
-        match e {
-            EngineError::NotFound { .. } => ApiError::not_found(detail),
-            EngineError::Denied(_) => ApiError::forbidden(detail),
-            EngineError::Refused { .. } => ApiError::new(StatusCode::FORBIDDEN, "refused", detail),
-            EngineError::Conflict {
-                current_version, ..
-            } => {
-                let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", detail);
-                err.problem.current_version = current_version;
-                err
-            }
-            EngineError::Invalid(_) => ApiError::unprocessable(detail),
-            EngineError::Store(e) => OrchestratorError::Store(e).into(),
+/// A command the engine refused or could not take, by its [`Failure`].
+fn refused(failure: Failure, detail: String) -> ApiError {
+    match failure {
+        Failure::NotFound => ApiError::not_found(detail),
+        Failure::Denied => ApiError::forbidden(detail),
+        Failure::Refused => ApiError::new(StatusCode::FORBIDDEN, "refused", detail),
+        Failure::Conflict { current_version } => {
+            let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", detail);
+            err.problem.current_version = current_version;
+            err
         }
+        Failure::Invalid => ApiError::unprocessable(detail),
+        Failure::Unavailable => store_unavailable(&detail),
     }
+}
+
+fn store_unavailable(detail: &str) -> ApiError {
+    tracing::error!("store: {detail}");
+    let mut err = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store-unavailable",
+        format!("the store refused the request, nothing was changed: {detail}"),
+    );
+    err.retry_after = Some(5);
+    err
 }
 
 impl IntoResponse for ApiError {

@@ -4,6 +4,7 @@
 
 mod fleet;
 mod operators;
+mod remote;
 mod workload;
 
 use chrono::Duration;
@@ -11,8 +12,12 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::Config;
-use crate::engine::{Actor, Command, Engine, EngineError, Outcome, Reply, TaskOutcome};
+use crate::engine::{Engine, EngineError};
 use crate::model::{Severity, State, Timestamp};
+use crate::protocol::{
+    Actor, Command, CompleteTask, Heartbeat, LeaseTask, Outcome, RecordExecution, RegisterAgent,
+    Reply, ReportIncident, TaskOutcome,
+};
 
 /// What the fleet acts on: the engine in this process, or a remote orchestrator through its
 /// agent endpoints.
@@ -55,6 +60,7 @@ impl Driver for Engine {
 }
 
 pub use fleet::{AGENTS_PER_TEAM, TEAMS};
+pub use remote::{FleetError, RemoteFleet};
 
 /// How often the demo acts on the simulated clock.
 pub const STEP: Duration = Duration::seconds(5);
@@ -200,13 +206,13 @@ impl Sim {
                 Actor::Orchestrator {
                     domain: Some(spec.domain.to_string()),
                 },
-                Command::RegisterAgent {
+                Command::RegisterAgent(RegisterAgent {
                     name: agent.name.clone(),
                     domain: spec.domain.to_string(),
                     team: spec.team.to_string(),
                     skills: agent.skills.clone(),
                     version: "2.3.1".into(),
-                },
+                }),
             ));
         }
         let pending: Vec<usize> = (0..self.agents.len())
@@ -250,7 +256,10 @@ impl Sim {
                 continue;
             }
             if agent.next_heartbeat <= now {
-                batch.push((actor.clone(), Command::Heartbeat { agent: id.clone() }));
+                batch.push((
+                    actor.clone(),
+                    Command::Heartbeat(Heartbeat { agent: id.clone() }),
+                ));
                 agent.next_heartbeat = now + HEARTBEAT_EVERY;
             }
             match &agent.running {
@@ -274,18 +283,21 @@ impl Sim {
                     };
                     batch.push((
                         actor.clone(),
-                        Command::CompleteTask {
+                        Command::CompleteTask(CompleteTask {
                             agent: id.clone(),
                             task: task.clone(),
                             outcome,
-                        },
+                        }),
                     ));
                     completing.push(i);
                 }
                 Some(_) => {}
                 None => {
                     leasing.push((i, batch.len()));
-                    batch.push((actor.clone(), Command::LeaseTask { agent: id.clone() }));
+                    batch.push((
+                        actor.clone(),
+                        Command::LeaseTask(LeaseTask { agent: id.clone() }),
+                    ));
                 }
             }
             self.agent_extras(i, &id, hours, &mut batch);
@@ -339,23 +351,23 @@ impl Sim {
             };
             batch.push((
                 actor.clone(),
-                Command::ReportIncident {
+                Command::ReportIncident(ReportIncident {
                     agent: id.to_string(),
                     severity,
                     title,
-                },
+                }),
             ));
         }
         if self.rng.random_bool((0.4 * hours).min(1.0)) {
             batch.push((
                 actor,
-                Command::RecordExecution {
+                Command::RecordExecution(RecordExecution {
                     agent: id.to_string(),
                     summary: workload::execution_note(&mut self.rng, spec),
                     context: String::new(),
                     outcome: "done".into(),
                     related_tasks: task.into_iter().collect(),
-                },
+                }),
             ));
         }
     }

@@ -10,8 +10,12 @@ use rand_chacha::ChaCha8Rng;
 use super::fleet::{OPERATORS, REASONS_APPROVE, REASONS_REJECT};
 use super::{Totals, run_batch};
 use crate::authority::{self, Role};
-use crate::engine::{Actor, Command, Decision, EngineError, IncidentAction, RolloutAction};
+use crate::engine::EngineError;
 use crate::model::{Approval, IncidentState, RolloutState, Timestamp};
+use crate::protocol::{
+    ActOnApproval, ActOnIncident, ActOnRollout, Actor, ApprovalAction, Command, IncidentAction,
+    RolloutAction,
+};
 
 enum Plan {
     Decide {
@@ -58,7 +62,7 @@ impl Operators {
     }
 
     fn eligible(&mut self, a: &Approval) -> Option<(String, Role)> {
-        let voted: Vec<&str> = a.approvals.iter().map(|v| v.by.as_str()).collect();
+        let voted: Vec<&str> = a.votes.iter().map(|v| v.by.as_str()).collect();
         let subject = a.subject();
         let candidates: Vec<&(String, Role)> = self
             .people
@@ -145,16 +149,16 @@ impl Operators {
             };
             batch.push((
                 Actor::operator(&name, role),
-                Command::DecideApproval {
+                Command::ActOnApproval(ActOnApproval {
                     id: a.id.clone(),
                     decision: if approve {
-                        Decision::Approve
+                        ApprovalAction::Approve
                     } else {
-                        Decision::Reject
+                        ApprovalAction::Reject
                     },
                     reason: reason.to_string(),
-                    expected_version: Some(a.version),
-                },
+                    version: Some(a.version),
+                }),
             ));
             // A second approver, if the quorum needs one, comes a little later.
             let next = now + self.minutes(3, 15);
@@ -209,12 +213,12 @@ impl Operators {
             };
             batch.push((
                 Actor::operator(&name, role),
-                Command::IncidentAction {
+                Command::ActOnIncident(ActOnIncident {
                     id: incident.id.clone(),
                     action,
                     note: Some(note.into()),
-                    expected_version: Some(incident.version),
-                },
+                    version: Some(incident.version),
+                }),
             ));
         }
     }
@@ -259,12 +263,12 @@ impl Operators {
             };
             batch.push((
                 Actor::operator(&name, role),
-                Command::RolloutAction {
+                Command::ActOnRollout(ActOnRollout {
                     id: r.id.clone(),
                     action: RolloutAction::Promote,
                     reason: Some("phase healthy; dashboards clean".into()),
-                    expected_version: Some(r.version),
-                },
+                    version: Some(r.version),
+                }),
             ));
             self.plans.insert(
                 r.id.clone(),

@@ -6,8 +6,9 @@ use rand_chacha::ChaCha8Rng;
 
 use super::fleet::{ESCALATIONS, OUTAGES, ROLLOUTS, TEAMS, TeamSpec};
 use super::{Totals, run_batch};
-use crate::engine::{Actor, Command, EngineError, Reply};
+use crate::engine::EngineError;
 use crate::model::Classification;
+use crate::protocol::{Actor, Command, RaiseEscalation, Reply, StartRollout, SubmitTask};
 
 /// The demo's scenario repeats every six hours on the real clock.
 const CYCLE_MIN: i64 = 360;
@@ -101,7 +102,7 @@ pub fn escalation(
         1..=2 => Classification::Public,
         _ => Classification::Internal,
     };
-    Command::RaiseEscalation {
+    Command::RaiseEscalation(RaiseEscalation {
         agent: agent.to_string(),
         category: e.category,
         summary: fill(e.summary),
@@ -110,7 +111,7 @@ pub fn escalation(
         recommendation: fill(e.recommendation),
         classification,
         related_tasks: task.into_iter().collect(),
-    }
+    })
 }
 
 fn poisson(rng: &mut ChaCha8Rng, mean: f64) -> u32 {
@@ -180,13 +181,13 @@ impl Workload {
                     Actor::Orchestrator {
                         domain: Some(spec.domain.to_string()),
                     },
-                    Command::StartRollout {
+                    Command::StartRollout(StartRollout {
                         name: spec.name.to_string(),
                         kind: spec.kind,
                         target_version: spec.target_version.to_string(),
                         domain: spec.domain.to_string(),
                         auto_promote: spec.auto_promote,
-                    },
+                    }),
                 ));
             }
         }
@@ -267,14 +268,14 @@ impl Workload {
             Actor::Orchestrator {
                 domain: Some(spec.domain.to_string()),
             },
-            Command::SubmitTask {
+            Command::SubmitTask(SubmitTask {
                 title,
                 domain: spec.domain.to_string(),
                 team: spec.team.to_string(),
                 priority,
                 skills: vec![skill.to_string()],
                 depends_on,
-            },
+            }),
         )
     }
 }

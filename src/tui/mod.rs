@@ -26,8 +26,8 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use tokio::sync::mpsc;
 
-use crate::engine::Reply;
 use crate::link::{Link, LinkEvent};
+use crate::protocol::Reply;
 use app::App;
 use keymap::Keymap;
 use theme::Theme;
@@ -323,7 +323,7 @@ fn describe(label: &str, reply: &Reply) -> String {
             "{} is {} ({} of {} approvals)",
             a.id,
             a.state.as_str(),
-            a.approvals.len(),
+            a.votes.len(),
             a.quorum
         ),
         Reply::Incident(i) => format!("{} is {} ({})", i.id, i.state.as_str(), i.severity.as_str()),

@@ -9,9 +9,12 @@ use super::action::Action;
 use super::app::{App, Connection, Dialog, DialogStep, Intent, Mode, Pane, Toast, ToastKind};
 use super::rows;
 use crate::authority;
-use crate::engine::{Command, Decision, IncidentAction, RolloutAction};
 use crate::link::LinkEvent;
 use crate::model::{AuditRecord, IncidentState, RolloutState, Snapshot, Timestamp};
+use crate::protocol::{
+    ActOnAgent, ActOnApproval, ActOnIncident, ActOnRollout, AgentAction, ApprovalAction, Command,
+    IncidentAction, RevealRecord, RolloutAction,
+};
 
 /// Rows a page key moves.
 const PAGE: usize = 10;
@@ -648,10 +651,10 @@ fn reveal(app: &mut App) -> Vec<Effect> {
     vec![Effect::Send {
         item,
         label: format!("reveal seq {}", record.seq),
-        command: Command::RevealAudit {
+        command: Command::RevealRecord(RevealRecord {
             seq: record.seq,
             domain: record.domain.clone(),
-        },
+        }),
     }]
 }
 
@@ -724,16 +727,7 @@ pub fn approval_denial(
     let operator = &app.info.operator;
     let verdict = match action {
         Action::Escalate => authority::may_escalate(&app.role, operator, subject).map(|_| ()),
-        _ => authority::may_decide(&app.role, operator, subject).and_then(|()| {
-            let me = authority::operator_actor(operator);
-            if approval.approvals.iter().any(|v| v.by == me) {
-                Err(authority::Denied::AlreadyVoted {
-                    operator: operator.clone(),
-                })
-            } else {
-                Ok(())
-            }
-        }),
+        _ => authority::may_decide(&app.role, operator, subject),
     };
     verdict.err().map(|e| e.to_string())
 }
@@ -787,7 +781,7 @@ fn open_dialog(app: &mut App, action: Action) -> Result<(), String> {
                     format!(
                         "level {} · quorum {} of {} · classification {}",
                         a.level,
-                        a.approvals.len(),
+                        a.votes.len(),
                         a.quorum,
                         a.classification.as_str()
                     ),
@@ -1004,21 +998,22 @@ fn commit(app: &mut App, dialog: Dialog) -> Vec<Effect> {
             version,
         } => {
             let command = match action {
-                Action::Escalate => Command::EscalateApproval {
+                Action::Escalate => Command::ActOnApproval(ActOnApproval {
+                    decision: ApprovalAction::Escalate,
                     id: id.clone(),
                     reason,
-                    expected_version: Some(version),
-                },
-                _ => Command::DecideApproval {
+                    version: Some(version),
+                }),
+                _ => Command::ActOnApproval(ActOnApproval {
                     id: id.clone(),
                     decision: if action == Action::Approve {
-                        Decision::Approve
+                        ApprovalAction::Approve
                     } else {
-                        Decision::Reject
+                        ApprovalAction::Reject
                     },
                     reason,
-                    expected_version: Some(version),
-                },
+                    version: Some(version),
+                }),
             };
             (id.clone(), format!("{} {id}", action.name()), command)
         }
@@ -1034,12 +1029,12 @@ fn commit(app: &mut App, dialog: Dialog) -> Vec<Effect> {
                 Action::Resolve => IncidentAction::Resolve,
                 _ => IncidentAction::Note,
             };
-            let command = Command::IncidentAction {
+            let command = Command::ActOnIncident(ActOnIncident {
                 id: id.clone(),
                 action: incident_action,
                 note: optional,
-                expected_version: Some(version),
-            };
+                version: Some(version),
+            });
             (id.clone(), format!("{} {id}", action.name()), command)
         }
         Intent::Rollout {
@@ -1054,23 +1049,24 @@ fn commit(app: &mut App, dialog: Dialog) -> Vec<Effect> {
                 Action::Resume => RolloutAction::Resume,
                 _ => RolloutAction::Abort,
             };
-            let command = Command::RolloutAction {
+            let command = Command::ActOnRollout(ActOnRollout {
                 id: id.clone(),
                 action: rollout_action,
                 reason: optional,
-                expected_version: Some(version),
-            };
+                version: Some(version),
+            });
             (id.clone(), format!("{} {id}", action.name()), command)
         }
         Intent::Agent { id, action } => {
-            let command = if action == Action::Pause {
-                Command::PauseAgent {
-                    id: id.clone(),
-                    reason,
-                }
-            } else {
-                Command::ResumeAgent { id: id.clone() }
-            };
+            let command = Command::ActOnAgent(ActOnAgent {
+                id: id.clone(),
+                action: if action == Action::Pause {
+                    AgentAction::Pause
+                } else {
+                    AgentAction::Resume
+                },
+                reason: optional,
+            });
             (id.clone(), format!("{} {id}", action.name()), command)
         }
     };

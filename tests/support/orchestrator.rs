@@ -10,10 +10,11 @@ use std::sync::OnceLock;
 use chrono::{DateTime, Duration, Utc};
 use opsdeck::authority::Role;
 use opsdeck::config::Config;
-use opsdeck::engine::{Actor, Clock, Engine};
+use opsdeck::config::server::{AgentToken, OperatorToken, token_hash};
+use opsdeck::engine::{Clock, Engine};
 use opsdeck::link::{Embedded, EmbeddedOptions, Link, Remote, Target};
 use opsdeck::orchestrator::Orchestrator;
-use opsdeck::server::config::{AgentToken, OperatorToken, token_hash};
+use opsdeck::protocol::Actor;
 use opsdeck::server::{Server, ServerConfig};
 use opsdeck::store::Store;
 
@@ -127,7 +128,6 @@ pub async fn console(variant: Variant, token: &str, read_only: bool) -> Console 
                 EmbeddedOptions {
                     actor: Actor::operator(&op.name, op.role.clone()),
                     read_only,
-                    demo_seed: None,
                 },
             ));
             Console {

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::link::context::ContextConfig;
+use crate::config::context::ContextConfig;
 use crate::link::{LinkError, Remote};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -37,7 +37,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Cell::from(Span::styled(a.level.as_str(), t.accent)),
                 Cell::from(a.category.as_str()),
                 Cell::from(safe(&a.domain)),
-                Cell::from(format!("{}/{}", a.approvals.len(), a.quorum)),
+                Cell::from(format!("{}/{}", a.votes.len(), a.quorum)),
                 Cell::from(span(app.now - a.created_at)),
                 Cell::from(left),
                 Cell::from(safe(&a.summary)),
@@ -125,7 +125,7 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         who_may_decide(a.level, &safe(&a.domain)),
     ));
     let votes: Vec<String> = a
-        .approvals
+        .votes
         .iter()
         .map(|v| format!("{} ({})", safe(&v.by), safe(&v.reason)))
         .collect();
@@ -133,7 +133,7 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         "quorum",
         format!(
             "{} of {}{}",
-            a.approvals.len(),
+            a.votes.len(),
             a.quorum,
             if votes.is_empty() {
                 String::new()

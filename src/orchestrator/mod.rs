@@ -5,10 +5,13 @@
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
+pub mod follow;
+
 use tokio::sync::{broadcast, oneshot};
 
-use crate::engine::{Actor, Command, Engine, EngineError, Outcome};
-use crate::model::{AuditRecord, Event, Snapshot, Timestamp};
+use crate::engine::{Engine, EngineError};
+use crate::model::{AuditRecord, EntityKind, Event, Snapshot, Timestamp};
+use crate::protocol::{Actor, Command, Outcome};
 use crate::query::QueryError;
 use crate::sim::{Sim, Totals};
 use crate::store::StoreError;
@@ -33,15 +36,6 @@ pub enum OrchestratorError {
     Store(#[from] StoreError),
 }
 
-/// What kind of thing a request is about, for fetching its current state after a conflict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entity {
-    Approval,
-    Incident,
-    Rollout,
-    Agent,
-}
-
 type Reply<T> = oneshot::Sender<T>;
 
 enum Request {
@@ -55,7 +49,7 @@ enum Request {
     ),
     Count(String, u64, Reply<Result<(u64, bool), OrchestratorError>>),
     EventsSince(u64, Reply<Result<Option<Vec<Event>>, StoreError>>),
-    Current(Entity, String, Reply<Option<serde_json::Value>>),
+    Current(EntityKind, String, Reply<Option<serde_json::Value>>),
     Seq(Reply<u64>),
     Stop(Reply<()>),
 }
@@ -168,7 +162,7 @@ impl Orchestrator {
     /// The current state of one thing, as JSON (for a conflict's answer).
     pub async fn current(
         &self,
-        entity: Entity,
+        entity: EntityKind,
         id: &str,
     ) -> Result<Option<serde_json::Value>, OrchestratorError> {
         self.ask(|tx| Request::Current(entity, id.to_string(), tx))
@@ -283,13 +277,14 @@ fn handle(engine: &mut Engine, request: Request) {
     }
 }
 
-fn current(engine: &Engine, entity: Entity, id: &str) -> Option<serde_json::Value> {
+fn current(engine: &Engine, entity: EntityKind, id: &str) -> Option<serde_json::Value> {
     let state = engine.state();
     let value = match entity {
-        Entity::Approval => serde_json::to_value(state.approvals.get(id)?),
-        Entity::Incident => serde_json::to_value(state.incidents.get(id)?),
-        Entity::Rollout => serde_json::to_value(state.rollouts.get(id)?),
-        Entity::Agent => serde_json::to_value(state.agents.get(id)?),
+        EntityKind::Approval => serde_json::to_value(state.approvals.get(id)?),
+        EntityKind::Incident => serde_json::to_value(state.incidents.get(id)?),
+        EntityKind::Rollout => serde_json::to_value(state.rollouts.get(id)?),
+        EntityKind::Agent => serde_json::to_value(state.agents.get(id)?),
+        EntityKind::Task => serde_json::to_value(state.tasks.get(id)?),
     };
     value.ok()
 }

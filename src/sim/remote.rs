@@ -3,14 +3,14 @@
 
 use futures::StreamExt;
 use reqwest::{Method, Url};
-use serde::Serialize;
 
-use super::context::Target;
-use crate::api::{self, Problem};
+use super::Driver;
 use crate::config::Config;
-use crate::engine::{Actor, Command, EngineError, Outcome};
+use crate::config::context::Target;
+use crate::engine::EngineError;
 use crate::model::State;
-use crate::sim::Driver;
+use crate::protocol::{self as api, Problem};
+use crate::protocol::{Actor, Command, Outcome};
 
 /// Requests of one step in flight at once.
 const CONCURRENCY: usize = 16;
@@ -116,114 +116,6 @@ impl RemoteFleet {
         Ok(())
     }
 
-    /// The agent route and body of a command, or `None` for what agents cannot do.
-    fn route(command: &Command) -> Option<(&'static str, serde_json::Value)> {
-        fn body(value: impl Serialize) -> serde_json::Value {
-            serde_json::to_value(value).unwrap_or_default()
-        }
-        Some(match command.clone() {
-            Command::RegisterAgent {
-                name,
-                domain,
-                team,
-                skills,
-                version,
-            } => (
-                "v1/agent/register",
-                body(api::RegisterRequest {
-                    name,
-                    domain,
-                    team,
-                    skills,
-                    version,
-                }),
-            ),
-            Command::Heartbeat { agent } => ("v1/agent/heartbeat", body(api::AgentRef { agent })),
-            Command::LeaseTask { agent } => ("v1/agent/lease", body(api::AgentRef { agent })),
-            Command::CompleteTask {
-                agent,
-                task,
-                outcome,
-            } => (
-                "v1/agent/complete",
-                body(api::CompleteRequest {
-                    agent,
-                    task,
-                    outcome,
-                }),
-            ),
-            Command::RaiseEscalation {
-                agent,
-                category,
-                summary,
-                context,
-                options_considered,
-                recommendation,
-                classification,
-                related_tasks,
-            } => (
-                "v1/agent/escalations",
-                body(api::EscalationRequest {
-                    agent,
-                    category,
-                    summary,
-                    context,
-                    options_considered,
-                    recommendation,
-                    classification,
-                    related_tasks,
-                }),
-            ),
-            Command::ReportIncident {
-                agent,
-                severity,
-                title,
-            } => (
-                "v1/agent/incidents",
-                body(api::ReportRequest {
-                    agent,
-                    severity,
-                    title,
-                }),
-            ),
-            Command::SubmitTask {
-                title,
-                domain,
-                team,
-                priority,
-                skills,
-                depends_on,
-            } => (
-                "v1/agent/tasks",
-                body(api::SubmitRequest {
-                    title,
-                    domain,
-                    team,
-                    priority,
-                    skills,
-                    depends_on,
-                }),
-            ),
-            Command::RecordExecution {
-                agent,
-                summary,
-                context,
-                outcome,
-                related_tasks,
-            } => (
-                "v1/agent/executions",
-                body(api::ExecutionRequest {
-                    agent,
-                    summary,
-                    context,
-                    outcome,
-                    related_tasks,
-                }),
-            ),
-            _ => return None,
-        })
-    }
-
     async fn post(&self, path: &str, body: serde_json::Value) -> Result<Outcome, EngineError> {
         let url = self
             .base
@@ -269,8 +161,11 @@ impl Driver for RemoteFleet {
     ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
         let this = &*self;
         let requests = batch.into_iter().map(|(_, command)| async move {
-            match RemoteFleet::route(&command) {
-                Some((path, body)) => this.post(path, body).await,
+            match command.path().filter(|_| command.is_agents()) {
+                Some(path) => {
+                    this.post(path.trim_start_matches('/'), command.body())
+                        .await
+                }
                 None => Err(EngineError::refused(format!(
                     "{} is not an agent endpoint",
                     command.name()

@@ -43,7 +43,7 @@ pub enum ContextError {
 pub fn validate(contexts: &[ContextConfig]) -> Result<(), String> {
     let mut names = std::collections::BTreeSet::new();
     for c in contexts {
-        if !crate::server::config::valid_name(&c.name) {
+        if !super::server::valid_name(&c.name) {
             return Err(format!(
                 "contexts: name {:?} must be 1-64 letters, digits, '.', '_' or '-'; ",
                 c.name

@@ -1,0 +1,145 @@
+//! What operators ask for: act on an approval, an incident, a rollout or an agent; declare an
+//! incident; start a rollout; open a sensitive record. Each struct is the body of its route.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::model::{RolloutKind, Severity};
+
+/// What an operator does to an approval: decide it (approve, reject) or escalate it one level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAction {
+    Approve,
+    Reject,
+    Escalate,
+}
+
+impl ApprovalAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalAction::Approve => "approve",
+            ApprovalAction::Reject => "reject",
+            ApprovalAction::Escalate => "escalate",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentAction {
+    Ack,
+    /// Raise the severity one step, so the incident pages one level further up.
+    Escalate,
+    Mitigate,
+    Resolve,
+    Note,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutAction {
+    Promote,
+    Pause,
+    Resume,
+    Abort,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentAction {
+    Pause,
+    Resume,
+}
+
+/// `POST /v1/approvals/{id}/decision`: approve, reject or escalate an approval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActOnApproval {
+    /// From the path.
+    #[serde(skip)]
+    pub id: String,
+    pub decision: ApprovalAction,
+    /// Why: mandatory, it goes into the audit trail.
+    pub reason: String,
+    /// The approval's version the operator saw; a newer one is a conflict.
+    #[serde(default)]
+    pub version: Option<u64>,
+}
+
+/// `POST /v1/incidents/{id}/actions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActOnIncident {
+    /// From the path.
+    #[serde(skip)]
+    pub id: String,
+    #[schema(example = "ack")]
+    pub action: IncidentAction,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub version: Option<u64>,
+}
+
+/// `POST /v1/incidents`: declare an incident by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareIncident {
+    #[schema(value_type = String, example = "SEV2")]
+    pub severity: Severity,
+    pub title: String,
+    pub domain: String,
+}
+
+/// `POST /v1/rollouts/{id}/actions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActOnRollout {
+    /// From the path.
+    #[serde(skip)]
+    pub id: String,
+    #[schema(example = "promote")]
+    pub action: RolloutAction,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub version: Option<u64>,
+}
+
+/// A new rollout (the demo's orchestrators start them; there is no route yet).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRollout {
+    pub name: String,
+    #[schema(value_type = String, example = "agent_version")]
+    pub kind: RolloutKind,
+    pub target_version: String,
+    pub domain: String,
+    #[serde(default)]
+    pub auto_promote: bool,
+}
+
+/// `POST /v1/agents/{id}/actions`: take an agent out of rotation by hand, or put it back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActOnAgent {
+    /// From the path.
+    #[serde(skip)]
+    pub id: String,
+    pub action: AgentAction,
+    /// Why (required to pause).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /v1/audit/{seq}/reveal`: open a sensitive record; the access is itself audited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevealRecord {
+    /// From the path.
+    #[serde(skip)]
+    pub seq: u64,
+    /// The record's domain (the reveal is recorded there).
+    pub domain: String,
+}
