@@ -159,6 +159,31 @@ pub struct Dialog {
     pub error: Option<String>,
 }
 
+impl Dialog {
+    /// A dialog in its first step, the reason still to type.
+    pub fn compose(
+        intent: Intent,
+        title: String,
+        context: Vec<String>,
+        placeholder: &str,
+        reason_required: bool,
+    ) -> Dialog {
+        let mut reason = TextArea::default();
+        reason.set_placeholder_text(placeholder);
+        Dialog {
+            intent,
+            title,
+            context,
+            reason,
+            reason_required,
+            confirm_name: None,
+            on_name: false,
+            step: DialogStep::Compose,
+            error: None,
+        }
+    }
+}
+
 impl PartialEq for Dialog {
     fn eq(&self, other: &Self) -> bool {
         self.intent == other.intent
