@@ -328,13 +328,13 @@ mod tests {
 
     #[test]
     fn the_example_file_is_exactly_the_defaults() {
-        let text = include_str!("../config.example.toml");
+        let text = include_str!("../../config.example.toml");
         assert_eq!(Config::parse(text).unwrap(), Config::default());
     }
 
     #[test]
     fn the_example_file_names_every_key() {
-        let text = include_str!("../config.example.toml");
+        let text = include_str!("../../config.example.toml");
         let defaults = toml::Value::try_from(Config::default()).unwrap();
         let table = defaults.as_table().unwrap();
         for (section, keys) in table {
