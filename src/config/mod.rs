@@ -3,6 +3,8 @@
 //! `config.example.toml` at the repository root lists every key with its default; a test checks
 //! that it parses to exactly `Config::default()`.
 
+mod color;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::authority::Role;
 use crate::duration;
-use crate::tui::theme::ColorMode;
+
+pub use color::ColorMode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
