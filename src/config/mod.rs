@@ -3,7 +3,9 @@
 //! `config.example.toml` at the repository root lists every key with its default; a test checks
 //! that it parses to exactly `Config::default()`.
 
+pub mod actions;
 mod color;
+pub mod keys;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,7 +34,7 @@ pub struct Config {
     /// Remote orchestrators to connect to by name (`--context NAME`).
     pub contexts: Vec<crate::link::context::ContextConfig>,
     /// Console key bindings: action name → keys.
-    #[serde(default = "crate::tui::keymap::default_bindings")]
+    #[serde(default = "keys::default_bindings")]
     pub keymap: BTreeMap<String, Vec<String>>,
 }
 
@@ -49,7 +51,7 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             server: Default::default(),
             contexts: Vec::new(),
-            keymap: crate::tui::keymap::default_bindings(),
+            keymap: keys::default_bindings(),
         }
     }
 }
@@ -294,7 +296,7 @@ impl Config {
         }
         self.server.validate()?;
         crate::link::context::validate(&self.contexts)?;
-        crate::tui::keymap::Keymap::from_config(&self.keymap).map_err(|e| format!("{e}; "))?;
+        keys::resolve(&self.keymap).map_err(|e| format!("{e}; "))?;
         Ok(())
     }
 }

@@ -37,16 +37,9 @@ impl Pane {
         Pane::Rollouts,
     ];
 
+    /// The name `:` and the action table use; panes are declared in the table's order.
     pub fn name(self) -> &'static str {
-        match self {
-            Pane::Overview => "overview",
-            Pane::Agents => "agents",
-            Pane::Queues => "queues",
-            Pane::Incidents => "incidents",
-            Pane::Approvals => "approvals",
-            Pane::Audit => "audit",
-            Pane::Rollouts => "rollouts",
-        }
+        crate::config::actions::PANES[self as usize]
     }
 
     pub fn from_name(name: &str) -> Option<Pane> {

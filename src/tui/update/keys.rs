@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::{Effect, act, audit, dialogs, navigation, toast};
+use super::{Effect, act, audit, dialogs, toast};
 use crate::tui::action::Action;
 use crate::tui::app::{App, DialogStep, Mode, Pane, ToastKind};
 
@@ -101,16 +101,24 @@ fn on_filter_key(app: &mut App, key: KeyEvent, before: String) {
     }
 }
 
-/// What `:` understands: panes, quit, help, and the actions of the current pane.
+/// What `:` completes, from the action table: the panes, then the console's own commands, then
+/// what the current pane offers (nothing that changes the orchestrator on a read-only console).
 pub fn command_words(app: &App) -> Vec<&'static str> {
-    let mut words: Vec<&'static str> = Pane::ALL.iter().map(|p| p.name()).collect();
-    words.extend(["quit", "q", "help"]);
-    for action in Action::ALL {
-        if action.mutates() && action.applies_to(app.pane) && !app.info.read_only {
-            words.push(action.name());
-        }
-    }
-    words
+    let offered: Vec<Action> = Action::all()
+        .filter(|a| a.applies_to(app.pane) && !(a.mutates() && app.info.read_only))
+        .collect();
+    let panes = offered.iter().filter(|a| a.pane_opened().is_some());
+    let console = offered
+        .iter()
+        .filter(|a| a.pane_opened().is_none() && !a.mutates());
+    let pane_actions = offered.iter().filter(|a| a.mutates());
+    panes
+        .chain(console)
+        .chain(pane_actions)
+        .flat_map(|a| a.typed_names())
+        // Vim's `:q!` is understood, but offering it next to `:q` would only be noise.
+        .filter(|word| !word.ends_with('!'))
+        .collect()
 }
 
 fn on_command_key(app: &mut App, key: KeyEvent, mut input: String) -> Vec<Effect> {
@@ -185,16 +193,9 @@ fn run_command_line(app: &mut App, input: &str) -> Vec<Effect> {
     if input.is_empty() {
         return vec![];
     }
-    if let Some(pane) = Pane::from_name(input) {
-        return navigation::open_pane(app, pane);
-    }
-    match input {
-        "q" | "quit" | "q!" => return act(app, Action::Quit),
-        "help" => return act(app, Action::Help),
-        _ => {}
-    }
-    match Action::from_name(input) {
-        Some(action) if action.mutates() && action.applies_to(app.pane) => act(app, action),
+    let typed = Action::all().find(|a| a.typed_names().any(|name| name == input));
+    match typed {
+        Some(action) if action.applies_to(app.pane) => act(app, action),
         _ => {
             toast(
                 app,
