@@ -1,12 +1,13 @@
 //! `[keymap]`: keys as the config writes them, and the bindings it asks for, checked against
-//! the action table: every name an action, every key a key.
+//! the action table: every name an action, every key a key, and no key doing two things in one
+//! pane.
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use crossterm::event::KeyCode;
 
-use super::actions::ACTIONS;
+use super::actions::{ACTIONS, ActionSpec, PANES};
 
 /// One key, with its modifiers: `G`, `ctrl+c`, `pageup`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -128,10 +129,36 @@ pub fn resolve(overrides: &BTreeMap<String, Vec<String>>) -> Result<Vec<Vec<KeyS
             .map_err(|e| format!("keymap.{}: {e}", spec.name))?;
         written.push(keys);
     }
+    one_action_per_key(&written)?;
     Ok(written
         .into_iter()
         .map(|keys| keys.into_iter().map(|(key, _)| key).collect())
         .collect())
+}
+
+/// A key bound to two actions of one pane would do whichever comes first in the table: refused,
+/// naming both, so that rebinding one action never silently shadows another.
+fn one_action_per_key(bindings: &[Vec<(KeySpec, &str)>]) -> Result<(), String> {
+    for pane in PANES {
+        let mut seen: Vec<(KeySpec, &ActionSpec)> = Vec::new();
+        for (spec, keys) in ACTIONS.iter().zip(bindings) {
+            if !spec.panes.contains(pane) {
+                continue;
+            }
+            for &(key, text) in keys {
+                match seen.iter().find(|(k, s)| *k == key && s.name != spec.name) {
+                    Some((_, first)) => {
+                        return Err(format!(
+                            "keymap.{} and keymap.{} both bind {text:?} in the {pane} pane: a key does one thing per pane",
+                            first.name, spec.name
+                        ));
+                    }
+                    None => seen.push((key, spec)),
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -197,6 +224,22 @@ mod tests {
         assert!(err.contains("approve"), "the valid names are listed: {err}");
         let err = resolve(&rebind(&[("approve", &["hyper+a"])])).unwrap_err();
         assert!(err.contains("keymap.approve: unknown key"), "{err}");
+    }
+
+    #[test]
+    fn a_key_bound_twice_in_one_pane_names_both_actions() {
+        let err = resolve(&rebind(&[("approve", &["r"])])).unwrap_err();
+        assert_eq!(
+            err,
+            "keymap.approve and keymap.reject both bind \"r\" in the approvals pane: a key does one thing per pane"
+        );
+        // A global action collides with a pane's own.
+        let err = resolve(&rebind(&[("promote", &["q"])])).unwrap_err();
+        assert!(err.contains("keymap.quit and keymap.promote"), "{err}");
+        assert!(err.contains("rollouts pane"), "{err}");
+        // Up and ↑ are one key.
+        let err = resolve(&rebind(&[("down", &["↑"])])).unwrap_err();
+        assert!(err.contains("keymap.up and keymap.down"), "{err}");
     }
 
     #[test]
