@@ -199,6 +199,28 @@ fn config_errors_name_the_file_line_and_key() {
     assert!(home.ok(&["config", "path"]).contains("config.toml"));
 }
 
+#[test]
+fn a_key_bound_twice_in_one_pane_is_refused_naming_both_actions() {
+    let home = Home::new();
+    // `r` already rejects in the approvals pane.
+    home.write(&home.config_file(), "[keymap]\napprove = [\"r\"]\n");
+    let (_, stderr) = home.exits(&["config", "show"], 2);
+    assert_mentions(
+        &stderr,
+        &[
+            "config.toml",
+            "keymap.approve",
+            "keymap.reject",
+            "\"r\"",
+            "approvals pane",
+        ],
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Another pane's key is free: `r` rejects only among approvals.
+    home.write(&home.config_file(), "[keymap]\nack = [\"r\"]\n");
+    home.ok(&["config", "show"]);
+}
+
 // ---------- man page and completions ----------
 
 #[test]

@@ -19,8 +19,7 @@ pub fn parse_filter(
         .map_err(|e| CliError::Usage(format!("bad query {query:?}: {e}")))
 }
 
-/// Result counts are exact up to here, then shown as "10000+".
-const COUNT_CAP: u64 = 10_000;
+use crate::protocol::COUNT_CAP;
 
 const CSV_HEADER: [&str; 17] = [
     "seq",

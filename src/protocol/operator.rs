@@ -36,6 +36,18 @@ pub enum IncidentAction {
     Note,
 }
 
+impl IncidentAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentAction::Ack => "ack",
+            IncidentAction::Escalate => "escalate",
+            IncidentAction::Mitigate => "mitigate",
+            IncidentAction::Resolve => "resolve",
+            IncidentAction::Note => "note",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutAction {
@@ -45,11 +57,31 @@ pub enum RolloutAction {
     Abort,
 }
 
+impl RolloutAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutAction::Promote => "promote",
+            RolloutAction::Pause => "pause",
+            RolloutAction::Resume => "resume",
+            RolloutAction::Abort => "abort",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentAction {
     Pause,
     Resume,
+}
+
+impl AgentAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentAction::Pause => "pause",
+            AgentAction::Resume => "resume",
+        }
+    }
 }
 
 /// `POST /v1/approvals/{id}/decision`: approve, reject or escalate an approval.

@@ -10,6 +10,7 @@ use super::theme::Theme;
 use crate::authority::Role;
 use crate::link::LinkInfo;
 use crate::model::{AuditRecord, Snapshot, State, Timestamp};
+use crate::protocol::{AgentAction, ApprovalAction, IncidentAction, RolloutAction};
 
 /// Data from a remote orchestrator older than this (no event, no heartbeat) is stale: shown as
 /// such, and no decision is taken on it.
@@ -37,16 +38,9 @@ impl Pane {
         Pane::Rollouts,
     ];
 
+    /// The name `:` and the action table use; panes are declared in the table's order.
     pub fn name(self) -> &'static str {
-        match self {
-            Pane::Overview => "overview",
-            Pane::Agents => "agents",
-            Pane::Queues => "queues",
-            Pane::Incidents => "incidents",
-            Pane::Approvals => "approvals",
-            Pane::Audit => "audit",
-            Pane::Rollouts => "rollouts",
-        }
+        crate::config::actions::PANES[self as usize]
     }
 
     pub fn from_name(name: &str) -> Option<Pane> {
@@ -115,23 +109,23 @@ pub struct Toast {
 pub enum Intent {
     Approval {
         id: String,
-        action: crate::tui::action::Action,
+        action: ApprovalAction,
         version: u64,
     },
     Incident {
         id: String,
-        action: crate::tui::action::Action,
+        action: IncidentAction,
         version: u64,
     },
     Rollout {
         id: String,
         name: String,
-        action: crate::tui::action::Action,
+        action: RolloutAction,
         version: u64,
     },
     Agent {
         id: String,
-        action: crate::tui::action::Action,
+        action: AgentAction,
     },
 }
 
@@ -157,6 +151,31 @@ pub struct Dialog {
     pub on_name: bool,
     pub step: DialogStep,
     pub error: Option<String>,
+}
+
+impl Dialog {
+    /// A dialog in its first step, the reason still to type.
+    pub fn compose(
+        intent: Intent,
+        title: String,
+        context: Vec<String>,
+        placeholder: &str,
+        reason_required: bool,
+    ) -> Dialog {
+        let mut reason = TextArea::default();
+        reason.set_placeholder_text(placeholder);
+        Dialog {
+            intent,
+            title,
+            context,
+            reason,
+            reason_required,
+            confirm_name: None,
+            on_name: false,
+            step: DialogStep::Compose,
+            error: None,
+        }
+    }
 }
 
 impl PartialEq for Dialog {

@@ -276,7 +276,7 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
                     result,
                 });
                 if before.is_none()
-                    && let Ok(total) = link.count_audit(&query, update::COUNT_CAP).await
+                    && let Ok(total) = link.count_audit(&query, crate::protocol::COUNT_CAP).await
                 {
                     let _ = tx.send(Msg::AuditCount { query, total });
                 }

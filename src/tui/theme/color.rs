@@ -4,30 +4,9 @@
 //! Everything here is pure: the environment comes in as a `TermEnv` value.
 
 use ratatui::style::Color;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// `--color` and `[console] color`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum ColorMode {
-    /// Colour unless NO_COLOR is set or TERM is dumb; the depth from COLORTERM and TERM.
-    #[default]
-    Auto,
-    /// Colour even when NO_COLOR is set.
-    Always,
-    /// No colour: the mono theme (weight, underline and reverse video only).
-    Never,
-}
-
-impl ColorMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ColorMode::Auto => "auto",
-            ColorMode::Always => "always",
-            ColorMode::Never => "never",
-        }
-    }
-}
+pub use crate::config::ColorMode;
 
 /// What the terminal can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

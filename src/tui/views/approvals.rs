@@ -158,7 +158,8 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
     lines.push(Line::from(""));
     for action in [Action::Approve, Action::Reject, Action::Escalate] {
         let key = app.keymap.label(action);
-        lines.push(match approval_denial(app, a, action) {
+        let verb = action.on_approval().expect("the approval actions");
+        lines.push(match approval_denial(app, a, verb) {
             None => Line::from(vec![
                 Span::styled(format!("{key:>3} "), t.accent),
                 Span::raw(action.name().to_string()),

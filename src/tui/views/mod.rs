@@ -115,11 +115,7 @@ fn hints(app: &App) -> Line<'static> {
         actions.push(Action::Open);
     }
     if !app.info.read_only {
-        actions.extend(
-            Action::ALL
-                .into_iter()
-                .filter(|a| a.mutates() && a.applies_to(pane)),
-        );
+        actions.extend(Action::all().filter(|a| a.mutates() && a.applies_to(pane)));
     }
     actions.extend([
         Action::Filter,

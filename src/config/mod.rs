@@ -3,7 +3,10 @@
 //! `config.example.toml` at the repository root lists every key with its default; a test checks
 //! that it parses to exactly `Config::default()`.
 
+pub mod actions;
+mod color;
 pub mod context;
+pub mod keys;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -14,7 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::duration;
 use crate::model::Role;
-use crate::tui::theme::ColorMode;
+
+pub use color::ColorMode;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -32,7 +36,7 @@ pub struct Config {
     /// Remote orchestrators to connect to by name (`--context NAME`).
     pub contexts: Vec<context::ContextConfig>,
     /// Console key bindings: action name → keys.
-    #[serde(default = "crate::tui::keymap::default_bindings")]
+    #[serde(default = "keys::default_bindings")]
     pub keymap: BTreeMap<String, Vec<String>>,
 }
 
@@ -49,7 +53,7 @@ impl Default for Config {
             console: ConsoleConfig::default(),
             server: Default::default(),
             contexts: Vec::new(),
-            keymap: crate::tui::keymap::default_bindings(),
+            keymap: keys::default_bindings(),
         }
     }
 }
@@ -294,7 +298,7 @@ impl Config {
         }
         self.server.validate()?;
         context::validate(&self.contexts)?;
-        crate::tui::keymap::Keymap::from_config(&self.keymap).map_err(|e| format!("{e}; "))?;
+        keys::resolve(&self.keymap).map_err(|e| format!("{e}; "))?;
         Ok(())
     }
 }
@@ -331,13 +335,13 @@ mod tests {
 
     #[test]
     fn the_example_file_is_exactly_the_defaults() {
-        let text = include_str!("../config.example.toml");
+        let text = include_str!("../../config.example.toml");
         assert_eq!(Config::parse(text).unwrap(), Config::default());
     }
 
     #[test]
     fn the_example_file_names_every_key() {
-        let text = include_str!("../config.example.toml");
+        let text = include_str!("../../config.example.toml");
         let defaults = toml::Value::try_from(Config::default()).unwrap();
         let table = defaults.as_table().unwrap();
         for (section, keys) in table {
