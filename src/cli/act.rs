@@ -12,15 +12,8 @@ use crate::protocol::{
 
 fn run(ctx: &Context, command: Command) -> Result<Reply, CliError> {
     ctx.require_writable()?;
-    let remote = ctx.with_remote(|remote| {
-        let command = command.clone();
-        async move { remote.send(command).await }
-    })?;
-    if let Some(outcome) = remote {
-        return Ok(outcome.reply);
-    }
-    let mut engine = ctx.engine()?;
-    Ok(engine.execute(&ctx.actor(), command)?.reply)
+    let outcome = ctx.with_link(|link| async move { link.send(command).await })?;
+    Ok(outcome.reply)
 }
 
 fn approval_line(a: &Approval) -> String {

@@ -19,7 +19,7 @@ pub fn parse_filter(
         .map_err(|e| CliError::Usage(format!("bad query {query:?}: {e}")))
 }
 
-use crate::protocol::COUNT_CAP;
+use crate::protocol::{COUNT_CAP, PAGE_MAX};
 
 const CSV_HEADER: [&str; 17] = [
     "seq",
@@ -111,9 +111,6 @@ fn export(
     }
 }
 
-/// Records per request over the remote link (the server's page limit).
-const REMOTE_PAGE: usize = 500;
-
 /// Newest first, with the count of all matches: on the local store, or through the server.
 fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
     if limit == 0 || limit > 10_000 {
@@ -121,31 +118,25 @@ fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
             "--limit must be between 1 and 10000".into(),
         ));
     }
-    let remote = ctx.with_remote(|remote| async move {
+    let found = ctx.with_link(|link| async move {
         let mut records = Vec::new();
         while records.len() < limit {
             let cursor = records.last().map(|r: &crate::model::AuditRecord| r.seq);
-            let want = (limit - records.len()).min(REMOTE_PAGE);
-            let page = remote.search_audit(query, cursor, want).await?;
+            let want = (limit - records.len()).min(PAGE_MAX);
+            let page = link.search_audit(query, cursor, want).await?;
             let done = page.len() < want;
             records.extend(page);
             if done {
                 break;
             }
         }
-        let count = remote.count_audit(query, COUNT_CAP).await?;
+        let count = link.count_audit(query, COUNT_CAP).await?;
         Ok((records, count))
     });
-    let (records, (n, more)) = match remote? {
-        Some(found) => found,
-        None => {
-            let store = ctx.existing_store()?;
-            let filter = parse_filter(&[query.to_string()], store.now()?)?;
-            let records = store.search_audit(&filter, None, limit)?;
-            let count = store.count_audit(&filter, COUNT_CAP)?;
-            (records, count)
-        }
-    };
+    let (records, (n, more)) = found.map_err(|e| match e {
+        CliError::Usage(why) => CliError::Usage(format!("bad query {query:?}: {why}")),
+        other => other,
+    })?;
     let format = ctx.format();
     emit_list(format, &records, || Rows {
         headers: &["SEQ", "TIME", "ACTOR", "TYPE", "DOMAIN", "CLASS", "SUMMARY"],

@@ -7,7 +7,8 @@ use super::error::CliError;
 use crate::authority::Role;
 use crate::config::Config;
 use crate::engine::{Clock, Engine};
-use crate::link::{LinkError, Remote, Target};
+use crate::link::{Embedded, EmbeddedOptions, Link, LinkError, Remote, Target};
+use crate::orchestrator::Orchestrator;
 use crate::paths;
 use crate::protocol::Actor;
 use crate::store::Store;
@@ -142,14 +143,17 @@ impl Context {
         Ok(())
     }
 
-    /// Runs `work` against the remote orchestrator, when one was chosen.
-    pub fn with_remote<T, F, Fut>(&self, work: F) -> Result<Option<T>, CliError>
+    /// Runs `work` through the link: to the remote orchestrator when one was chosen, else to
+    /// the local store's engine on its own thread (answering requests only, no clock).
+    pub fn with_link<T, F, Fut>(&self, work: F) -> Result<T, CliError>
     where
-        F: FnOnce(Remote) -> Fut,
+        F: FnOnce(Link) -> Fut,
         Fut: std::future::Future<Output = Result<T, LinkError>>,
     {
-        let Some(target) = self.target()? else {
-            return Ok(None);
+        let target = self.target()?;
+        let local = match target {
+            Some(_) => None,
+            None => Some(self.engine()?),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -157,10 +161,20 @@ impl Context {
             .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
         runtime
             .block_on(async {
-                let remote = Remote::connect(&target, self.global.read_only).await?;
-                work(remote).await
+                let link = match (target, local) {
+                    (Some(target), _) => {
+                        Link::Remote(Remote::connect(&target, self.global.read_only).await?)
+                    }
+                    (None, engine) => Link::Embedded(Embedded::on(
+                        Orchestrator::idle(engine.expect("opened above")),
+                        EmbeddedOptions {
+                            actor: self.actor(),
+                            read_only: self.global.read_only,
+                        },
+                    )),
+                };
+                work(link).await
             })
-            .map(Some)
             .map_err(CliError::from)
     }
 

@@ -6,10 +6,7 @@ use super::output::{Rows, emit_list, left, span, truncate};
 use crate::model::{Circuit, Snapshot};
 
 fn snapshot(ctx: &Context) -> Result<Snapshot, CliError> {
-    if let Some(snapshot) = ctx.with_remote(|remote| async move { remote.snapshot().await })? {
-        return Ok(snapshot);
-    }
-    Ok(ctx.engine()?.snapshot())
+    ctx.with_link(|link| async move { link.snapshot().await })
 }
 
 pub fn agents(ctx: &Context) -> Result<(), CliError> {

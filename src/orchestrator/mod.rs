@@ -67,6 +67,16 @@ impl Orchestrator {
     /// Moves the engine onto its own thread; with `demo_seed`, the demo fleet runs on the real
     /// clock (after making up an hour of history on an empty store).
     pub fn start(engine: Engine, demo_seed: Option<u64>) -> Orchestrator {
+        Orchestrator::spawn(engine, demo_seed, true)
+    }
+
+    /// The engine on its own thread, answering requests only: no clock ticks, no demo fleet.
+    /// A one-shot command changes nothing but what it asks for.
+    pub fn idle(engine: Engine) -> Orchestrator {
+        Orchestrator::spawn(engine, None, false)
+    }
+
+    fn spawn(engine: Engine, demo_seed: Option<u64>, ticking: bool) -> Orchestrator {
         let (requests, inbox) = std_mpsc::channel();
         let events = engine.event_sender();
         let simulated_store = engine.clock().is_manual();
@@ -85,7 +95,7 @@ impl Orchestrator {
         };
         std::thread::Builder::new()
             .name("opsdeck-engine".into())
-            .spawn(move || run(engine, demo, inbox))
+            .spawn(move || run(engine, demo, ticking, inbox))
             .expect("the engine thread starts");
         Orchestrator {
             requests,
@@ -200,15 +210,26 @@ fn backfill(engine: &mut Engine, sim: &mut Sim) {
     engine.set_clock(crate::engine::Clock::System);
 }
 
-fn run(mut engine: Engine, mut demo: Option<Sim>, inbox: std_mpsc::Receiver<Request>) {
+fn run(
+    mut engine: Engine,
+    mut demo: Option<Sim>,
+    ticking: bool,
+    inbox: std_mpsc::Receiver<Request>,
+) {
     if let Some(sim) = demo.as_mut() {
         backfill(&mut engine, sim);
     }
     let mut next_tick = Instant::now();
     let mut totals = Totals::default();
     loop {
-        let wait = next_tick.saturating_duration_since(Instant::now());
-        match inbox.recv_timeout(wait) {
+        let received = if ticking {
+            inbox.recv_timeout(next_tick.saturating_duration_since(Instant::now()))
+        } else {
+            inbox
+                .recv()
+                .map_err(|_| std_mpsc::RecvTimeoutError::Disconnected)
+        };
+        match received {
             Ok(Request::Stop(done)) => {
                 drop(engine);
                 let _ = done.send(());
