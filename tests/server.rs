@@ -1,15 +1,14 @@
 //! `opsdeck serve` from the outside, on 127.0.0.1:0: who may call what, retries and races,
 //! bad input, limits, the event stream, agents, and a restart in the middle of a stream.
 
-#[path = "support/orchestrator.rs"]
-mod orchestrator;
-
 use std::time::Duration;
 
+use crate::support::orchestrator::{
+    ALICE, FLEET, ONCALL, VIEWER, seeded_store, serve, server_config, target,
+};
 use opsdeck::engine::{Command, Decision, IncidentAction};
 use opsdeck::link::{Link, LinkError, LinkEvent, Remote};
 use opsdeck::server::{Server, ServerConfig};
-use orchestrator::{ALICE, FLEET, ONCALL, VIEWER, seeded_store, serve, server_config, target};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
