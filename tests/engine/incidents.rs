@@ -1,0 +1,90 @@
+//! Incidents: their states, severities and resolution targets, on the timeline.
+
+use chrono::Duration;
+use opsdeck::authority::Role;
+use opsdeck::config::Config;
+use opsdeck::engine::{Actor, Command, Engine, EngineError, IncidentAction, Reply};
+use opsdeck::model::{IncidentState, Severity};
+
+use super::fresh;
+
+#[test]
+fn incidents_move_through_their_states_on_the_timeline() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let oncall = Actor::operator("omar", Role::Oncall("platform".into()));
+    let Reply::Incident(i) = engine
+        .execute(
+            &oncall,
+            Command::DeclareIncident {
+                severity: Severity::Sev3,
+                title: "disk filling".into(),
+                domain: "platform".into(),
+            },
+        )
+        .unwrap()
+        .reply
+    else {
+        panic!()
+    };
+    assert_eq!(i.target_at - i.opened_at, Duration::hours(24));
+    let act = |engine: &mut Engine, action, note: Option<&str>| {
+        engine.execute(
+            &oncall,
+            Command::IncidentAction {
+                id: i.id.clone(),
+                action,
+                note: note.map(String::from),
+                expected_version: None,
+            },
+        )
+    };
+    act(&mut engine, IncidentAction::Ack, None).unwrap();
+    assert!(
+        act(&mut engine, IncidentAction::Ack, None)
+            .unwrap_err()
+            .is_refusal()
+    );
+    act(&mut engine, IncidentAction::Escalate, Some("spreading")).unwrap();
+    let now = &engine.state().incidents[&i.id];
+    assert_eq!(now.severity, Severity::Sev2);
+    assert_eq!(now.target_at - now.opened_at, Duration::hours(4));
+    assert!(matches!(
+        act(&mut engine, IncidentAction::Note, None),
+        Err(EngineError::Invalid(_))
+    ));
+    act(&mut engine, IncidentAction::Note, Some("found the culprit")).unwrap();
+    act(&mut engine, IncidentAction::Mitigate, None).unwrap();
+    act(&mut engine, IncidentAction::Resolve, Some("cleaned up")).unwrap();
+    let done = &engine.state().incidents[&i.id];
+    assert_eq!(done.state, IncidentState::Resolved);
+    let kinds: Vec<&str> = done.timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "acknowledged",
+            "escalated",
+            "note",
+            "mitigated",
+            "resolved"
+        ]
+    );
+    assert!(
+        act(&mut engine, IncidentAction::Resolve, None)
+            .unwrap_err()
+            .is_refusal()
+    );
+    let other = Actor::operator("dana", Role::Lead("product".into()));
+    let err = engine
+        .execute(
+            &other,
+            Command::IncidentAction {
+                id: i.id.clone(),
+                action: IncidentAction::Note,
+                note: Some("x".into()),
+                expected_version: None,
+            },
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("domain product only"), "{err}");
+}
