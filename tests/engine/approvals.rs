@@ -8,6 +8,84 @@ use opsdeck::model::{ActionType, ApprovalState, Category, Classification};
 
 use super::{advance, audit_count, decide, enterprise, fresh, heartbeat, raise, register};
 
+/// Approve, reject or escalate: the three things an operator does with an escalated item.
+#[derive(Debug, Clone, Copy)]
+enum Verb {
+    Approve,
+    Reject,
+    Escalate,
+}
+
+const VERBS: [Verb; 3] = [Verb::Approve, Verb::Reject, Verb::Escalate];
+
+fn act(
+    engine: &mut Engine,
+    actor: &Actor,
+    id: &str,
+    verb: Verb,
+    reason: &str,
+) -> Result<Reply, EngineError> {
+    let (id, reason) = (id.to_string(), reason.to_string());
+    let command = match verb {
+        Verb::Approve | Verb::Reject => Command::DecideApproval {
+            id,
+            decision: if matches!(verb, Verb::Approve) {
+                Decision::Approve
+            } else {
+                Decision::Reject
+            },
+            reason,
+            expected_version: None,
+        },
+        Verb::Escalate => Command::EscalateApproval {
+            id,
+            reason,
+            expected_version: None,
+        },
+    };
+    engine.execute(actor, command).map(|o| o.reply)
+}
+
+/// Who wrote each decision record about approval `id`, oldest first (word-bounded: APR-2 is
+/// not APR-20).
+fn decisions_about(engine: &Engine, id: &str) -> Vec<String> {
+    let mark = format!(" {id} (");
+    let mut by = Vec::new();
+    engine
+        .store()
+        .each_audit(&mut |r| {
+            if r.action_type == ActionType::Decision && r.summary.contains(&mark) {
+                by.push(r.agent_id);
+            }
+            true
+        })
+        .unwrap();
+    by
+}
+
+fn assert_says(err: &EngineError, needles: &[&str]) {
+    for needle in needles {
+        assert!(
+            err.to_string().contains(needle),
+            "{err} should say {needle}"
+        );
+    }
+}
+
+/// An item at the enterprise level that one operator may decide.
+fn enterprise_item(engine: &mut Engine) -> String {
+    let agent = register(engine, "platform", "infra", &[]);
+    let id = raise(
+        engine,
+        &agent,
+        Category::BudgetAllocation,
+        Classification::Internal,
+    );
+    let a = &engine.state().approvals[&id];
+    assert_eq!((a.level, a.quorum), (Level::Enterprise, 1));
+    id
+}
+
 #[test]
 fn an_approval_is_decided_once_with_its_audit_record() {
     let (_dir, mut engine) = fresh(Config::default());
@@ -136,13 +214,18 @@ fn sensitive_and_executive_items_need_two_distinct_approvers() {
         ),
     ] {
         let id = raise(&mut engine, &agent, category, class);
+        let v = engine.state().approvals[&id].version;
         assert_eq!(engine.state().approvals[&id].quorum, 2);
         let first = Actor::operator("kim", who.clone());
         decide(&mut engine, &first, &id, Decision::Approve).unwrap();
         let a = &engine.state().approvals[&id];
         assert_eq!((a.state, a.approvals.len()), (ApprovalState::Pending, 1));
+        assert_eq!(a.version, v + 1);
         let twice = decide(&mut engine, &first, &id, Decision::Approve).unwrap_err();
-        assert!(twice.to_string().contains("different operator"), "{twice}");
+        assert!(twice.is_refusal(), "{twice}");
+        for needle in ["kim", "already approved", "different operator"] {
+            assert!(twice.to_string().contains(needle), "{twice}: {needle}");
+        }
         decide(
             &mut engine,
             &Actor::operator("ray", who),
@@ -150,7 +233,15 @@ fn sensitive_and_executive_items_need_two_distinct_approvers() {
             Decision::Approve,
         )
         .unwrap();
-        assert_eq!(engine.state().approvals[&id].state, ApprovalState::Approved);
+        let a = &engine.state().approvals[&id];
+        assert_eq!(a.state, ApprovalState::Approved);
+        assert_eq!(a.version, v + 2);
+        let by: Vec<&str> = a.approvals.iter().map(|vote| vote.by.as_str()).collect();
+        assert_eq!(by, ["operator:kim", "operator:ray"]);
+        assert_eq!(
+            decisions_about(&engine, &id),
+            ["operator:kim", "operator:ray"]
+        );
     }
 }
 
@@ -238,4 +329,184 @@ fn operators_escalate_one_level_with_a_reason() {
         top.to_string().contains("cannot be escalated further"),
         "{top}"
     );
+}
+
+#[test]
+fn a_decided_item_refuses_approve_reject_and_escalate_from_anyone() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let id = enterprise_item(&mut engine);
+    act(&mut engine, &enterprise("alice"), &id, Verb::Approve, "ok").unwrap();
+    let (seq, audits) = (engine.state().seq, audit_count(&engine));
+    for verb in VERBS {
+        let err = act(&mut engine, &enterprise("bob"), &id, verb, "me too").unwrap_err();
+        assert!(
+            matches!(err, EngineError::Conflict { .. }),
+            "{verb:?}: {err}"
+        );
+        assert_says(&err, &[&id, "already approved", "operator:alice"]);
+    }
+    assert_eq!((engine.state().seq, audit_count(&engine)), (seq, audits));
+    assert_eq!(decisions_about(&engine, &id), ["operator:alice"]);
+}
+
+#[test]
+fn a_viewer_may_not_approve_reject_or_escalate() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let agent = register(&mut engine, "platform", "infra", &[]);
+    let id = raise(
+        &mut engine,
+        &agent,
+        Category::ScopeChange,
+        Classification::Internal,
+    );
+    let audits = audit_count(&engine);
+    let viewer = Actor::operator("vic", Role::Viewer);
+    for verb in VERBS {
+        let err = act(&mut engine, &viewer, &id, verb, "x").unwrap_err();
+        assert!(err.is_refusal(), "{verb:?}: {err}");
+        assert_says(&err, &["viewer", "read-only"]);
+    }
+    let a = &engine.state().approvals[&id];
+    assert_eq!((a.state, a.version), (ApprovalState::Pending, 1));
+    assert_eq!(audit_count(&engine), audits);
+}
+
+#[test]
+fn domain_roles_decide_in_their_own_domain_and_at_the_domain_level_only() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let agent = register(&mut engine, "platform", "infra", &[]);
+    let domain_item = raise(
+        &mut engine,
+        &agent,
+        Category::ScopeChange,
+        Classification::Internal,
+    );
+    assert_eq!(engine.state().approvals[&domain_item].level, Level::Domain);
+    let stranger = Actor::operator("olga", Role::Oncall("product".into()));
+    let err = act(&mut engine, &stranger, &domain_item, Verb::Approve, "x").unwrap_err();
+    assert!(err.is_refusal(), "{err}");
+    assert_says(&err, &["oncall:product", "belongs to platform"]);
+    assert_eq!(
+        engine.state().approvals[&domain_item].state,
+        ApprovalState::Pending
+    );
+    let own = Actor::operator("olga", Role::Oncall("platform".into()));
+    let Reply::Approval(a) = act(&mut engine, &own, &domain_item, Verb::Approve, "mine").unwrap()
+    else {
+        panic!("an approval")
+    };
+    assert_eq!(a.state, ApprovalState::Approved);
+
+    let enterprise_item = enterprise_item(&mut engine);
+    let lead = Actor::operator("lee", Role::Lead("platform".into()));
+    let err = act(&mut engine, &lead, &enterprise_item, Verb::Approve, "x").unwrap_err();
+    assert!(err.is_refusal(), "{err}");
+    assert_says(&err, &["enterprise level", "domain level"]);
+}
+
+#[test]
+fn escalating_to_the_executive_level_needs_four_eyes_and_goes_no_further() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let id = enterprise_item(&mut engine);
+    let Reply::Approval(a) = act(
+        &mut engine,
+        &enterprise("alice"),
+        &id,
+        Verb::Escalate,
+        "strategic",
+    )
+    .unwrap() else {
+        panic!("an approval")
+    };
+    assert_eq!(
+        (a.state, a.level, a.quorum),
+        (ApprovalState::Pending, Level::Executive, 2),
+        "executive items need four eyes"
+    );
+    let erin = Actor::operator("erin", Role::Executive);
+    let err = act(&mut engine, &erin, &id, Verb::Escalate, "higher").unwrap_err();
+    assert!(err.is_refusal(), "{err}");
+    assert_says(&err, &["executive", "cannot be escalated further"]);
+    assert_eq!(engine.state().approvals[&id].level, Level::Executive);
+}
+
+#[test]
+fn every_verb_needs_a_reason_of_at_most_4000_characters() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let id = enterprise_item(&mut engine);
+    let (seq, audits) = (engine.state().seq, audit_count(&engine));
+    let alice = enterprise("alice");
+    let long = "x".repeat(4001);
+    for verb in VERBS {
+        let blank = act(&mut engine, &alice, &id, verb, "  ").unwrap_err();
+        assert!(
+            matches!(blank, EngineError::Invalid(_)),
+            "{verb:?}: {blank}"
+        );
+        assert_says(&blank, &["reason is required", &id]);
+        let too_long = act(&mut engine, &alice, &id, verb, &long).unwrap_err();
+        assert!(
+            matches!(too_long, EngineError::Invalid(_)),
+            "{verb:?}: {too_long}"
+        );
+        assert_says(&too_long, &["longer than 4000 characters"]);
+    }
+    assert_eq!((engine.state().seq, audit_count(&engine)), (seq, audits));
+    let a = &engine.state().approvals[&id];
+    assert_eq!((a.state, a.version), (ApprovalState::Pending, 1));
+    let just_fits = "x".repeat(4000);
+    act(&mut engine, &alice, &id, Verb::Approve, &just_fits).unwrap();
+    assert_eq!(engine.state().approvals[&id].state, ApprovalState::Approved);
+}
+
+#[test]
+fn a_stale_version_is_refused_with_the_current_one_which_is_then_accepted() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let agent = register(&mut engine, "platform", "infra", &[]);
+    let id = raise(
+        &mut engine,
+        &agent,
+        Category::ScopeChange,
+        Classification::Internal,
+    );
+    let seen = engine.state().approvals[&id].version;
+    // Someone else moves it on after we looked.
+    act(
+        &mut engine,
+        &enterprise("bob"),
+        &id,
+        Verb::Escalate,
+        "wider view",
+    )
+    .unwrap();
+    let approve = |version: u64| Command::DecideApproval {
+        id: id.clone(),
+        decision: Decision::Approve,
+        reason: "ok".into(),
+        expected_version: Some(version),
+    };
+    let stale = engine
+        .execute(&enterprise("alice"), approve(seen))
+        .unwrap_err();
+    assert!(
+        matches!(stale, EngineError::Conflict { current_version: Some(v), .. } if v == seen + 1),
+        "{stale}"
+    );
+    assert_says(
+        &stale,
+        &[
+            &id,
+            "changed since you saw it",
+            &format!("version {seen}"),
+            &format!("now {}", seen + 1),
+        ],
+    );
+    let Reply::Approval(a) = engine
+        .execute(&enterprise("alice"), approve(seen + 1))
+        .unwrap()
+        .reply
+    else {
+        panic!("an approval")
+    };
+    assert_eq!(a.state, ApprovalState::Approved);
 }

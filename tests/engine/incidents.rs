@@ -39,10 +39,11 @@ fn incidents_move_through_their_states_on_the_timeline() {
         )
     };
     act(&mut engine, IncidentAction::Ack, None).unwrap();
+    let again = act(&mut engine, IncidentAction::Ack, None).unwrap_err();
+    assert!(again.is_refusal(), "{again}");
     assert!(
-        act(&mut engine, IncidentAction::Ack, None)
-            .unwrap_err()
-            .is_refusal()
+        again.to_string().contains("already acknowledged"),
+        "{again}"
     );
     act(&mut engine, IncidentAction::Escalate, Some("spreading")).unwrap();
     let now = &engine.state().incidents[&i.id];
@@ -69,11 +70,18 @@ fn incidents_move_through_their_states_on_the_timeline() {
             "resolved"
         ]
     );
-    assert!(
-        act(&mut engine, IncidentAction::Resolve, None)
-            .unwrap_err()
-            .is_refusal()
-    );
+    for action in [
+        IncidentAction::Ack,
+        IncidentAction::Escalate,
+        IncidentAction::Mitigate,
+        IncidentAction::Resolve,
+    ] {
+        let err = act(&mut engine, action, None).unwrap_err();
+        assert!(err.is_refusal(), "{action:?}: {err}");
+        for needle in [i.id.as_str(), "already resolved"] {
+            assert!(err.to_string().contains(needle), "{err}: {needle}");
+        }
+    }
     let other = Actor::operator("dana", Role::Lead("product".into()));
     let err = engine
         .execute(
@@ -87,4 +95,47 @@ fn incidents_move_through_their_states_on_the_timeline() {
         )
         .unwrap_err();
     assert!(err.to_string().contains("domain product only"), "{err}");
+}
+
+#[test]
+fn incident_actions_respect_roles() {
+    let (_dir, mut engine) = fresh(Config::default());
+    let Reply::Incident(i) = engine
+        .execute(
+            &Actor::operator("alice", Role::Enterprise),
+            Command::DeclareIncident {
+                severity: Severity::Sev3,
+                title: "queue stuck".into(),
+                domain: "platform".into(),
+            },
+        )
+        .unwrap()
+        .reply
+    else {
+        panic!("an incident")
+    };
+    let ack = |engine: &mut Engine, who: Actor| {
+        engine.execute(
+            &who,
+            Command::IncidentAction {
+                id: i.id.clone(),
+                action: IncidentAction::Ack,
+                note: None,
+                expected_version: None,
+            },
+        )
+    };
+    let viewer = ack(&mut engine, Actor::operator("vic", Role::Viewer)).unwrap_err();
+    assert!(viewer.is_refusal(), "{viewer}");
+    assert!(viewer.to_string().contains("viewer"), "{viewer}");
+    let stranger = Actor::operator("olga", Role::Oncall("product".into()));
+    let err = ack(&mut engine, stranger).unwrap_err();
+    assert!(err.is_refusal(), "{err}");
+    assert!(err.to_string().contains("belongs to platform"), "{err}");
+    assert_eq!(engine.state().incidents[&i.id].state, IncidentState::Open);
+    let own = Actor::operator("olga", Role::Oncall("platform".into()));
+    let Reply::Incident(acked) = ack(&mut engine, own).unwrap().reply else {
+        panic!("an incident")
+    };
+    assert_eq!(acked.acked_by.as_deref(), Some("operator:olga"));
 }

@@ -78,33 +78,46 @@ fn rollouts_respect_minimum_phase_durations_and_complete() {
             .iter()
             .all(|a| engine.state().agents[a].version == "2.0")
     );
+    let finished = rollout(&mut engine, &id, RolloutAction::Promote, None).unwrap_err();
+    assert!(finished.is_refusal(), "{finished}");
+    for needle in [id.as_str(), "completed"] {
+        assert!(
+            finished.to_string().contains(needle),
+            "{finished}: {needle}"
+        );
+    }
     assert!(rollout(&mut engine, &id, RolloutAction::Abort, Some("late")).is_err());
 }
 
-#[test]
-fn a_bad_canary_pauses_itself_and_abort_rolls_back() {
-    let (_dir, mut engine, agents, id) = rollout_fixture();
+/// Makes the canary fail every task it runs while the baseline succeeds, then ticks: the
+/// canary's health is now measured.
+fn fail_the_canary(engine: &mut Engine, agents: &[String]) {
     let canary = agents
         .iter()
         .find(|a| engine.state().agents[*a].rollout.is_some())
         .unwrap()
         .clone();
     let other = agents.iter().find(|a| **a != canary).unwrap().clone();
-    // The canary fails every task it runs; the baseline succeeds.
     for i in 0..24 {
-        let task = submit(&mut engine, "platform", "infra", &[], vec![]);
+        let task = submit(engine, "platform", "infra", &[], vec![]);
         let (agent, ok) = if i % 2 == 0 {
             (&canary, false)
         } else {
             (&other, true)
         };
-        assert_eq!(lease(&mut engine, agent), Some(task.clone()));
-        complete(&mut engine, agent, &task, ok);
+        assert_eq!(lease(engine, agent), Some(task.clone()));
+        complete(engine, agent, &task, ok);
     }
-    for a in &agents {
-        heartbeat(&mut engine, a);
+    for a in agents {
+        heartbeat(engine, a);
     }
     engine.tick().unwrap();
+}
+
+#[test]
+fn a_bad_canary_pauses_itself_and_abort_rolls_back() {
+    let (_dir, mut engine, agents, id) = rollout_fixture();
+    fail_the_canary(&mut engine, &agents);
     let r = engine.state().rollouts[&id].clone();
     assert_eq!(r.state, RolloutState::Paused, "{:?}", r.health);
     assert!(
@@ -137,4 +150,66 @@ fn a_bad_canary_pauses_itself_and_abort_rolls_back() {
             .iter()
             .all(|a| engine.state().agents[a].version == "1.0")
     );
+}
+
+#[test]
+fn promote_refuses_an_unhealthy_canary() {
+    let (_dir, mut engine, agents, id) = rollout_fixture();
+    fail_the_canary(&mut engine, &agents);
+    assert_eq!(engine.state().rollouts[&id].state, RolloutState::Paused);
+    // Past the canary's minimum, so only its health stands in the way.
+    advance(&engine, Duration::minutes(20));
+    let sick = rollout(&mut engine, &id, RolloutAction::Promote, None).unwrap_err();
+    assert!(sick.is_refusal(), "{sick}");
+    for needle in [id.as_str(), "unhealthy canary"] {
+        assert!(sick.to_string().contains(needle), "{sick}: {needle}");
+    }
+    let r = &engine.state().rollouts[&id];
+    assert_eq!(
+        (r.state, r.current_phase.as_str()),
+        (RolloutState::Paused, "canary")
+    );
+}
+
+#[test]
+fn pause_and_abort_need_a_reason() {
+    let (_dir, mut engine, _agents, id) = rollout_fixture();
+    for action in [RolloutAction::Pause, RolloutAction::Abort] {
+        for reason in [None, Some(" ")] {
+            let err = rollout(&mut engine, &id, action, reason).unwrap_err();
+            assert!(matches!(err, EngineError::Invalid(_)), "{err}");
+            assert!(err.to_string().contains("reason is required"), "{err}");
+        }
+    }
+    assert_eq!(
+        engine.state().rollouts[&id].state,
+        RolloutState::Progressing
+    );
+}
+
+#[test]
+fn an_action_on_a_stale_version_is_refused() {
+    let (_dir, mut engine, _agents, id) = rollout_fixture();
+    rollout(&mut engine, &id, RolloutAction::Pause, Some("error budget")).unwrap();
+    let v = engine.state().rollouts[&id].version;
+    let stale = engine
+        .execute(
+            &Actor::operator("lin", Role::Lead("platform".into())),
+            Command::RolloutAction {
+                id: id.clone(),
+                action: RolloutAction::Resume,
+                reason: None,
+                expected_version: Some(v + 7),
+            },
+        )
+        .unwrap_err();
+    assert!(
+        matches!(stale, EngineError::Conflict { current_version: Some(now), .. } if now == v),
+        "{stale}"
+    );
+    for needle in [id.as_str(), "changed since you saw it"] {
+        assert!(stale.to_string().contains(needle), "{stale}: {needle}");
+    }
+    let r = &engine.state().rollouts[&id];
+    assert_eq!((r.state, r.version), (RolloutState::Paused, v));
 }
