@@ -6,7 +6,10 @@
 //! frozen at its end, so nothing in it expires while a test runs.
 //!
 //! This module holds that fixture and the helpers that run and judge commands; the tests are in
-//! one submodule per topic.
+//! one submodule per topic. The rules the engine decides (who may act, four eyes, stale versions,
+//! already decided, reasons) are tested on the engine itself (`engine::approvals` and beside it);
+//! here one test per concern shows what the command line adds: the exit code, the line on stderr
+//! and the `-o` output.
 
 use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};

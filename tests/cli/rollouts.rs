@@ -84,31 +84,6 @@ fn rollout_promote_advances_a_healthy_rollout_one_phase() {
 }
 
 #[test]
-fn rollout_promote_refuses_a_bad_canary_and_a_finished_rollout() {
-    let deck = Deck::demo();
-    let sick = deck.rollout_where("paused with a bad canary", |r| {
-        r["state"] == "paused"
-            && r["health"]["error_rate"].as_f64().unwrap_or(0.0)
-                > r["health"]["baseline_error_rate"].as_f64().unwrap_or(0.0) + 0.10
-    });
-    let id = s(&sick, "id");
-    fails(
-        deck.op("alice", "enterprise")
-            .args(["rollout", "promote", id]),
-        3,
-        &[id, "unhealthy canary"],
-    );
-    let done = deck.rollout_where("completed", |r| r["state"] == "completed");
-    let id = s(&done, "id");
-    fails(
-        deck.op("alice", "enterprise")
-            .args(["rollout", "promote", id]),
-        3,
-        &[id, "completed"],
-    );
-}
-
-#[test]
 fn rollout_unknown_id_or_action() {
     let deck = Deck::demo();
     fails(

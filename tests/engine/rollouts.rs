@@ -178,7 +178,9 @@ fn pause_and_abort_need_a_reason() {
         for reason in [None, Some(" ")] {
             let err = rollout(&mut engine, &id, action, reason).unwrap_err();
             assert!(matches!(err, EngineError::Invalid(_)), "{err}");
-            assert!(err.to_string().contains("reason is required"), "{err}");
+            for needle in ["reason is required", "rollout"] {
+                assert!(err.to_string().contains(needle), "{err}: {needle}");
+            }
         }
     }
     assert_eq!(
