@@ -1,17 +1,14 @@
 //! The link's suite: every test runs unchanged against the embedded orchestrator and against
 //! `opsdeck serve` on 127.0.0.1:0 through the remote link.
 
-#[path = "support/orchestrator.rs"]
-mod orchestrator;
-
 use std::time::Duration;
 
+use crate::support::orchestrator::{ALICE, VIEWER, Variant, console};
 use opsdeck::link::{Link, LinkError, LinkEvent};
 use opsdeck::model::{ApprovalState, Change, Snapshot};
 use opsdeck::protocol::{
     ActOnApproval, ActOnIncident, ApprovalAction, Command, IncidentAction, Reply, RevealRecord,
 };
-use orchestrator::{ALICE, VIEWER, Variant, console};
 use tokio::sync::mpsc;
 
 /// Runs one async test body against both variants.

@@ -1,13 +1,10 @@
 //! End to end in a real pseudo-terminal: start the console, approve a pending item with a
 //! reason, quit, and check with the CLI that it is decided and audited.
 
-#[path = "support/pty.rs"]
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
-use support::Pty;
+use crate::support::pty::Pty;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
 const LIMIT: Duration = Duration::from_secs(60);

@@ -1,13 +1,10 @@
 //! The command line against a running server: `--connect`, `--context`, `token new`, `serve`
 //! itself, `doctor` on a context, and the demo fleet joining over the agent endpoints.
 
-#[path = "support/orchestrator.rs"]
-mod orchestrator;
-
 use std::path::Path;
 use std::process::{Output, Stdio};
 
-use orchestrator::{ALICE, FLEET, VIEWER, seeded_store, serve, server_config};
+use crate::support::orchestrator::{ALICE, FLEET, VIEWER, seeded_store, serve, server_config};
 use serde_json::Value;
 
 fn opsdeck(dir: &Path, args: &[&str]) -> std::process::Command {

@@ -1,0 +1,94 @@
+//! The audit pane: sensitive records hidden until a reveal, details that fold, and the
+//! query line's history.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::protocol::{Command, RevealRecord};
+use opsdeck::tui::app::Pane;
+use opsdeck::tui::rows;
+use opsdeck::tui::update::{Effect, Msg, update};
+
+use super::{app, ch, key, press, screen, typed};
+
+#[test]
+fn sensitive_records_stay_hidden_until_a_reveal_which_is_audited() {
+    let mut app = app();
+    press(&mut app, vec![ch('6')]);
+    let ids = rows::ids(&app, Pane::Audit);
+    let at = ids
+        .iter()
+        .position(|seq| {
+            rows::audit(&app).iter().any(|r| {
+                r.seq.to_string() == *seq
+                    && r.classification == opsdeck::model::Classification::Sensitive
+            })
+        })
+        .expect("a sensitive record in the tail");
+    app.pane_state_mut(Pane::Audit).selected = at;
+    press(&mut app, vec![key(KeyCode::Enter)]);
+    let hidden = screen(&app);
+    assert!(
+        hidden.contains("sensitive: details and related tasks stay hidden"),
+        "{hidden}"
+    );
+    assert!(!hidden.contains("reasoning"), "details hidden");
+    let effects = press(&mut app, vec![ch('v')]);
+    let [
+        Effect::Send {
+            item,
+            command: Command::RevealRecord(RevealRecord { seq, .. }),
+            ..
+        },
+    ] = &effects[..]
+    else {
+        panic!("{effects:?}")
+    };
+    update(
+        &mut app,
+        Msg::Done {
+            item: item.clone(),
+            result: Ok("revealed".into()),
+        },
+    );
+    assert!(app.audit.revealed.contains(seq));
+    press(&mut app, vec![key(KeyCode::Enter)]);
+    let shown = screen(&app);
+    assert!(
+        shown.contains("▾ details") && shown.contains("reasoning"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn audit_details_fold_and_the_query_line_keeps_history() {
+    let mut app = app();
+    press(&mut app, vec![ch('6'), key(KeyCode::Enter)]);
+    assert!(screen(&app).contains("▸ details {5 fields}"));
+    press(&mut app, vec![key(KeyCode::Enter)]);
+    assert!(screen(&app).contains("▾ details"));
+    press(&mut app, vec![key(KeyCode::Esc)]);
+    for query in ["type:decision", "domain:platform"] {
+        press(&mut app, vec![ch('/')]);
+        press(&mut app, (0..40).map(|_| key(KeyCode::Backspace)).collect());
+        press(&mut app, typed(query));
+        press(&mut app, vec![key(KeyCode::Enter)]);
+    }
+    assert_eq!(app.audit.history, vec!["type:decision", "domain:platform"]);
+    press(&mut app, vec![ch('/'), key(KeyCode::Up)]);
+    assert_eq!(app.pane_state(Pane::Audit).filter, "domain:platform");
+    press(&mut app, vec![key(KeyCode::Up)]);
+    assert_eq!(app.pane_state(Pane::Audit).filter, "type:decision");
+    // The syntax error shows as the operator types.
+    press(&mut app, typed(" class:secret"));
+    let error = app.audit.error.clone().unwrap();
+    assert!(error.contains("column 21"), "{error}");
+    assert!(screen(&app).contains("✖ column 21"));
+    // Shell editing on the query line: ctrl+w drops the last word, ctrl+u the whole line.
+    let ctrl = |c| Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL));
+    press(&mut app, vec![ctrl('w')]);
+    assert_eq!(app.pane_state(Pane::Audit).filter, "type:decision ");
+    assert!(app.audit.error.is_none(), "the error goes with the word");
+    press(&mut app, vec![ctrl('u')]);
+    assert_eq!(app.pane_state(Pane::Audit).filter, "");
+    press(&mut app, typed("quota"));
+    assert_eq!(app.pane_state(Pane::Audit).filter, "quota");
+}
