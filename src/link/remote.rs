@@ -218,7 +218,7 @@ impl Remote {
             ));
         }
         if let Some((kind, id, None)) = command.versioned() {
-            let version = self.current_version(kind, &id.to_string()).await?;
+            let version = self.current_version(kind, id).await?;
             command.set_version(version);
         }
         let segments = command.segments().filter(|_| !command.is_agents());
