@@ -59,7 +59,8 @@
 //!   authority path, with a reason, and nothing else: an operator escalates an approval to the
 //!   next level, a pending approval escalates itself when its level's deadline passes, and an
 //!   operator escalates an incident by raising its severity one step (so it pages one level
-//!   further up). The audit `action_type` `escalation` records any of these.
+//!   further up), and the latency alert rule's level `escalate` hands a slow domain to people as
+//!   an incident. The audit `action_type` `escalation` records any of these.
 //! - **action**: what an operator does to an item: [`protocol::ApprovalAction`] (approve, reject,
 //!   escalate), [`protocol::IncidentAction`], [`protocol::RolloutAction`],
 //!   [`protocol::AgentAction`]. In the console an action is also a key's meaning (the action

@@ -1,6 +1,7 @@
 //! `/healthz`, `/metrics` and `/openapi.json`.
 
 use crate::support::orchestrator::ALICE;
+use opsdeck::protocol::*;
 use serde_json::Value;
 
 use super::fixture;
@@ -45,16 +46,33 @@ async fn health_metrics_and_the_openapi_document() {
         .await
         .unwrap();
     assert!(spec["openapi"].as_str().unwrap().starts_with("3."));
-    for path in [
-        "/v1/snapshot",
-        "/v1/events",
-        "/v1/approvals/{id}/decision",
-        "/v1/incidents/{id}/actions",
-        "/v1/rollouts/{id}/actions",
-        "/v1/audit",
-        "/v1/agent/register",
-        "/v1/agent/lease",
-    ] {
+    // Every command's route, as the protocol names it, is in the spec with its body's schema.
+    let commands = [
+        ActOnApproval::PATH,
+        ActOnIncident::PATH,
+        DeclareIncident::PATH,
+        ActOnRollout::PATH,
+        ActOnAgent::PATH,
+        RevealRecord::PATH,
+        RegisterAgent::PATH,
+        Heartbeat::PATH,
+        LeaseTask::PATH,
+        CompleteTask::PATH,
+        RaiseEscalation::PATH,
+        ReportIncident::PATH,
+        SubmitTask::PATH,
+        RecordExecution::PATH,
+    ];
+    for path in commands {
+        assert!(
+            spec["paths"][path]["post"]["requestBody"].is_object(),
+            "{path} has no POST with a body in the spec"
+        );
+    }
+    for path in ["/v1/snapshot", "/v1/events", "/v1/audit"]
+        .into_iter()
+        .chain(commands)
+    {
         assert!(
             spec["paths"].get(path).is_some(),
             "{path} missing from the spec"
