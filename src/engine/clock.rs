@@ -1,7 +1,8 @@
 use std::sync::{Arc, Mutex};
 
-use chrono::{DurationRound, TimeDelta, Utc};
+use chrono::Utc;
 
+pub use crate::model::truncate;
 use crate::model::Timestamp;
 
 /// Where the engine's time comes from: the system clock, or a clock someone else moves (the
@@ -35,8 +36,4 @@ impl Clock {
     pub fn is_manual(&self) -> bool {
         matches!(self, Clock::Manual(_))
     }
-}
-
-pub fn truncate(t: Timestamp) -> Timestamp {
-    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
 }

@@ -301,7 +301,7 @@ impl Store {
         let head = self.head()?;
         Ok(match (head.clock, head.last_at) {
             (ClockMode::Simulated, Some(at)) => at,
-            _ => crate::engine::clock::truncate(chrono::Utc::now()),
+            _ => crate::model::truncate(chrono::Utc::now()),
         })
     }
 
