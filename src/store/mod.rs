@@ -7,6 +7,7 @@ mod entities;
 mod error;
 mod inspect;
 mod schema;
+mod probe;
 mod search;
 mod trail;
 
@@ -232,10 +233,6 @@ impl Store {
             inline_index: false,
             location,
         })
-    }
-
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 
     /// Replays events after `since`, oldest first; `None` when the log no longer reaches back.
