@@ -995,7 +995,12 @@ fn events_are_gapless_and_reach_subscribers() {
 fn a_full_disk_fails_the_whole_command_and_keeps_the_state_whole() {
     let (_dir, mut engine) = fresh(Config::default());
     let agent = register(&mut engine, "platform", "infra", &[]);
-    engine.store().limit_growth(Some(1)).unwrap();
+    engine
+        .store()
+        .as_sqlite()
+        .unwrap()
+        .limit_growth(Some(1))
+        .unwrap();
     let seq = engine.state().seq;
     let audits = audit_count(&engine);
     let batch: Vec<_> = (0..200)

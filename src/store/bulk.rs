@@ -4,10 +4,9 @@
 //!
 //! The result is byte for byte what `audit::chain` + `audit::insert` give (a test checks it).
 
-use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
-use super::audit::{write_body, write_canonical_header, write_details_text};
+use super::sqlite::audit::{write_body, write_canonical_header, write_details_text};
 use crate::model::audit::borrowed::AuditRecord as AuditRecordRef;
 use crate::model::audit::millis;
 use crate::model::{ActionType, AuditDraft, Classification, Retention, Timestamp};
@@ -31,7 +30,7 @@ const SEQ_PREFIX: &[u8] = b"{\"seq\":";
 
 /// The parts of a prepared record's text, in the order they are laid out (then its tasks).
 #[derive(Clone, Copy)]
-enum Part {
+pub(super) enum Part {
     Id,
     Ts,
     Agent,
@@ -50,10 +49,10 @@ const PARTS: usize = Part::DetailsText as usize + 1;
 #[derive(Debug, Clone)]
 pub struct Prepared {
     at: Timestamp,
-    action_type: &'static str,
-    classification: &'static str,
-    retention: &'static str,
-    body_sha: Hex,
+    pub(super) action_type: &'static str,
+    pub(super) classification: &'static str,
+    pub(super) retention: &'static str,
+    pub(super) body_sha: Hex,
     /// The parts (see [`Part`]) one after another, then the related tasks.
     text: String,
     /// Where each part, then each task, ends in `text`.
@@ -221,11 +220,11 @@ impl Prepared {
         &self.text[start..self.ends[i] as usize]
     }
 
-    fn part(&self, part: Part) -> &str {
+    pub(super) fn part(&self, part: Part) -> &str {
         self.span(part as usize)
     }
 
-    fn tasks(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn tasks(&self) -> impl Iterator<Item = &str> {
         (PARTS..self.ends.len()).map(|i| self.span(i))
     }
 
@@ -299,67 +298,12 @@ impl Chainer {
     }
 }
 
-/// Statements a bulk append reuses for every record.
-pub struct Appender<'c> {
-    audit: rusqlite::CachedStatement<'c>,
-    tasks: rusqlite::CachedStatement<'c>,
-    text: Option<rusqlite::CachedStatement<'c>>,
-}
-
-impl<'c> Appender<'c> {
-    pub fn new(conn: &'c Connection, index_text: bool) -> rusqlite::Result<Appender<'c>> {
-        Ok(Appender {
-            audit: conn.prepare_cached(super::audit::INSERT_AUDIT)?,
-            tasks: conn.prepare_cached(super::audit::INSERT_TASK)?,
-            text: if index_text {
-                Some(conn.prepare_cached(super::audit::INSERT_TEXT)?)
-            } else {
-                None
-            },
-        })
-    }
-
-    /// Appends `p` at `seq` after the record whose hash is `prev`, with its hash `hash`.
-    pub fn append(
-        &mut self,
-        p: &Prepared,
-        seq: u64,
-        prev: &Hex,
-        hash: &Hex,
-    ) -> rusqlite::Result<()> {
-        self.audit.execute(params![
-            seq as i64,
-            p.part(Part::Id),
-            p.part(Part::Ts),
-            p.part(Part::Agent),
-            p.action_type,
-            p.part(Part::Domain),
-            p.classification,
-            p.retention,
-            p.part(Part::Body),
-            hex_str(&p.body_sha),
-            hex_str(prev),
-            hex_str(hash),
-        ])?;
-        for task in p.tasks() {
-            self.tasks.execute(params![task, seq as i64])?;
-        }
-        if let Some(text) = &mut self.text {
-            text.execute(params![
-                seq as i64,
-                p.part(Part::Summary),
-                p.part(Part::DetailsText)
-            ])?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{ActionType, AuditDetails, Classification, Retention};
-    use crate::store::{ClockMode, Head, audit};
+    use crate::store::sqlite::audit;
+    use crate::store::{ClockMode, Head};
 
     fn draft(n: usize) -> AuditDraft {
         AuditDraft {

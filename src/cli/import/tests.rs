@@ -44,7 +44,7 @@ fn store_with(path: &Path, word: &str, n: usize) -> Store {
 
 /// Everything an import touches, to compare before and after.
 fn snapshot(store: &Store) -> Vec<String> {
-    store.fingerprint().unwrap()
+    store.as_sqlite().unwrap().fingerprint().unwrap()
 }
 
 fn words(store: &Store, word: &str) -> usize {
@@ -53,7 +53,7 @@ fn words(store: &Store, word: &str) -> usize {
 }
 
 fn journal_mode(store: &Store) -> String {
-    store.journal_mode().unwrap()
+    store.as_sqlite().unwrap().journal_mode().unwrap()
 }
 
 /// Through the write-ahead log (`bulk_from` above the file's size) or a rollback journal.
@@ -76,7 +76,7 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
     let mut store = store_with(&target, "native", 40);
     let before = snapshot(&store);
     // Room for a few hundred records, not for the file: the disk fills mid-way.
-    store.limit_growth(Some(200)).unwrap();
+    store.as_sqlite().unwrap().limit_growth(Some(200)).unwrap();
     let err = import_into(&mut store, &file, "operator:test", bulk_from).unwrap_err();
     assert!(err.to_string().contains("full"), "{err}");
     assert_eq!(
@@ -92,7 +92,7 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
     assert_eq!(journal_mode(&store), "wal");
 
     // With room, the same file imports whole (it was not remembered as imported).
-    store.limit_growth(None).unwrap();
+    store.as_sqlite().unwrap().limit_growth(None).unwrap();
     let done = import_into(&mut store, &file, "operator:test", bulk_from).unwrap();
     assert_eq!((done.first_seq, done.last_seq), (41, 3_040));
     assert!(done.source_chain_intact);
@@ -104,7 +104,7 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
         (40, 3_001)
     );
     assert_eq!(
-        store.text_buffer().unwrap(),
+        store.as_sqlite().unwrap().text_buffer().unwrap(),
         DEFAULT_FTS_HASHSIZE,
         "the index's buffer set back"
     );

@@ -1,9 +1,10 @@
 //! Looking into a SQLite store's engine room from tests and diagnostics, without handing out
 //! its connection or writing SQL outside the store.
 
-use super::{Store, StoreError};
+use super::SqliteStore;
+use crate::store::StoreError;
 
-impl Store {
+impl SqliteStore {
     fn probe<T: rusqlite::types::FromSql>(&self, sql: &str) -> Result<T, StoreError> {
         self.conn
             .query_row(sql, [], |r| r.get(0))

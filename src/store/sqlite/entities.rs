@@ -5,9 +5,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ClockMode, Head, audit};
+use super::audit;
 use crate::model::audit::millis;
 use crate::model::{Change, Event, Ids, State};
+use crate::store::{ClockMode, Head};
 
 /// Events kept for consoles that resume; older ones are trimmed.
 pub const EVENT_WINDOW: u64 = 5_000;

@@ -8,9 +8,9 @@ use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Head, Location, StoreError};
 use crate::model::audit::millis;
 use crate::model::{ActionType, AuditDetails, AuditDraft, AuditRecord, Classification, Retention};
+use crate::store::{Head, Location, StoreError};
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -41,7 +41,7 @@ pub(super) fn body_json(summary: &str, details: &AuditDetails, related_tasks: &[
 }
 
 /// Appends a record's stored body (the JSON its digest is taken of) to `out`.
-pub(super) fn write_body<D: Serialize, T: Serialize>(
+pub(in crate::store) fn write_body<D: Serialize, T: Serialize>(
     summary: &str,
     details: &D,
     related_tasks: &[T],
@@ -69,12 +69,12 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
     for part in parts {
         hasher.update(part);
     }
-    super::bulk::hex_str(&super::bulk::hex(hasher.finalize())).to_owned()
+    crate::store::bulk::hex_str(&crate::store::bulk::hex(hasher.finalize())).to_owned()
 }
 
 /// Appends the canonical bytes of a record's header to `out`.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn write_canonical_header(
+pub(in crate::store) fn write_canonical_header(
     seq: u64,
     id: &str,
     timestamp: &str,
@@ -109,14 +109,14 @@ pub fn hash_record(record: &AuditRecord) -> String {
 }
 
 /// The same as [`hash_record`], as hex digits on the stack.
-pub fn record_hash(record: &AuditRecord) -> super::bulk::Hex {
+pub fn record_hash(record: &AuditRecord) -> crate::store::bulk::Hex {
     let body = body_json(&record.summary, &record.details, &record.related_tasks);
-    let body_sha = super::bulk::hex(Sha256::digest(body.as_bytes()));
-    hash_with_body_sha(record, super::bulk::hex_str(&body_sha))
+    let body_sha = crate::store::bulk::hex(Sha256::digest(body.as_bytes()));
+    hash_with_body_sha(record, crate::store::bulk::hex_str(&body_sha))
 }
 
 /// A record's hash, its body's digest given.
-fn hash_with_body_sha(record: &AuditRecord, body_sha: &str) -> super::bulk::Hex {
+fn hash_with_body_sha(record: &AuditRecord, body_sha: &str) -> crate::store::bulk::Hex {
     let mut header = Vec::with_capacity(384);
     write_canonical_header(
         record.seq,
@@ -133,14 +133,14 @@ fn hash_with_body_sha(record: &AuditRecord, body_sha: &str) -> super::bulk::Hex 
     let mut hasher = Sha256::new();
     hasher.update(record.prev_hash.as_bytes());
     hasher.update(&header);
-    super::bulk::hex(hasher.finalize())
+    crate::store::bulk::hex(hasher.finalize())
 }
 
 /// A record's body as stored, its digest, and the record's hash: computed once per append.
 fn sealed(record: &AuditRecord) -> (String, String, String) {
     let body = body_json(&record.summary, &record.details, &record.related_tasks);
     let body_sha = sha256_hex(&[body.as_bytes()]);
-    let hash = super::bulk::hex_str(&hash_with_body_sha(record, &body_sha)).to_owned();
+    let hash = crate::store::bulk::hex_str(&hash_with_body_sha(record, &body_sha)).to_owned();
     (body, body_sha, hash)
 }
 
@@ -262,7 +262,7 @@ pub fn index_one(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
     Ok(())
 }
 
-pub(super) fn details_text(d: &AuditDetails) -> String {
+pub(in crate::store) fn details_text(d: &AuditDetails) -> String {
     let mut text = Vec::new();
     write_details_text(
         [&d.context, &d.decision, &d.reasoning, &d.outcome]
@@ -276,7 +276,10 @@ pub(super) fn details_text(d: &AuditDetails) -> String {
 
 /// Appends the details' text as the full-text index holds it: the non-empty parts (context,
 /// decision, reasoning, outcome, then the options considered), each ended by a newline.
-pub(super) fn write_details_text<'a>(parts: impl Iterator<Item = &'a str>, out: &mut Vec<u8>) {
+pub(in crate::store) fn write_details_text<'a>(
+    parts: impl Iterator<Item = &'a str>,
+    out: &mut Vec<u8>,
+) {
     for part in parts.filter(|p| !p.is_empty()) {
         out.extend_from_slice(part.as_bytes());
         out.push(b'\n');
@@ -368,28 +371,6 @@ pub fn each(
         }
     }
     Ok(())
-}
-
-/// What an audit query asks for; every part must hold (terms AND together).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct AuditFilter {
-    pub domain: Option<String>,
-    pub action_type: Option<ActionType>,
-    /// `agent_id` exactly: `agent-17` or `operator:alice`.
-    pub agent: Option<String>,
-    pub classification: Option<Classification>,
-    /// A task id among the record's `related_tasks`.
-    pub task: Option<String>,
-    /// Records at or after this time.
-    pub since: Option<crate::model::Timestamp>,
-    /// Records before this time.
-    pub until: Option<crate::model::Timestamp>,
-    /// Free words, all of which must appear in the summary or details.
-    pub words: Vec<String>,
-    /// Quoted phrases, each of which must appear as written.
-    pub phrases: Vec<String>,
-    /// Words or phrases (`-word`, `-"some phrase"`) that must not appear.
-    pub excluded: Vec<String>,
 }
 
 /// The outcome of `audit verify`.
@@ -530,7 +511,7 @@ mod tests {
             audit_hash: GENESIS_HASH.into(),
             ids: Default::default(),
             last_at: None,
-            clock: super::super::ClockMode::Real,
+            clock: crate::store::ClockMode::Real,
             ts_monotone: true,
         };
         let at = chrono::DateTime::parse_from_rfc3339("2026-11-20T10:00:00.123Z")

@@ -6,7 +6,8 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use super::{Location, StoreError, Verification, audit, schema};
+use super::{audit, schema};
+use crate::store::{Location, StoreError, Verification};
 
 /// What a read-only look at a store file found.
 #[derive(Debug, Clone, Serialize)]
