@@ -26,15 +26,16 @@
 //! `sqlite`.
 
 mod bulk;
+mod chain;
 mod error;
 mod sqlite;
 mod types;
 
 use std::path::Path;
 
-pub use bulk::{Chained, Chainer, Hex, Prepared};
+pub use bulk::{Chained, Chainer, Prepared};
+pub use chain::{BadRecord, Hex, Verification, hash_record, record_hash};
 pub use error::StoreError;
-pub use sqlite::audit::{BadRecord, Verification, hash_record, record_hash};
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteStore, SqliteWriteTx, inspect};
 pub use types::{AuditFilter, ClockMode, Head, Location, Pruned};
 

@@ -4,7 +4,8 @@
 use rusqlite::{Connection, params};
 
 use crate::store::Prepared;
-use crate::store::bulk::{Hex, Part, hex_str};
+use crate::store::bulk::Part;
+use crate::store::chain::{Hex, hex_str};
 
 /// Statements a bulk append reuses for every record.
 pub struct Appender<'c> {
@@ -16,10 +17,10 @@ pub struct Appender<'c> {
 impl<'c> Appender<'c> {
     pub fn new(conn: &'c Connection, index_text: bool) -> rusqlite::Result<Appender<'c>> {
         Ok(Appender {
-            audit: conn.prepare_cached(super::audit::INSERT_AUDIT)?,
-            tasks: conn.prepare_cached(super::audit::INSERT_TASK)?,
+            audit: conn.prepare_cached(super::write::INSERT_AUDIT)?,
+            tasks: conn.prepare_cached(super::write::INSERT_TASK)?,
             text: if index_text {
-                Some(conn.prepare_cached(super::audit::INSERT_TEXT)?)
+                Some(conn.prepare_cached(super::write::INSERT_TEXT)?)
             } else {
                 None
             },

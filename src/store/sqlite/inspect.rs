@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use super::{audit, schema};
+use super::{schema, verify};
 use crate::store::{Location, StoreError, Verification};
 
 /// What a read-only look at a store file found.
@@ -34,7 +34,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(map)?;
     let audit = if schema_version > 0 {
-        Some(audit::verify(&conn).map_err(map)?)
+        Some(verify::verify(&conn).map_err(map)?)
     } else {
         None
     };

@@ -2,16 +2,18 @@
 //! `user_version`, an application id that tells an opsdeck database from any other file. Every
 //! line of SQL in opsdeck is in this module.
 
-pub(super) mod audit;
 mod bulk;
 mod entities;
 mod error;
 mod inspect;
 mod probe;
+mod read;
 mod schema;
 mod search;
 mod trail;
 mod tx;
+mod verify;
+mod write;
 
 use std::path::Path;
 use std::time::Duration;
@@ -191,7 +193,7 @@ impl SqliteStore {
     }
 
     pub fn verify_audit(&self) -> Result<Verification, StoreError> {
-        audit::verify(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+        verify::verify(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
     pub fn search_audit(
@@ -212,7 +214,7 @@ impl SqliteStore {
             return;
         }
         let caught_up = self.conn.unchecked_transaction().and_then(|tx| {
-            audit::index_pending(&tx)?;
+            write::index_pending(&tx)?;
             tx.commit()
         });
         if let Err(e) = caught_up {
@@ -241,6 +243,6 @@ impl SqliteStore {
     /// Visits every audit record in seq order without loading the trail into memory, until the
     /// visitor returns false.
     pub fn each_audit(&self, visit: &mut dyn FnMut(AuditRecord) -> bool) -> Result<(), StoreError> {
-        audit::each(&self.conn, visit, &self.location)
+        read::each(&self.conn, visit, &self.location)
     }
 }

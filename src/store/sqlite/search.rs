@@ -13,7 +13,7 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::audit::record_from_row;
+use super::read::record_from_row;
 use crate::model::AuditRecord;
 use crate::model::audit::millis;
 use crate::store::AuditFilter;

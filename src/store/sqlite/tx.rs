@@ -3,9 +3,9 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{audit, bulk, entities, trail};
+use super::{bulk, entities, trail, write};
 use crate::model::{AuditDraft, AuditRecord, Change, Event, Ids, Metrics, State, Timestamp};
-use crate::store::bulk::hex_str;
+use crate::store::chain::{Sealed, hex_str, seal};
 use crate::store::{Chained, Chainer, ClockMode, Head, Location, Pruned, StoreError};
 
 /// One write transaction: entity upserts, audit appends and events commit or vanish together.
@@ -65,10 +65,14 @@ impl<'a> SqliteWriteTx<'a> {
         at: Timestamp,
         draft: AuditDraft,
     ) -> Result<AuditRecord, StoreError> {
-        let (record, body, body_sha) = audit::chain(&self.head, id, at, draft);
-        audit::insert(&self.tx, &record, &body, &body_sha).map_err(|e| self.err(e))?;
+        let Sealed {
+            record,
+            body,
+            body_sha,
+        } = seal(&self.head, id, at, draft);
+        write::insert(&self.tx, &record, &body, &body_sha).map_err(|e| self.err(e))?;
         if self.inline_index {
-            audit::index_one(&self.tx, &record).map_err(|e| self.err(e))?;
+            write::index_one(&self.tx, &record).map_err(|e| self.err(e))?;
         }
         self.head.audit_seq = record.seq;
         self.head.audit_hash = record.hash.clone();
@@ -157,7 +161,7 @@ impl<'a> SqliteWriteTx<'a> {
     /// For bulk appends (import, synthetic trails): catch the text index up now, then index each
     /// record as it is appended, rather than reading every body back later.
     pub fn index_inline(&mut self) -> Result<(), StoreError> {
-        audit::index_pending(&self.tx).map_err(|e| self.err(e))?;
+        write::index_pending(&self.tx).map_err(|e| self.err(e))?;
         self.inline_index = true;
         Ok(())
     }
@@ -177,7 +181,7 @@ impl<'a> SqliteWriteTx<'a> {
 
     /// Catches the full-text index up with the trail, in this transaction.
     pub fn index_audit_text(&mut self) -> Result<u64, StoreError> {
-        audit::index_pending(&self.tx).map_err(|e| self.err(e))
+        write::index_pending(&self.tx).map_err(|e| self.err(e))
     }
 
     pub fn set_ids(&mut self, ids: &Ids) {
