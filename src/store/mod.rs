@@ -3,11 +3,12 @@
 //! The engine and the rest of the crate talk to it through two types, [`Store`] and
 //! [`WriteTx`], and through nothing else: no connection, no SQL.
 //!
-//! - [`Store`]: `open` / `open_in_memory`; `load` (state and head, consistently) and `head`;
-//!   `write` (begin a write transaction from the head); `events_since` (the event log by seq);
-//!   `search_audit`, `count_audit`, `each_audit_matching`, `each_audit` and `verify_audit`
-//!   over the trail; `now` and `is_empty`; `enter_bulk_journal` / `leave_bulk_journal` around
-//!   large imports.
+//! - [`Store`]: `open` / `open_in_memory` and `location`; `load` (state and head, in one
+//!   consistent read) and `head`; `write` (begin a write transaction from the head);
+//!   `events_since` (the event log by seq); `search_audit`, `count_audit`,
+//!   `each_audit_matching`, `each_audit` and `verify_audit` over the trail; `now` and
+//!   `is_empty`; `enter_bulk_journal` / `leave_bulk_journal` around large imports. [`inspect`]
+//!   looks at a store file read-only, for `doctor`.
 //! - [`WriteTx`]: `head`, `load_state` and `events_since` (another writer's); `put` (entity
 //!   changes); `append_audit` (a draft chained after the head), `chainer` and `append_chained`
 //!   (records prepared and chained off the writer's thread), `append_event`; `prune_audit`;
@@ -16,14 +17,15 @@
 //!   `commit`, which returns the new head (dropping the transaction rolls it back).
 //!
 //! Both are enums with one variant per backend, each operation a `match` that delegates, as
-//! [`crate::link::Link`] is: the set of backends is closed and known here, `WriteTx` borrows
-//! its store (a trait object could not be returned from `write` without boxing per
-//! transaction), and a second backend (PostgreSQL: the head row `FOR UPDATE` per write, events
+//! `link::Link` is: the set of backends is closed and known here, `WriteTx` borrows its store
+//! (a trait object could not be returned from `write` without boxing per transaction), and a
+//! second backend (PostgreSQL: the head row `FOR UPDATE` per write, events
 //! read by seq) is one more variant and one more arm per operation, while the engine's rules
 //! stay where they are. What is the same for every backend lives beside the enums: the chain's
 //! canonical bytes and its one record hash (`chain`), prepared and chained records for bulk
 //! appends ([`Prepared`], [`Chainer`]), the head, filters and outcomes. All SQL is in
-//! `sqlite`.
+//! `sqlite`; the one way past the seam, [`Store::as_sqlite`], is for tests and diagnostics that
+//! look into SQLite itself (its journal mode, a growth limit that plays a full disk).
 
 mod bulk;
 mod chain;
