@@ -451,11 +451,7 @@ fn an_import_killed_midway_leaves_nothing_and_the_store_opens() {
         (10, None),
         "nothing of the file was kept"
     );
-    let mode: String = store
-        .connection()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(mode, "wal");
+    assert_eq!(store.as_sqlite().unwrap().journal_mode().unwrap(), "wal");
     assert!(!journal.exists(), "the journal was rolled back and removed");
     drop(store);
 

@@ -1,13 +1,13 @@
 //! The commands that change something: decisions, incident and rollout actions, agents.
 
-use super::args::{AgentVerb, DecideArgs, IncidentArgs, IncidentCmd, RolloutArgs, RolloutVerb};
+use super::args::{DecideArgs, IncidentArgs, IncidentCmd, RolloutArgs};
 use super::context::Context;
 use super::error::CliError;
 use super::output::emit_one;
 use crate::model::Approval;
 use crate::protocol::{
     ActOnAgent, ActOnApproval, ActOnIncident, ActOnRollout, AgentAction, ApprovalAction, Command,
-    DeclareIncident, IncidentAction, Reply, RolloutAction,
+    DeclareIncident, IncidentAction, Reply,
 };
 
 fn run(ctx: &Context, command: Command) -> Result<Reply, CliError> {
@@ -110,12 +110,7 @@ pub fn incident(ctx: &Context, cmd: &IncidentCmd) -> Result<(), CliError> {
 }
 
 pub fn rollout(ctx: &Context, args: &RolloutArgs) -> Result<(), CliError> {
-    let action = match args.action {
-        RolloutVerb::Promote => RolloutAction::Promote,
-        RolloutVerb::Pause => RolloutAction::Pause,
-        RolloutVerb::Resume => RolloutAction::Resume,
-        RolloutVerb::Abort => RolloutAction::Abort,
-    };
+    let action = args.action;
     let command = Command::ActOnRollout(ActOnRollout {
         id: args.id.clone(),
         action,
@@ -140,16 +135,13 @@ pub fn rollout(ctx: &Context, args: &RolloutArgs) -> Result<(), CliError> {
 
 pub fn agent(
     ctx: &Context,
-    verb: AgentVerb,
+    action: AgentAction,
     id: &str,
     reason: Option<String>,
 ) -> Result<(), CliError> {
     let command = Command::ActOnAgent(ActOnAgent {
         id: id.to_string(),
-        action: match verb {
-            AgentVerb::Pause => AgentAction::Pause,
-            AgentVerb::Resume => AgentAction::Resume,
-        },
+        action,
         reason,
     });
     match run(ctx, command)? {

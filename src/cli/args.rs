@@ -4,8 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::ColorMode;
 use crate::model::Severity;
-use crate::tui::theme::ColorMode;
+use crate::protocol::{AgentAction, RolloutAction};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -236,18 +237,28 @@ pub struct IncidentArgs {
     pub version: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum RolloutVerb {
-    Promote,
-    Pause,
-    Resume,
-    Abort,
+/// The protocol's own verbs are the command line's values: one word per action everywhere.
+macro_rules! value_enum {
+    ($ty:ty, [$($variant:ident),*]) => {
+        impl ValueEnum for $ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(<$ty>::$variant),*]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(clap::builder::PossibleValue::new(self.as_str()))
+            }
+        }
+    };
 }
+
+value_enum!(RolloutAction, [Promote, Pause, Resume, Abort]);
+value_enum!(AgentAction, [Pause, Resume]);
 
 #[derive(Debug, Args)]
 pub struct RolloutArgs {
     #[arg(value_enum)]
-    pub action: RolloutVerb,
+    pub action: RolloutAction,
     /// Rollout id, e.g. RO-2
     pub id: String,
     /// Why (required for pause and abort)
@@ -257,16 +268,10 @@ pub struct RolloutArgs {
     pub version: Option<u64>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum AgentVerb {
-    Pause,
-    Resume,
-}
-
 #[derive(Debug, Args)]
 pub struct AgentArgs {
     #[arg(value_enum)]
-    pub action: AgentVerb,
+    pub action: AgentAction,
     /// Agent id, e.g. agent-17
     pub id: String,
     /// Why (required for pause)

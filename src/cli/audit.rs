@@ -6,7 +6,7 @@ use super::args::{AuditCmd, ExportFormat};
 use super::context::Context;
 use super::error::CliError;
 use super::output::{Rows, emit_list, emit_one, truncate};
-use crate::store::AuditFilter;
+use crate::query::AuditFilter;
 
 /// The query words of the command line, joined and parsed by the shared query language, with
 /// relative times counted back from the store's own now.

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 pub use args::Cli;
-use args::{AgentVerb, AuditCmd, Cmd, DemoCmd, TokenCmd};
+use args::{AuditCmd, Cmd, DemoCmd, TokenCmd};
 pub use error::CliError;
 
 /// Parses the command line, runs the command, prints one clear line on error.
@@ -83,7 +83,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Incident(cmd) => act::incident(&ctx, &cmd),
         Cmd::Rollout(a) => act::rollout(&ctx, &a),
         Cmd::Agent(a) => {
-            if matches!(a.action, AgentVerb::Pause)
+            if matches!(a.action, crate::protocol::AgentAction::Pause)
                 && a.reason.as_deref().is_none_or(|r| r.trim().is_empty())
             {
                 return Err(CliError::Usage(

@@ -1,8 +1,9 @@
 use std::sync::{Arc, Mutex};
 
-use chrono::{DurationRound, TimeDelta, Utc};
+use chrono::Utc;
 
 use crate::model::Timestamp;
+pub use crate::model::truncate;
 
 /// Where the engine's time comes from: the system clock, or a clock someone else moves (the
 /// simulated demo, tests, a store frozen at the end of a demo run).
@@ -35,8 +36,4 @@ impl Clock {
     pub fn is_manual(&self) -> bool {
         matches!(self, Clock::Manual(_))
     }
-}
-
-pub fn truncate(t: Timestamp) -> Timestamp {
-    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
 }

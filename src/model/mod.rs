@@ -26,7 +26,13 @@ pub use rollout::{Phase, PhaseState, Rollout, RolloutHealth, RolloutKind, Rollou
 pub use state::{Metrics, Snapshot, State};
 pub use task::{Task, TaskState};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 /// Every timestamp in the model: UTC, serialised as RFC 3339.
 pub type Timestamp = DateTime<Utc>;
+
+/// `t` at the precision the audit trail stores, milliseconds: a time taken from a clock is
+/// truncated here before anything records it, so it reads back exactly as it was written.
+pub fn truncate(t: Timestamp) -> Timestamp {
+    t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
+}

@@ -33,7 +33,9 @@ use std::fmt;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::model::{ActionType, Classification};
-use crate::store::AuditFilter;
+mod filter;
+
+pub use filter::AuditFilter;
 
 mod parse;
 

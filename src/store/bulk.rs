@@ -2,28 +2,17 @@
 //! everything that does not depend on its place in the chain (stored body, body digest, the
 //! canonical header after `seq`, the text to index); the writer then only chains and inserts.
 //!
-//! The result is byte for byte what `audit::chain` + `audit::insert` give (a test checks it).
+//! The result is byte for byte what sealing a draft and appending it give (a test checks it):
+//! the canonical header is written by the chain's own [`Header`], and [`Prepared::hash_at`]
+//! hashes it as the chain's one record hash, [`super::chain::link_hash`], does, without
+//! writing the header again for each place in the chain.
 
-use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 
-use super::audit::{write_body, write_canonical_header, write_details_text};
+use super::chain::{Header, Hex, hex, hex_str, write_body, write_details_text};
 use crate::model::audit::borrowed::AuditRecord as AuditRecordRef;
 use crate::model::audit::millis;
 use crate::model::{ActionType, AuditDraft, Classification, Retention, Timestamp};
-
-/// SHA-256 as 64 lowercase hex digits, without allocating.
-pub type Hex = [u8; 64];
-
-pub fn hex(digest: impl AsRef<[u8]>) -> Hex {
-    let mut out = [0u8; 64];
-    hex::encode_to_slice(digest.as_ref(), &mut out).expect("64 hex digits for 32 bytes");
-    out
-}
-
-pub fn hex_str(h: &Hex) -> &str {
-    std::str::from_utf8(h).expect("hex digits are ASCII")
-}
 
 /// The canonical header is `{"seq":N` followed by fields that do not depend on the place in
 /// the chain; this is where those fields start.
@@ -31,7 +20,7 @@ const SEQ_PREFIX: &[u8] = b"{\"seq\":";
 
 /// The parts of a prepared record's text, in the order they are laid out (then its tasks).
 #[derive(Clone, Copy)]
-enum Part {
+pub(super) enum Part {
     Id,
     Ts,
     Agent,
@@ -50,10 +39,10 @@ const PARTS: usize = Part::DetailsText as usize + 1;
 #[derive(Debug, Clone)]
 pub struct Prepared {
     at: Timestamp,
-    action_type: &'static str,
-    classification: &'static str,
-    retention: &'static str,
-    body_sha: Hex,
+    pub(super) action_type: &'static str,
+    pub(super) classification: &'static str,
+    pub(super) retention: &'static str,
+    pub(super) body_sha: Hex,
     /// The parts (see [`Part`]) one after another, then the related tasks.
     text: String,
     /// Where each part, then each task, ends in `text`.
@@ -173,19 +162,19 @@ impl Prepared {
         ends.push(text.len() as u32);
         let body_sha = hex(Sha256::digest(&text[body_at..]));
         let mut header = Vec::with_capacity(384);
-        write_canonical_header(
-            0,
+        Header {
+            seq: 0,
             id,
-            std::str::from_utf8(&text[ts_at..ends[Part::Ts as usize] as usize])
+            timestamp: std::str::from_utf8(&text[ts_at..ends[Part::Ts as usize] as usize])
                 .expect("the time is ASCII"),
-            f.agent_id,
-            f.action_type.as_str(),
-            f.domain,
-            f.classification.as_str(),
-            f.retention.as_str(),
-            hex_str(&body_sha),
-            &mut header,
-        );
+            agent_id: f.agent_id,
+            action_type: f.action_type.as_str(),
+            domain: f.domain,
+            classification: f.classification.as_str(),
+            retention: f.retention.as_str(),
+            body_sha256: hex_str(&body_sha),
+        }
+        .write(&mut header);
         let tail = header
             .strip_prefix(SEQ_PREFIX)
             .and_then(|rest| rest.strip_prefix(b"0"))
@@ -221,11 +210,11 @@ impl Prepared {
         &self.text[start..self.ends[i] as usize]
     }
 
-    fn part(&self, part: Part) -> &str {
+    pub(super) fn part(&self, part: Part) -> &str {
         self.span(part as usize)
     }
 
-    fn tasks(&self) -> impl Iterator<Item = &str> {
+    pub(super) fn tasks(&self) -> impl Iterator<Item = &str> {
         (PARTS..self.ends.len()).map(|i| self.span(i))
     }
 
@@ -299,67 +288,12 @@ impl Chainer {
     }
 }
 
-/// Statements a bulk append reuses for every record.
-pub struct Appender<'c> {
-    audit: rusqlite::CachedStatement<'c>,
-    tasks: rusqlite::CachedStatement<'c>,
-    text: Option<rusqlite::CachedStatement<'c>>,
-}
-
-impl<'c> Appender<'c> {
-    pub fn new(conn: &'c Connection, index_text: bool) -> rusqlite::Result<Appender<'c>> {
-        Ok(Appender {
-            audit: conn.prepare_cached(super::audit::INSERT_AUDIT)?,
-            tasks: conn.prepare_cached(super::audit::INSERT_TASK)?,
-            text: if index_text {
-                Some(conn.prepare_cached(super::audit::INSERT_TEXT)?)
-            } else {
-                None
-            },
-        })
-    }
-
-    /// Appends `p` at `seq` after the record whose hash is `prev`, with its hash `hash`.
-    pub fn append(
-        &mut self,
-        p: &Prepared,
-        seq: u64,
-        prev: &Hex,
-        hash: &Hex,
-    ) -> rusqlite::Result<()> {
-        self.audit.execute(params![
-            seq as i64,
-            p.part(Part::Id),
-            p.part(Part::Ts),
-            p.part(Part::Agent),
-            p.action_type,
-            p.part(Part::Domain),
-            p.classification,
-            p.retention,
-            p.part(Part::Body),
-            hex_str(&p.body_sha),
-            hex_str(prev),
-            hex_str(hash),
-        ])?;
-        for task in p.tasks() {
-            self.tasks.execute(params![task, seq as i64])?;
-        }
-        if let Some(text) = &mut self.text {
-            text.execute(params![
-                seq as i64,
-                p.part(Part::Summary),
-                p.part(Part::DetailsText)
-            ])?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{ActionType, AuditDetails, Classification, Retention};
-    use crate::store::{ClockMode, Head, audit};
+    use crate::store::chain::{self, GENESIS_HASH, Sealed};
+    use crate::store::{ClockMode, Head};
 
     fn draft(n: usize) -> AuditDraft {
         AuditDraft {
@@ -385,7 +319,7 @@ mod tests {
         let mut head = Head {
             event_seq: 0,
             audit_seq: 0,
-            audit_hash: audit::GENESIS_HASH.into(),
+            audit_hash: GENESIS_HASH.into(),
             ids: Default::default(),
             last_at: None,
             clock: ClockMode::Real,
@@ -398,7 +332,11 @@ mod tests {
         for seq in [0u64, 8, 9, 99, 999_999, 12_345_678_901] {
             head.audit_seq = seq;
             let id = uuid::Uuid::now_v7();
-            let (record, body, body_sha) = audit::chain(&head, id, at, draft(seq as usize));
+            let Sealed {
+                record,
+                body,
+                body_sha,
+            } = chain::seal(&head, id, at, draft(seq as usize));
             let p = Prepared::new(id, at, draft(seq as usize));
             let prev: Hex = head.audit_hash.as_bytes().try_into().unwrap();
             assert_eq!(hex_str(&p.hash_at(seq + 1, &prev)), record.hash);
@@ -409,7 +347,7 @@ mod tests {
             assert_eq!(p.part(Part::Ts), millis::format(&record.timestamp));
             assert_eq!(
                 p.part(Part::DetailsText),
-                audit::details_text(&record.details)
+                chain::details_text(&record.details)
             );
             assert_eq!(p.part(Part::Id), record.id);
             assert!(
@@ -421,7 +359,8 @@ mod tests {
             let r: AuditRecordRef<'_> = serde_json::from_str(&line).unwrap();
             let q = Prepared::from_ref(id, &r);
             assert_eq!((q.text.as_str(), &q.ends), (p.text.as_str(), &p.ends));
-            assert_eq!(audit::record_hash(&record), p.hash_at(seq + 1, &prev));
+            // The hot path and the chain's one record hash agree.
+            assert_eq!(chain::record_hash(&record), p.hash_at(seq + 1, &prev));
             head.audit_hash = record.hash;
         }
     }

@@ -199,7 +199,7 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
         loop {
             interval.tick().await;
             if tx
-                .send(Msg::Tick(crate::engine::clock::truncate(Utc::now())))
+                .send(Msg::Tick(crate::model::truncate(Utc::now())))
                 .is_err()
             {
                 break;

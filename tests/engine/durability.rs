@@ -163,17 +163,11 @@ fn events_are_gapless_and_reach_subscribers() {
 fn a_full_disk_fails_the_whole_command_and_keeps_the_state_whole() {
     let (_dir, mut engine) = fresh(Config::default());
     let agent = register(&mut engine, "platform", "infra", &[]);
-    let pages: i64 = engine
+    engine
         .store()
-        .connection()
-        .query_row("PRAGMA page_count", [], |r| r.get(0))
-        .unwrap();
-    let _: i64 = engine
-        .store()
-        .connection()
-        .query_row(&format!("PRAGMA max_page_count = {}", pages + 1), [], |r| {
-            r.get(0)
-        })
+        .as_sqlite()
+        .unwrap()
+        .limit_growth(Some(1))
         .unwrap();
     let seq = engine.state().seq;
     let audits = audit_count(&engine);

@@ -44,22 +44,7 @@ fn store_with(path: &Path, word: &str, n: usize) -> Store {
 
 /// Everything an import touches, to compare before and after.
 fn snapshot(store: &Store) -> Vec<String> {
-    let conn = store.connection();
-    [
-        "SELECT count(*) || ' ' || max(seq) || ' ' || max(hash) FROM audit",
-        "SELECT count(*) || ' ' || max(task) FROM audit_tasks",
-        "SELECT count(*) || ' ' || sum(length(block)) FROM audit_fts_data",
-        "SELECT count(*) || '' FROM audit_fts_docsize",
-        "SELECT group_concat(key || '=' || value, ';') FROM meta",
-        "SELECT group_concat(k || '=' || v, ';') FROM audit_fts_config",
-    ]
-    .iter()
-    .map(|sql| {
-        conn.query_row(sql, [], |r| r.get::<_, Option<String>>(0))
-            .unwrap()
-            .unwrap_or_default()
-    })
-    .collect()
+    store.as_sqlite().unwrap().fingerprint().unwrap()
 }
 
 fn words(store: &Store, word: &str) -> usize {
@@ -68,10 +53,7 @@ fn words(store: &Store, word: &str) -> usize {
 }
 
 fn journal_mode(store: &Store) -> String {
-    store
-        .connection()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap()
+    store.as_sqlite().unwrap().journal_mode().unwrap()
 }
 
 /// Through the write-ahead log (`bulk_from` above the file's size) or a rollback journal.
@@ -93,16 +75,8 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
     let target = dir.path().join("target.db");
     let mut store = store_with(&target, "native", 40);
     let before = snapshot(&store);
-    let pages: i64 = store
-        .connection()
-        .query_row("PRAGMA page_count", [], |r| r.get(0))
-        .unwrap();
     // Room for a few hundred records, not for the file: the disk fills mid-way.
-    let limit = format!("PRAGMA max_page_count = {}", pages + 200);
-    let _: i64 = store
-        .connection()
-        .query_row(&limit, [], |r| r.get(0))
-        .unwrap();
+    store.as_sqlite().unwrap().limit_growth(Some(200)).unwrap();
     let err = import_into(&mut store, &file, "operator:test", bulk_from).unwrap_err();
     assert!(err.to_string().contains("full"), "{err}");
     assert_eq!(
@@ -118,10 +92,7 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
     assert_eq!(journal_mode(&store), "wal");
 
     // With room, the same file imports whole (it was not remembered as imported).
-    let _: i64 = store
-        .connection()
-        .query_row("PRAGMA max_page_count = 1000000000", [], |r| r.get(0))
-        .unwrap();
+    store.as_sqlite().unwrap().limit_growth(None).unwrap();
     let done = import_into(&mut store, &file, "operator:test", bulk_from).unwrap();
     assert_eq!((done.first_seq, done.last_seq), (41, 3_040));
     assert!(done.source_chain_intact);
@@ -132,16 +103,9 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
         (words(&store, "native"), words(&store, "imported")),
         (40, 3_001)
     );
-    let hashsize: i64 = store
-        .connection()
-        .query_row(
-            "SELECT v FROM audit_fts_config WHERE k = 'hashsize'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
     assert_eq!(
-        hashsize, DEFAULT_FTS_HASHSIZE,
+        store.as_sqlite().unwrap().text_buffer().unwrap(),
+        DEFAULT_FTS_HASHSIZE,
         "the index's buffer set back"
     );
     assert!(matches!(

@@ -6,13 +6,7 @@ use rusqlite::{Connection, params};
 
 use crate::model::audit::millis;
 use crate::model::{Retention, Timestamp};
-
-/// What a retention run purged (or would purge), by class.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct Pruned {
-    pub by_class: BTreeMap<String, u64>,
-    pub dry_run: bool,
-}
+use crate::store::Pruned;
 
 /// Purges the bodies (summary, details, related tasks) of records past their class's retention;
 /// headers and hashes stay, so the chain still verifies.

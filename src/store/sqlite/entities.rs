@@ -5,9 +5,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{ClockMode, Head, audit};
+use super::read;
 use crate::model::audit::millis;
 use crate::model::{Change, Event, Ids, State};
+use crate::store::{ClockMode, Head};
 
 /// Events kept for consoles that resume; older ones are trimmed.
 pub const EVENT_WINDOW: u64 = 5_000;
@@ -64,7 +65,7 @@ fn monotone() -> bool {
 
 pub fn head(conn: &Connection) -> rusqlite::Result<Head> {
     let stored: Option<StoredHead> = get_meta(conn, "head")?;
-    let (audit_seq, audit_hash) = audit::last(conn)?;
+    let (audit_seq, audit_hash) = read::last(conn)?;
     Ok(match stored {
         Some(h) => Head {
             event_seq: h.event_seq,
@@ -155,7 +156,7 @@ pub fn load_state(conn: &Connection) -> rusqlite::Result<State> {
     for (k, v) in rows(conn, "domains", "SELECT name, body FROM domains", [])? {
         state.domains.insert(k, v);
     }
-    state.audit_tail = audit::tail(conn, State::AUDIT_TAIL)?;
+    state.audit_tail = read::tail(conn, State::AUDIT_TAIL)?;
     state.metrics = get_meta(conn, "metrics")?.unwrap_or_default();
     Ok(state)
 }

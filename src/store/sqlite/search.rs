@@ -13,9 +13,10 @@
 
 use rusqlite::{Connection, OptionalExtension};
 
-use super::audit::{AuditFilter, record_from_row};
+use super::read::record_from_row;
 use crate::model::AuditRecord;
 use crate::model::audit::millis;
+use crate::query::AuditFilter;
 
 /// Columns of a record, qualified for queries that join another table.
 const QUALIFIED: &str = "audit.seq, audit.id, audit.ts, audit.agent_id, audit.action_type, \

@@ -6,7 +6,8 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use super::{Location, StoreError, Verification, audit, schema};
+use super::{schema, verify};
+use crate::store::{Location, StoreError, Verification};
 
 /// What a read-only look at a store file found.
 #[derive(Debug, Clone, Serialize)]
@@ -33,7 +34,7 @@ pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(map)?;
     let audit = if schema_version > 0 {
-        Some(audit::verify(&conn).map_err(map)?)
+        Some(verify::verify(&conn).map_err(map)?)
     } else {
         None
     };

@@ -1,0 +1,249 @@
+//! The SQLite store: WAL, `synchronous=FULL`, `BEGIN IMMEDIATE` for every write, migrations by
+//! `user_version`, an application id that tells an opsdeck database from any other file. Every
+//! line of SQL in opsdeck is in this module.
+
+mod bulk;
+mod entities;
+mod error;
+mod inspect;
+mod probe;
+mod read;
+mod schema;
+mod search;
+mod trail;
+mod tx;
+mod verify;
+mod write;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+pub use inspect::{Inspection, inspect};
+pub use schema::SCHEMA_VERSION;
+pub use tx::SqliteWriteTx;
+
+use super::{Head, Location, StoreError, Verification};
+use crate::model::{AuditRecord, Event, State};
+use crate::query::AuditFilter;
+
+pub struct SqliteStore {
+    conn: Connection,
+    location: Location,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.to_path_buf(),
+                source,
+            })?;
+        }
+        let location = Location::File(path.to_path_buf());
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        SqliteStore::init(conn, location)
+    }
+
+    /// A store that lives and dies with the process (`--ephemeral`).
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let conn = Connection::open_in_memory()
+            .map_err(|e| StoreError::from_sqlite(e, &Location::Memory))?;
+        SqliteStore::init(conn, Location::Memory)
+    }
+
+    fn init(conn: Connection, location: Location) -> Result<SqliteStore, StoreError> {
+        let mut store = SqliteStore { conn, location };
+        // Look before touching: a file that is not ours must be left exactly as it was.
+        schema::check(&store.conn).map_err(|e| e.at(&store.location))?;
+        store.configure()?;
+        schema::migrate(&mut store.conn).map_err(|e| e.at(&store.location))?;
+        Ok(store)
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        let map = |e| StoreError::from_sqlite(e, &self.location);
+        self.conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(map)?;
+        if self.location != Location::Memory {
+            self.use_wal("it cannot use write-ahead logging")?;
+        }
+        // Checkpoints copy the log into the database and fsync it; a larger log (about 32 MB)
+        // makes them rarer without weakening durability, which the log's own fsync provides.
+        self.conn
+            .execute_batch(
+                "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=8000;
+                 PRAGMA cache_size=-32768;",
+            )
+            .map_err(map)?;
+        Ok(())
+    }
+
+    /// Large bulk appends (imports) write through a rollback journal rather than the
+    /// write-ahead log, when no other connection has the store open. In the log, a transaction
+    /// of millions of records is written twice (log, then checkpoint), needs its own size again
+    /// on disk until the checkpoint, and every page it writes is looked up in a log index that
+    /// grows with it. A rollback journal holds only the original content of the pages that
+    /// existed before (new pages past the end need none), and a commit is as atomic and durable:
+    /// `synchronous=FULL` syncs the journal before the database is written and the database
+    /// before the journal is truncated, synced, and the transaction is done; after a crash the
+    /// next open finds the hot journal and rolls it back. While it runs, other processes cannot
+    /// read the store (they are told it is busy). [`SqliteStore::leave_bulk_journal`] returns to the
+    /// log, and every open of the store sets it again in any case.
+    ///
+    /// Returns false, changing nothing, when the store is in memory or open elsewhere.
+    pub fn enter_bulk_journal(&mut self) -> Result<bool, StoreError> {
+        if self.location == Location::Memory {
+            return Ok(false);
+        }
+        let map = |e| StoreError::from_sqlite(e, &self.location);
+        // Leaving the log needs every other connection gone; do not wait for them.
+        self.conn.busy_timeout(Duration::ZERO).map_err(map)?;
+        let mode = self
+            .conn
+            .query_row("PRAGMA journal_mode=TRUNCATE", [], |r| {
+                r.get::<_, String>(0)
+            });
+        self.conn
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(map)?;
+        match mode {
+            Ok(mode) => Ok(mode.eq_ignore_ascii_case("truncate")),
+            Err(e)
+                if matches!(
+                    e.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(map(e)),
+        }
+    }
+
+    /// Back to the write-ahead log after [`SqliteStore::enter_bulk_journal`] (through `DELETE`, which
+    /// removes the empty journal file that `TRUNCATE` keeps).
+    pub fn leave_bulk_journal(&mut self) -> Result<(), StoreError> {
+        let map = |e| StoreError::from_sqlite(e, &self.location);
+        let _: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=DELETE", [], |r| r.get(0))
+            .map_err(map)?;
+        self.use_wal("it cannot return to write-ahead logging")
+    }
+
+    /// Switches the store to the write-ahead log; `refusal` says what failed if SQLite stays in
+    /// another journal mode.
+    fn use_wal(&self, refusal: &str) -> Result<(), StoreError> {
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Unusable {
+                location: self.location.clone(),
+                why: format!("{refusal} (journal mode {mode})"),
+            });
+        }
+        Ok(())
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// Everything the engine keeps in memory, read in one consistent transaction.
+    pub fn load(&mut self) -> Result<(State, Head), StoreError> {
+        let location = self.location.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        let loaded = entities::load_state(&tx)
+            .and_then(|state| Ok((state, entities::head(&tx)?)))
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        tx.commit()
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        let (mut state, head) = loaded;
+        state.ids = head.ids.clone();
+        state.seq = head.event_seq;
+        Ok((state, head))
+    }
+
+    /// The head only: cheap enough to check before every write whether another process wrote.
+    pub fn head(&self) -> Result<Head, StoreError> {
+        entities::head(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Starts a write: `BEGIN IMMEDIATE`, so writers queue here rather than fail at commit.
+    pub fn write(&mut self) -> Result<SqliteWriteTx<'_>, StoreError> {
+        SqliteWriteTx::begin(&mut self.conn, self.location.clone())
+    }
+
+    /// Replays events after `since`, oldest first; `None` when the log no longer reaches back.
+    pub fn events_since(&self, since: u64, limit: usize) -> Result<Option<Vec<Event>>, StoreError> {
+        entities::events_since(&self.conn, since, limit)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn verify_audit(&self) -> Result<Verification, StoreError> {
+        verify::verify(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn search_audit(
+        &self,
+        filter: &AuditFilter,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.catch_up_text_index(filter);
+        search::search(&self.conn, filter, before_seq, limit)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Records written since the last catch-up become searchable before a text query runs. On a
+    /// read-only store the query runs over what is already indexed.
+    fn catch_up_text_index(&self, filter: &AuditFilter) {
+        if !filter.has_text() {
+            return;
+        }
+        let caught_up = self.conn.unchecked_transaction().and_then(|tx| {
+            write::index_pending(&tx)?;
+            tx.commit()
+        });
+        if let Err(e) = caught_up {
+            tracing::warn!("full-text index not caught up: {e}");
+        }
+    }
+
+    /// How many records match, exactly up to `cap` (then `(cap, true)`: "cap+").
+    pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
+        self.catch_up_text_index(filter);
+        search::count(&self.conn, filter, cap)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Matching records oldest first, streamed, until the visitor returns false.
+    pub fn each_audit_matching(
+        &self,
+        filter: &AuditFilter,
+        visit: &mut dyn FnMut(AuditRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        self.catch_up_text_index(filter);
+        search::each_matching(&self.conn, filter, visit)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Visits every audit record in seq order without loading the trail into memory, until the
+    /// visitor returns false.
+    pub fn each_audit(&self, visit: &mut dyn FnMut(AuditRecord) -> bool) -> Result<(), StoreError> {
+        read::each(&self.conn, visit, &self.location)
+    }
+}

@@ -1,0 +1,218 @@
+//! One SQLite write transaction: entity upserts, audit appends and events commit or vanish
+//! together.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::{bulk, entities, trail, write};
+use crate::model::{AuditDraft, AuditRecord, Change, Event, Ids, Metrics, State, Timestamp};
+use crate::store::chain::{Sealed, hex_str, seal};
+use crate::store::{Chained, Chainer, ClockMode, Head, Location, Pruned, StoreError};
+
+/// One write transaction: entity upserts, audit appends and events commit or vanish together.
+pub struct SqliteWriteTx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    head: Head,
+    /// The event seq this transaction started from.
+    began_at_seq: u64,
+    /// Bulk appends index their text as they go (see `index_inline`).
+    inline_index: bool,
+    location: Location,
+}
+
+impl<'a> SqliteWriteTx<'a> {
+    /// `BEGIN IMMEDIATE`, so writers queue here rather than fail at commit.
+    pub(super) fn begin(
+        conn: &'a mut Connection,
+        location: Location,
+    ) -> Result<SqliteWriteTx<'a>, StoreError> {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        let head = entities::head(&tx).map_err(|e| StoreError::from_sqlite(e, &location))?;
+        Ok(SqliteWriteTx {
+            tx,
+            began_at_seq: head.event_seq,
+            head,
+            inline_index: false,
+            location,
+        })
+    }
+
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    pub fn load_state(&self) -> Result<State, StoreError> {
+        let mut state = entities::load_state(&self.tx).map_err(|e| self.err(e))?;
+        state.ids = self.head.ids.clone();
+        state.seq = self.head.event_seq;
+        Ok(state)
+    }
+
+    /// Events after `since` (another writer's), or `None` when the log no longer reaches back.
+    pub fn events_since(&self, since: u64) -> Result<Option<Vec<Event>>, StoreError> {
+        entities::events_since(&self.tx, since, usize::MAX >> 1).map_err(|e| self.err(e))
+    }
+
+    pub fn put(&mut self, change: &Change) -> Result<(), StoreError> {
+        entities::put(&self.tx, change).map_err(|e| self.err(e))
+    }
+
+    /// Gives the draft its place in the chain and appends it.
+    pub fn append_audit(
+        &mut self,
+        id: uuid::Uuid,
+        at: Timestamp,
+        draft: AuditDraft,
+    ) -> Result<AuditRecord, StoreError> {
+        let Sealed {
+            record,
+            body,
+            body_sha,
+        } = seal(&self.head, id, at, draft);
+        write::insert(&self.tx, &record, &body, &body_sha).map_err(|e| self.err(e))?;
+        if self.inline_index {
+            write::index_one(&self.tx, &record).map_err(|e| self.err(e))?;
+        }
+        self.head.audit_seq = record.seq;
+        self.head.audit_hash = record.hash.clone();
+        self.head.note_audit_time(at);
+        Ok(record)
+    }
+
+    /// Appends records chained by a [`Chainer`] that started from this transaction's head.
+    pub fn append_chained(&mut self, batch: &Chained) -> Result<(), StoreError> {
+        if batch.first_seq != self.head.audit_seq + 1
+            || batch.prev[..] != *self.head.audit_hash.as_bytes()
+        {
+            return Err(StoreError::Unusable {
+                location: self.location.clone(),
+                why: format!(
+                    "records chained after seq {} were offered at seq {}",
+                    batch.first_seq - 1,
+                    self.head.audit_seq
+                ),
+            });
+        }
+        let mut appender =
+            bulk::Appender::new(&self.tx, self.inline_index).map_err(|e| self.err(e))?;
+        let mut prev = &batch.prev;
+        for (i, (p, hash)) in batch.records.iter().zip(&batch.hashes).enumerate() {
+            appender
+                .append(p, batch.first_seq + i as u64, prev, hash)
+                .map_err(|e| StoreError::from_sqlite(e, &self.location))?;
+            prev = hash;
+        }
+        drop(appender);
+        if let Some(last) = batch.hashes.last() {
+            self.head.audit_seq = batch.first_seq + batch.hashes.len() as u64 - 1;
+            self.head.audit_hash = hex_str(last).to_owned();
+        }
+        for p in &batch.records {
+            self.head.note_audit_time(p.at());
+        }
+        Ok(())
+    }
+
+    /// A chainer for records appended after this transaction's head (see [`Chainer`]).
+    pub fn chainer(&self) -> Result<Chainer, StoreError> {
+        Chainer::after(self.head.audit_seq, &self.head.audit_hash).ok_or_else(|| {
+            StoreError::Corrupt {
+                location: self.location.clone(),
+                detail: format!(
+                    "the audit chain ends in a malformed hash {:?}",
+                    self.head.audit_hash
+                ),
+            }
+        })
+    }
+
+    pub fn append_event(
+        &mut self,
+        at: Timestamp,
+        cause: &str,
+        changes: Vec<Change>,
+    ) -> Result<Event, StoreError> {
+        let event = Event {
+            seq: self.head.event_seq + 1,
+            at,
+            cause: cause.to_string(),
+            changes,
+        };
+        entities::insert_event(&self.tx, &event).map_err(|e| self.err(e))?;
+        self.head.event_seq = event.seq;
+        self.head.note_time(at);
+        Ok(event)
+    }
+
+    /// Purges record bodies past their retention (see `trail::prune`).
+    pub fn prune_audit(&mut self, now: Timestamp, dry_run: bool) -> Result<Pruned, StoreError> {
+        trail::prune(&self.tx, now, dry_run).map_err(|e| self.err(e))
+    }
+
+    pub fn imported_before(&self, digest: &str) -> Result<Option<String>, StoreError> {
+        trail::imported_before(&self.tx, digest).map_err(|e| self.err(e))
+    }
+
+    pub fn remember_import(&mut self, digest: &str, at: Timestamp) -> Result<(), StoreError> {
+        trail::remember_import(&self.tx, digest, at).map_err(|e| self.err(e))
+    }
+
+    /// For bulk appends (import, synthetic trails): catch the text index up now, then index each
+    /// record as it is appended, rather than reading every body back later.
+    pub fn index_inline(&mut self) -> Result<(), StoreError> {
+        write::index_pending(&self.tx).map_err(|e| self.err(e))?;
+        self.inline_index = true;
+        Ok(())
+    }
+
+    /// The full-text index's in-memory buffer (FTS5 `hashsize`, bytes): larger while bulk
+    /// appending means fewer segments to merge. It is stored with the index, so a bulk append
+    /// sets it back in the same transaction.
+    pub fn set_text_buffer(&mut self, bytes: i64) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "INSERT INTO audit_fts(audit_fts, rank) VALUES ('hashsize', ?1)",
+                [bytes],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Catches the full-text index up with the trail, in this transaction.
+    pub fn index_audit_text(&mut self) -> Result<u64, StoreError> {
+        write::index_pending(&self.tx).map_err(|e| self.err(e))
+    }
+
+    pub fn set_ids(&mut self, ids: &Ids) {
+        self.head.ids = ids.clone();
+    }
+
+    pub fn set_clock(&mut self, clock: ClockMode) {
+        self.head.clock = clock;
+    }
+
+    pub fn put_metrics(&mut self, metrics: &Metrics) -> Result<(), StoreError> {
+        entities::put_meta(&self.tx, "metrics", metrics).map_err(|e| self.err(e))
+    }
+
+    pub fn commit(self) -> Result<Head, StoreError> {
+        let location = self.location.clone();
+        if self.inline_index {
+            entities::put_meta(&self.tx, "fts_upto", &self.head.audit_seq)
+                .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        }
+        entities::put_head(&self.tx, &self.head)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        entities::trim_events(&self.tx, self.began_at_seq, self.head.event_seq)
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        self.tx
+            .commit()
+            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        Ok(self.head)
+    }
+
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::from_sqlite(e, &self.location)
+    }
+}

@@ -1,0 +1,71 @@
+//! The store's vocabulary, whatever the backend: where it lives, its clock, the head a write
+//! starts from, what an audit query asks for, what retention purged.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::model::{Ids, Timestamp};
+
+/// Where the store lives, for messages and `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Memory,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::File(p) => write!(f, "{}", p.display()),
+            Location::Memory => f.write_str("(in memory)"),
+        }
+    }
+}
+
+/// The store's notion of time: a store written by `demo run` lives on its simulated clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockMode {
+    Real,
+    Simulated,
+}
+
+/// What a write transaction starts from: the ends of the event log and the audit chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Head {
+    pub event_seq: u64,
+    pub audit_seq: u64,
+    pub audit_hash: String,
+    pub ids: Ids,
+    /// The latest time any record was written at; time never runs backwards in the trail.
+    pub last_at: Option<Timestamp>,
+    pub clock: ClockMode,
+    /// No audit record was ever appended with a time before the one before it; then a time
+    /// window maps to a seq range, and windowed searches need not sort.
+    pub ts_monotone: bool,
+}
+
+impl Head {
+    /// Notes an audit record's time: one before the latest time written means the trail's
+    /// times no longer only grow.
+    pub(super) fn note_audit_time(&mut self, at: Timestamp) {
+        if self.last_at.is_some_and(|last| at < last) {
+            self.ts_monotone = false;
+        }
+        self.note_time(at);
+    }
+
+    /// Notes the time of anything written (an event, an audit record).
+    pub(super) fn note_time(&mut self, at: Timestamp) {
+        if self.last_at.is_none_or(|last| at > last) {
+            self.last_at = Some(at);
+        }
+    }
+}
+
+/// What a retention run purged (or would purge), by class.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Pruned {
+    pub by_class: BTreeMap<String, u64>,
+    pub dry_run: bool,
+}

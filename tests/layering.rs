@@ -1,0 +1,300 @@
+//! The dependency graph of `src/` runs one way: each top-level module imports only the modules
+//! its row below allows (the crate map at the top of `src/lib.rs` says why). The test reads the
+//! code's own imports, so a `use crate::tui::…` in the engine fails it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Module → the crate modules it may import. `cli` is the composition root and may import
+/// anything; `main` only reaches `cli`.
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("model", &[]),
+    ("duration", &[]),
+    ("text", &[]),
+    ("format", &[]),
+    ("paths", &[]),
+    ("logging", &["paths"]),
+    ("authority", &["model"]),
+    ("query", &["model", "duration"]),
+    ("config", &["model", "duration"]),
+    ("protocol", &["model"]),
+    ("store", &["model", "query", "protocol"]),
+    (
+        "engine",
+        &["store", "protocol", "authority", "config", "model"],
+    ),
+    (
+        "sim",
+        &["engine", "protocol", "authority", "config", "model"],
+    ),
+    (
+        "orchestrator",
+        &["engine", "sim", "store", "query", "protocol", "model"],
+    ),
+    ("link", &["orchestrator", "protocol", "config", "model"]),
+    (
+        "server",
+        &[
+            "orchestrator",
+            "protocol",
+            "authority",
+            "config",
+            "model",
+            "text",
+        ],
+    ),
+    (
+        "tui",
+        &[
+            "link",
+            "protocol",
+            "authority",
+            "query",
+            "config",
+            "model",
+            "text",
+            "format",
+        ],
+    ),
+    ("cli", &["*"]),
+    ("main", &["cli"]),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read src") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The top-level module a file belongs to: `src/engine/txn.rs` → `engine`, `src/query.rs` → `query`.
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel = file.strip_prefix(src).expect("under src");
+    let first = rel.components().next().expect("a component");
+    let name = first.as_os_str().to_string_lossy();
+    name.trim_end_matches(".rs").to_string()
+}
+
+/// Code without comments and string literals, so a path named in prose is not an import.
+fn code_only(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                let mut prev = ' ';
+                for c in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
+            '"' => {
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == '"' {
+                        break;
+                    }
+                }
+                out.push_str("\"\"");
+            }
+            // A char literal like '"' must not open a string; lifetimes ('a) pass through.
+            '\'' => {
+                let rest: String = chars.clone().take(3).collect();
+                let mut it = rest.chars();
+                match (it.next(), it.next(), it.next()) {
+                    (Some('\\'), _, _) => {
+                        for c in chars.by_ref() {
+                            if c == '\'' {
+                                break;
+                            }
+                        }
+                    }
+                    (Some(_), Some('\''), _) => {
+                        chars.next();
+                        chars.next();
+                    }
+                    _ => out.push(c),
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every crate module this code names: `crate::x`, `crate::{x, y::z}` and `super::super::…` paths
+/// that climb out of the file's own module are counted by their target.
+fn imports(code: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("crate::") {
+        let before = rest[..at].chars().last();
+        rest = &rest[at + "crate::".len()..];
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+            continue;
+        }
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 1;
+            let mut name = String::new();
+            let mut at_start = true;
+            for c in group.chars() {
+                match c {
+                    '{' => {
+                        depth += 1;
+                        at_start = false;
+                    }
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    ',' if depth == 1 => {
+                        if !name.is_empty() {
+                            found.insert(std::mem::take(&mut name));
+                        }
+                        at_start = true;
+                    }
+                    c if at_start && depth == 1 && (c.is_alphanumeric() || c == '_') => {
+                        name.push(c)
+                    }
+                    c if at_start && depth == 1 && c.is_whitespace() && name.is_empty() => {}
+                    _ => {
+                        if !name.is_empty() {
+                            found.insert(std::mem::take(&mut name));
+                        }
+                        at_start = false;
+                    }
+                }
+            }
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+fn violations(src: &Path) -> Vec<String> {
+    let allowed: BTreeMap<&str, &[&str]> = ALLOWED.iter().copied().collect();
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    files.sort();
+    let mut bad = Vec::new();
+    let root = src.parent().unwrap_or(src);
+    for file in files {
+        let module = module_of(src, &file);
+        let shown = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        if module == "lib" {
+            continue;
+        }
+        let Some(may) = allowed.get(module.as_str()) else {
+            bad.push(format!(
+                "{shown}: module `{module}` has no row in the allow-list; add one (and a paragraph to the crate map in src/lib.rs)"
+            ));
+            continue;
+        };
+        let text = std::fs::read_to_string(&file).expect("read file");
+        let code = code_only(&text);
+        if code.contains("super::super::super") && !file.starts_with(src.join(&module)) {
+            bad.push(format!(
+                "{}: climbs out of its module with super::",
+                file.display()
+            ));
+        }
+        for target in imports(&code) {
+            if target == module || may.contains(&"*") || may.contains(&target.as_str()) {
+                continue;
+            }
+            bad.push(format!(
+                "{shown}: `{module}` imports `crate::{target}`, which its row does not allow (it may import: {})",
+                if may.is_empty() {
+                    "nothing of the crate".to_string()
+                } else {
+                    may.join(", ")
+                }
+            ));
+        }
+    }
+    bad
+}
+
+#[test]
+fn the_dependency_graph_runs_one_way() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let bad = violations(&src);
+    assert!(
+        bad.is_empty(),
+        "{} import(s) break the one-way graph:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn only_cli_imports_tui_or_server() {
+    for (module, may) in ALLOWED {
+        if *module != "cli" {
+            assert!(
+                !may.contains(&"tui") && !may.contains(&"server"),
+                "{module}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_planted_bad_import_is_caught() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(src.join("engine")).expect("mkdir");
+    std::fs::write(
+        src.join("engine/mod.rs"),
+        "// crate::tui in a comment is fine\nuse crate::{model::State, tui::App};\nconst S: &str = \"crate::server\";\n",
+    )
+    .expect("write");
+    std::fs::write(src.join("model.rs"), "pub struct State;\n").expect("write");
+    std::fs::write(src.join("store.rs"), "use crate::engine::Engine;\n").expect("write");
+    let bad = violations(&src);
+    assert_eq!(bad.len(), 2, "{bad:#?}");
+    assert!(
+        bad[0].contains("`engine` imports `crate::tui`"),
+        "{}",
+        bad[0]
+    );
+    assert!(
+        bad[1].contains("`store` imports `crate::engine`"),
+        "{}",
+        bad[1]
+    );
+}
