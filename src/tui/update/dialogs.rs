@@ -35,6 +35,14 @@ fn dialog_for(app: &App, action: Action) -> Result<Dialog, String> {
     }
 }
 
+/// The check every item's dialog starts with: may this console act in the item's domain?
+fn offered_in(app: &App, domain: &str, action: Action) -> Result<(), String> {
+    match domain_denial(app, domain) {
+        Some(why) => Err(format!("{} not offered: {why}", action.name())),
+        None => Ok(()),
+    }
+}
+
 fn not_here(action: Action) -> String {
     format!("{} does nothing here", action.name())
 }
@@ -76,9 +84,7 @@ fn approval_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String
 fn incident_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String> {
     let i = app.data.incidents.get(id).ok_or("gone")?;
     let verb = action.on_incident().ok_or_else(|| not_here(action))?;
-    if let Some(why) = domain_denial(app, &i.domain) {
-        return Err(format!("{} not offered: {why}", action.name()));
-    }
+    offered_in(app, &i.domain, action)?;
     if i.state == IncidentState::Resolved && verb != IncidentAction::Note {
         return Err(format!("{} is already resolved", i.id));
     }
@@ -111,9 +117,7 @@ fn incident_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String
 fn rollout_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String> {
     let r = app.data.rollouts.get(id).ok_or("gone")?;
     let verb = action.on_rollout().ok_or_else(|| not_here(action))?;
-    if let Some(why) = domain_denial(app, &r.domain) {
-        return Err(format!("{} not offered: {why}", action.name()));
-    }
+    offered_in(app, &r.domain, action)?;
     let allowed = match verb {
         RolloutAction::Promote | RolloutAction::Abort => {
             matches!(r.state, RolloutState::Progressing | RolloutState::Paused)
@@ -168,9 +172,7 @@ fn rollout_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String>
 fn agent_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String> {
     let a = app.data.agents.get(id).ok_or("gone")?;
     let verb = action.on_agent().ok_or_else(|| not_here(action))?;
-    if let Some(why) = domain_denial(app, &a.domain) {
-        return Err(format!("{} not offered: {why}", action.name()));
-    }
+    offered_in(app, &a.domain, action)?;
     let pause = verb == AgentAction::Pause;
     Ok(Dialog::compose(
         Intent::Agent {
