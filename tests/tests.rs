@@ -11,8 +11,6 @@ mod audit;
 mod cli;
 // The control plane through its public API: rules, tasks, alerts, rollouts, durability.
 mod engine;
-// The one-way dependency graph of src/, read from the code's own imports.
-mod layering;
 // The link's suite, run unchanged against the embedded and the remote orchestrator.
 mod link;
 // The console in a real pseudo-terminal.
