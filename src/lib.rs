@@ -39,7 +39,8 @@
 //! - [`cli`]: the composition root: parses the command line, builds the orchestrator and the
 //!   link, runs the console, the server or a one-shot command. Only `cli` imports `tui` or
 //!   `server`; one-shot commands reach the orchestrator through the link, except the local admin
-//!   commands (audit verify, export, import, prune; doctor) that work on the store file itself.
+//!   commands that work on the store file itself (`audit verify`, `export`, `import`, `prune`;
+//!   `demo run` and `demo audit`, which fill a store; `doctor`).
 //! - Leaves that import nothing of the crate: [`duration`], [`text`] (`SafeText`), [`format`],
 //!   [`paths`]; [`logging`] imports `paths`.
 //!

@@ -173,9 +173,13 @@ pub enum TokenCmd {
         /// The operator's role: viewer, oncall:<domain>, lead:<domain>, enterprise, executive
         #[arg(long, required_unless_present = "agent", conflicts_with = "agent")]
         role: Option<String>,
-        /// A token for agents (the /v1/agent/ endpoints only)
+        /// A token for agents (the /v1/agent/ endpoints only); it acts only for the agents it
+        /// registers
         #[arg(long)]
         agent: bool,
+        /// With --agent: limit the token to this domain (repeat for several)
+        #[arg(long, requires = "agent", value_name = "DOMAIN")]
+        domain: Vec<String>,
     },
 }
 
@@ -287,7 +291,7 @@ pub enum AuditCmd {
         /// The query, e.g. `domain:platform type:decision since:24h budget -draft`
         #[arg(required = true, num_args = 1..)]
         query: Vec<String>,
-        #[arg(long, default_value_t = 50)]
+        #[arg(long, default_value_t = crate::protocol::PAGE_DEFAULT)]
         limit: usize,
     },
     /// Recompute the hash chain and report the first bad record

@@ -118,9 +118,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
             trail::synthetic(&ctx, records, seed, end)
         }
         Cmd::Serve(args) => serve::serve(&ctx, &args),
-        Cmd::Token(TokenCmd::New { name, role, agent }) => {
-            serve::new(&name, role.as_deref(), agent)
-        }
+        Cmd::Token(TokenCmd::New {
+            name,
+            role,
+            agent,
+            domain,
+        }) => serve::new(&name, role.as_deref(), agent, &domain),
         Cmd::Completions { .. } | Cmd::Man | Cmd::Doctor | Cmd::Config(_) => {
             unreachable!("handled above")
         }

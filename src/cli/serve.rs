@@ -70,7 +70,12 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
 }
 
 /// Prints the token alone on the first line (so `| head -1` captures it), then the config lines.
-pub fn new(name: &str, role: Option<&str>, agent: bool) -> Result<(), CliError> {
+pub fn new(
+    name: &str,
+    role: Option<&str>,
+    agent: bool,
+    domains: &[String],
+) -> Result<(), CliError> {
     if !valid_name(name) {
         return Err(CliError::Usage(format!(
             "token name {:?}: use 1-64 letters, digits, '.', '_' or '-'",
@@ -79,8 +84,25 @@ pub fn new(name: &str, role: Option<&str>, agent: bool) -> Result<(), CliError> 
     }
     let token = new_token();
     let hash = token_hash(&token);
+    if let Some(bad) = domains.iter().find(|d| !valid_name(d)) {
+        return Err(CliError::Usage(format!(
+            "--domain {:?}: use a domain name such as platform",
+            crate::text::SafeText::new(bad).as_str()
+        )));
+    }
     let lines = if agent {
-        format!("[[server.agents]]\nname = \"{name}\"\ntoken_sha256 = \"{hash}\"")
+        let scope = match domains {
+            [] => String::new(),
+            _ => format!(
+                "\ndomains = [{}]",
+                domains
+                    .iter()
+                    .map(|d| format!("\"{d}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        format!("[[server.agents]]\nname = \"{name}\"\ntoken_sha256 = \"{hash}\"{scope}")
     } else {
         let role = role.unwrap_or_default();
         let parsed: Role = role

@@ -65,6 +65,9 @@ pub struct OperatorToken {
 pub struct AgentToken {
     pub name: String,
     pub token_sha256: String,
+    /// The domains its agents may join and its work may go to (empty: every domain).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
 }
 
 impl ServerConfig {
@@ -168,6 +171,7 @@ mod tests {
         config.agents.push(AgentToken {
             name: "fleet".into(),
             token_sha256: token_hash("t"),
+            domains: vec![],
         });
         assert!(config.validate().unwrap_err().contains("twice"));
         config.agents[0].token_sha256 = token_hash("u");

@@ -49,6 +49,13 @@ pub fn register(
     }
     let name = guard::text(name, "name", 80)?;
     check_domain(txn, domain)?;
+    guard::token_covers(actor, domain)?;
+    let owner = match actor {
+        Actor::Agent {
+            token: Some(token), ..
+        } => Some(token.name.clone()),
+        _ => None,
+    };
     let team = guard::text(team, "team", 80)?;
     let version = guard::text(version, "version", 40)?;
     let id = txn.next_id(EntityKind::Agent);
@@ -70,6 +77,7 @@ pub fn register(
         registered_at: txn.now,
         last_heartbeat: txn.now,
         paused_reason: None,
+        owner,
     };
     txn.put(Change::Agent(agent));
     ensure_queue(txn, domain, &team);
@@ -88,7 +96,7 @@ pub fn register(
 }
 
 pub fn heartbeat(txn: &mut Txn<'_>, actor: &Actor, id: &str) -> Result<Reply, EngineError> {
-    guard::agent_is(actor, id)?;
+    guard::agent_is(txn.state, actor, id)?;
     let mut agent = get(txn, id)?;
     agent.last_heartbeat = txn.now;
     if agent.status == AgentStatus::Down {
@@ -197,7 +205,7 @@ pub fn record_execution(
     outcome: &str,
     related_tasks: Vec<String>,
 ) -> Result<Reply, EngineError> {
-    guard::agent_is(actor, id)?;
+    guard::agent_is(txn.state, actor, id)?;
     let agent = get(txn, id)?;
     let summary = guard::text(summary, "summary", 500)?;
     txn.record(

@@ -2,6 +2,7 @@
 
 use super::EngineError;
 use crate::authority::{Denied, Role};
+use crate::model::State;
 use crate::protocol::Actor;
 
 /// An operator who may act on items of `domain`; returns their name and role.
@@ -33,15 +34,39 @@ pub fn operator_for<'a>(
 }
 
 /// Agent commands come from the agent itself (the demo fleet and real agents alike).
-pub fn agent_is(actor: &Actor, agent: &str) -> Result<(), EngineError> {
+/// Over HTTP the agent must also belong to the calling token: an agent token acts only for the
+/// agents it registered, so one fleet's token can never speak for another's agents.
+pub fn agent_is(state: &State, actor: &Actor, agent: &str) -> Result<(), EngineError> {
     match actor {
-        Actor::Agent { id } if id == agent => Ok(()),
-        Actor::Agent { id } => Err(EngineError::refused(format!(
+        Actor::Agent { id, token } if id == agent => match (token, state.agents.get(agent)) {
+            (Some(token), Some(a)) if a.owner.as_deref() != Some(token.name.as_str()) => {
+                Err(EngineError::refused(format!(
+                    "agent token {} may act only for the agents it registered; {agent} is not one of them",
+                    token.name
+                )))
+            }
+            _ => Ok(()),
+        },
+        Actor::Agent { id, .. } => Err(EngineError::refused(format!(
             "{id} may not act for {agent}"
         ))),
         _ => Err(EngineError::refused(format!(
             "only agent {agent} may do this"
         ))),
+    }
+}
+
+/// Work an agent token brings in stays within the domains the token is limited to.
+pub fn token_covers(actor: &Actor, domain: &str) -> Result<(), EngineError> {
+    match actor {
+        Actor::Agent {
+            token: Some(token), ..
+        } if !token.covers(domain) => Err(EngineError::refused(format!(
+            "agent token {} is limited to {}; {domain} is outside it",
+            token.name,
+            token.domains.join(", ")
+        ))),
+        _ => Ok(()),
     }
 }
 

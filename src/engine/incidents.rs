@@ -181,7 +181,7 @@ pub fn report(
     severity: Severity,
     title: &str,
 ) -> Result<Reply, EngineError> {
-    guard::agent_is(actor, agent_id)?;
+    guard::agent_is(txn.state, actor, agent_id)?;
     let agent = agents::get(txn, agent_id)?;
     let title = guard::text(title, "title", 200)?;
     let source = IncidentSource::Agent {

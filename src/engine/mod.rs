@@ -330,7 +330,7 @@ fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply,
             approvals::act(txn, actor, &c.id, c.decision, &c.reason, c.version)
         }
         Command::RaiseEscalation(c) => {
-            guard::agent_is(actor, &c.agent)?;
+            guard::agent_is(txn.state, actor, &c.agent)?;
             approvals::raise(
                 txn,
                 &actor.audit_id(),

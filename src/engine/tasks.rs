@@ -44,6 +44,7 @@ pub fn submit(
     if let Actor::Operator { .. } = actor {
         guard::operator_for(actor, domain)?;
     }
+    guard::token_covers(actor, domain)?;
     let title = guard::text(title, "title", 200)?;
     let team = guard::text(team, "team", 80)?;
     if !txn.config.engine.domains.iter().any(|d| d == domain) {
@@ -206,7 +207,7 @@ pub fn assign(txn: &mut Txn<'_>) {
 
 /// An agent asks for work: the task already leased to it, or the most urgent one it can take.
 pub fn lease(txn: &mut Txn<'_>, actor: &Actor, agent_id: &str) -> Result<Reply, EngineError> {
-    guard::agent_is(actor, agent_id)?;
+    guard::agent_is(txn.state, actor, agent_id)?;
     let agent = agents::get(txn, agent_id)?;
     if let Some(task_id) = &agent.current_task
         && let Some(task) = txn.state.tasks.get(task_id).cloned()
@@ -255,7 +256,7 @@ pub fn complete(
     task_id: &str,
     outcome: TaskOutcome,
 ) -> Result<Reply, EngineError> {
-    guard::agent_is(actor, agent_id)?;
+    guard::agent_is(txn.state, actor, agent_id)?;
     let mut agent = agents::get(txn, agent_id)?;
     let task = get(txn, task_id)?;
     if task.agent.as_deref() != Some(agent_id)

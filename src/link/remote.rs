@@ -17,7 +17,7 @@ use super::{LinkError, LinkEvent, LinkInfo};
 use crate::config::context::Target;
 use crate::model::{AuditRecord, EntityKind, Event, Snapshot};
 use crate::orchestrator::follow;
-use crate::protocol::{self as api, Problem};
+use crate::protocol::{self, Problem};
 use crate::protocol::{Command, Outcome};
 
 /// A request that takes longer than this is treated as lost (and retried with its key).
@@ -82,7 +82,7 @@ impl Remote {
                 frozen_at: None,
             },
         };
-        let identity: api::Identity = remote.get("v1/whoami", &()).await?;
+        let identity: protocol::Identity = remote.get("v1/whoami", &()).await?;
         if identity.kind != "operator" {
             return Err(LinkError::Refused(format!(
                 "{} holds an agent token; the console needs an operator token",
@@ -142,21 +142,21 @@ impl Remote {
         cursor: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, LinkError> {
-        let params = api::AuditParams {
+        let params = protocol::AuditParams {
             q: query.to_string(),
             cursor,
             limit: Some(limit),
         };
-        let page: api::AuditPage = self.get("v1/audit", &params).await?;
+        let page: protocol::AuditPage = self.get("v1/audit", &params).await?;
         Ok(page.records)
     }
 
     pub async fn count_audit(&self, query: &str, cap: u64) -> Result<(u64, bool), LinkError> {
-        let params = api::CountParams {
+        let params = protocol::CountParams {
             q: query.to_string(),
             cap: Some(cap),
         };
-        let count: api::AuditCount = self.get("v1/audit/count", &params).await?;
+        let count: protocol::AuditCount = self.get("v1/audit/count", &params).await?;
         Ok((count.count, count.capped))
     }
 
@@ -173,7 +173,7 @@ impl Remote {
         loop {
             let sent = self
                 .request(Method::POST, url.clone())
-                .header(api::IDEMPOTENCY_KEY, &key)
+                .header(protocol::IDEMPOTENCY_KEY, &key)
                 .json(body)
                 .send()
                 .await;

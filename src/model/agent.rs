@@ -56,6 +56,10 @@ pub struct Agent {
     pub last_heartbeat: Timestamp,
     /// Why an operator paused it, when paused.
     pub paused_reason: Option<String>,
+    /// The agent token that registered it; only that token acts for it. `None`: an agent of the
+    /// orchestrator's own (the embedded demo fleet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl Agent {

@@ -14,7 +14,7 @@ mod http;
 mod operator;
 mod reply;
 
-pub use actor::Actor;
+pub use actor::{Actor, TokenScope};
 pub use agent::{
     CompleteTask, Heartbeat, LeaseTask, RaiseEscalation, RecordExecution, RegisterAgent,
     ReportIncident, SubmitTask, TaskOutcome,

@@ -1,5 +1,6 @@
 //! The agent side of the API: agents join, report and take work with an agent token. The agent
-//! named in a body is the one that acts (the engine checks it exists and is in a state to).
+//! named in a body is the one that acts, and the engine checks it belongs to the calling token
+//! (an agent token acts only for the agents it registered), exists and is in a state to.
 
 use std::sync::Arc;
 
@@ -32,10 +33,10 @@ macro_rules! agent_route {
         ) -> Response {
             const _: () = assert!(crate::server::same_path($path, <$body as Request>::PATH));
             let actor = |$r: &$body| {
-                let $token: &str = &caller.name;
+                let $token = &caller;
                 $actor
             };
-            command_route::<$body>(&state, Who::Agent(&caller.name), &headers, None, &body, |r| {
+            command_route::<$body>(&state, Who::Agent(&caller.token.name), &headers, None, &body, |r| {
                 actor(r)
             })
             .await
@@ -47,47 +48,47 @@ agent_route!(
     /// Register an agent; the answer holds its id. The registration is recorded as the token
     /// that brought the agent in.
     register, "/v1/agent/register", RegisterAgent,
-    |_r, token| Actor::agent(token)
+    |_r, token| token.actor(&token.token.name)
 );
 
 agent_route!(
     /// The agent is alive.
     heartbeat, "/v1/agent/heartbeat", Heartbeat,
-    |r, _token| Actor::agent(&r.agent)
+    |r, token| token.actor(&r.agent)
 );
 
 agent_route!(
     /// Take the best-fitting waiting task, if any (`reply.value` is the task or null).
     lease, "/v1/agent/lease", LeaseTask,
-    |r, _token| Actor::agent(&r.agent)
+    |r, token| token.actor(&r.agent)
 );
 
 agent_route!(
     /// The leased task succeeded or failed.
     complete, "/v1/agent/complete", CompleteTask,
-    |r, _token| Actor::agent(&r.agent)
+    |r, token| token.actor(&r.agent)
 );
 
 agent_route!(
     /// Raise a decision beyond the agent's authority to the people who may take it.
     escalate, "/v1/agent/escalations", RaiseEscalation,
-    |r, _token| Actor::agent(&r.agent)
+    |r, token| token.actor(&r.agent)
 );
 
 agent_route!(
     /// Report an incident the agent sees.
     report, "/v1/agent/incidents", ReportIncident,
-    |r, _token| Actor::agent(&r.agent)
+    |r, token| token.actor(&r.agent)
 );
 
 agent_route!(
     /// Submit work to a team's queue (recorded as the token that submitted it).
     submit, "/v1/agent/tasks", SubmitTask,
-    |_r, token| Actor::agent(token)
+    |_r, token| token.actor(&token.token.name)
 );
 
 agent_route!(
     /// Record a notable execution in the audit trail.
     execution, "/v1/agent/executions", RecordExecution,
-    |r, _token| Actor::agent(&r.agent)
+    |r, token| token.actor(&r.agent)
 );

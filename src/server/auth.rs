@@ -12,12 +12,12 @@ use super::problem::ApiError;
 use super::state::AppState;
 use crate::config::server::{ServerConfig, token_hash};
 use crate::model::Role;
-use crate::protocol::Actor;
+use crate::protocol::{Actor, TokenScope};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Caller {
     Operator { name: String, role: Role },
-    Agent { name: String },
+    Agent { token: TokenScope },
 }
 
 /// Token digests → callers.
@@ -38,7 +38,10 @@ impl Tokens {
             (
                 a.token_sha256.to_ascii_lowercase(),
                 Caller::Agent {
-                    name: a.name.clone(),
+                    token: TokenScope {
+                        name: a.name.clone(),
+                        domains: a.domains.clone(),
+                    },
                 },
             )
         });
@@ -103,16 +106,24 @@ impl FromRequestParts<Arc<AppState>> for Operator {
     ) -> Result<Self, Self::Rejection> {
         match state.tokens.caller(parts)? {
             Caller::Operator { name, role } => Ok(Operator { name, role }),
-            Caller::Agent { name } => Err(ApiError::forbidden(format!(
-                "{name} holds an agent token, which may use only the /v1/agent/ endpoints"
+            Caller::Agent { token } => Err(ApiError::forbidden(format!(
+                "{} holds an agent token, which may use only the /v1/agent/ endpoints",
+                token.name
             ))),
         }
     }
 }
 
-/// An agent token: the agent endpoints only.
+/// An agent token: the agent endpoints only, for the agents it registered.
 pub struct AgentCaller {
-    pub name: String,
+    pub token: TokenScope,
+}
+
+impl AgentCaller {
+    /// The agent `id` acting through this token (the engine checks the agent is the token's).
+    pub fn actor(&self, id: &str) -> Actor {
+        Actor::agent_with(id, self.token.clone())
+    }
 }
 
 impl FromRequestParts<Arc<AppState>> for AgentCaller {
@@ -123,7 +134,7 @@ impl FromRequestParts<Arc<AppState>> for AgentCaller {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         match state.tokens.caller(parts)? {
-            Caller::Agent { name } => Ok(AgentCaller { name }),
+            Caller::Agent { token } => Ok(AgentCaller { token }),
             Caller::Operator { name, .. } => Err(ApiError::forbidden(format!(
                 "{name} holds an operator token; the agent endpoints need an agent token (opsdeck token new NAME --agent)"
             ))),

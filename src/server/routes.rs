@@ -21,7 +21,7 @@ use crate::protocol::*;
 pub async fn whoami(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Identity> {
     let (kind, name, role) = match caller {
         Caller::Operator { name, role } => ("operator", name, role.to_string()),
-        Caller::Agent { name } => ("agent", name, String::new()),
+        Caller::Agent { token } => ("agent", token.name, String::new()),
     };
     Json(Identity {
         server: state.name.clone(),

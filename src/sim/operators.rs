@@ -62,15 +62,11 @@ impl Operators {
     }
 
     fn eligible(&mut self, a: &Approval) -> Option<(String, Role)> {
-        let voted: Vec<&str> = a.votes.iter().map(|v| v.by.as_str()).collect();
         let subject = a.subject();
         let candidates: Vec<&(String, Role)> = self
             .people
             .iter()
-            .filter(|(name, role)| {
-                authority::may_decide(role, name, subject).is_ok()
-                    && !voted.contains(&authority::operator_actor(name).as_str())
-            })
+            .filter(|(name, role)| authority::may_decide(role, name, subject).is_ok())
             .collect();
         if candidates.is_empty() {
             return None;

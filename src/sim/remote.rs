@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::config::context::Target;
 use crate::engine::EngineError;
 use crate::model::State;
-use crate::protocol::{self as api, Problem};
+use crate::protocol::{self, Problem};
 use crate::protocol::{Actor, Command, Outcome};
 
 /// Requests of one step in flight at once.
@@ -60,7 +60,7 @@ impl RemoteFleet {
             state: State::default(),
             config: Config::default(),
         };
-        let identity: api::Identity = fleet.get("v1/whoami")?;
+        let identity: protocol::Identity = fleet.get("v1/whoami")?;
         if identity.kind != "agent" {
             return Err(FleetError::Token {
                 url: target.url.clone(),
@@ -125,7 +125,7 @@ impl RemoteFleet {
             .client
             .request(Method::POST, url)
             .bearer_auth(&self.token)
-            .header(api::IDEMPOTENCY_KEY, uuid::Uuid::now_v7().to_string())
+            .header(protocol::IDEMPOTENCY_KEY, uuid::Uuid::now_v7().to_string())
             .json(&body)
             .send()
             .await

@@ -141,3 +141,78 @@ fn an_agent_that_keeps_failing_is_taken_out_of_rotation_with_an_incident() {
     engine.tick().unwrap();
     assert_eq!(engine.state().agents[&agent].circuit, Circuit::HalfOpen);
 }
+
+/// The engine, not only the server, binds an agent to the token that registered it: whoever
+/// calls, a token acts for its own agents only and within its domains, and a refusal writes
+/// nothing.
+#[test]
+fn an_agent_token_acts_only_for_its_own_agents_in_its_domains() {
+    use opsdeck::protocol::{Actor, Heartbeat, LeaseTask, RegisterAgent, TokenScope};
+    let (_dir, mut engine) = fresh(Config::default());
+    let token = |name: &str, domains: &[&str]| TokenScope {
+        name: name.into(),
+        domains: domains.iter().map(|d| d.to_string()).collect(),
+    };
+    let join = |engine: &mut opsdeck::engine::Engine, scope: TokenScope, domain: &str| {
+        engine.execute(
+            &Actor::agent_with(&scope.name.clone(), scope),
+            Command::RegisterAgent(RegisterAgent {
+                name: "joiner".into(),
+                domain: domain.into(),
+                team: "infra".into(),
+                skills: vec![],
+                version: "1.0".into(),
+            }),
+        )
+    };
+    let a = super::created(join(&mut engine, token("fleet-a", &[]), "platform"));
+    assert_eq!(engine.state().agents[&a].owner.as_deref(), Some("fleet-a"));
+    let demo = register(&mut engine, "platform", "infra", &[]);
+    assert_eq!(engine.state().agents[&demo].owner, None);
+    let b = token("fleet-b", &["platform"]);
+    for victim in [&a, &demo] {
+        let (seq, audits) = (engine.state().seq, super::audit_count(&engine));
+        for command in [
+            Command::Heartbeat(Heartbeat {
+                agent: victim.clone(),
+            }),
+            Command::LeaseTask(LeaseTask {
+                agent: victim.clone(),
+            }),
+        ] {
+            let err = engine
+                .execute(&Actor::agent_with(victim, b.clone()), command)
+                .unwrap_err();
+            assert!(matches!(err, EngineError::Refused { .. }), "{err}");
+            assert!(err.to_string().contains("fleet-b may act only"), "{err}");
+        }
+        assert_eq!(engine.state().seq, seq);
+        assert_eq!(super::audit_count(&engine), audits);
+    }
+    // In process, without a token, the orchestrator's own fleet drives its agents as before.
+    heartbeat(&mut engine, &demo);
+    // A domain-limited token may not bring agents or work into another domain.
+    let err = join(&mut engine, b.clone(), "product").unwrap_err();
+    assert!(err.to_string().contains("limited to platform"), "{err}");
+    let err = engine
+        .execute(
+            &Actor::agent_with("fleet-b", b.clone()),
+            Command::SubmitTask(SubmitTask {
+                title: "t".into(),
+                domain: "product".into(),
+                team: "search".into(),
+                priority: 2,
+                skills: vec![],
+                depends_on: vec![],
+            }),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("product is outside it"), "{err}");
+    let own = super::created(join(&mut engine, b.clone(), "platform"));
+    engine
+        .execute(
+            &Actor::agent_with(&own, b),
+            Command::Heartbeat(Heartbeat { agent: own.clone() }),
+        )
+        .unwrap();
+}

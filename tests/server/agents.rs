@@ -1,6 +1,6 @@
 //! Agents join and work with an agent token.
 
-use crate::support::orchestrator::{ALICE, FLEET};
+use crate::support::orchestrator::{ALICE, FLEET, PLATFORM_FLEET};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -74,5 +74,130 @@ async fn agents_join_and_work_with_an_agent_token() {
     )
     .await;
     assert_eq!(page["records"].as_array().unwrap().len(), 1);
+    f.server.stop().await;
+}
+
+/// One fleet's token cannot speak for another fleet's agents, nor for the orchestrator's own:
+/// every agent route refuses with 403 naming the token's scope, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_token_acts_only_for_the_agents_it_registered() {
+    let f = fixture().await;
+    let register = |token: &'static str, key: &'static str, domain: &'static str| {
+        f.post("/v1/agent/register", token, key).json(&json!({
+            "name": format!("{key}-agent"), "domain": domain, "team": "data", "version": "1.0"
+        }))
+    };
+    let (status, body) = answer(register(FLEET, "r-own", "platform").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let theirs = body["reply"]["value"]["id"].as_str().unwrap().to_string();
+    let (status, body) = answer(
+        register(PLATFORM_FLEET, "r-mine", "platform")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mine = body["reply"]["value"]["id"].as_str().unwrap().to_string();
+    // The demo fleet's agents belong to no token.
+    let snapshot = answer(f.get("/v1/snapshot", Some(ALICE)).send().await.unwrap())
+        .await
+        .1;
+    let demo = snapshot["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .find(|id| *id != theirs && *id != mine)
+        .expect("a demo agent");
+    let head = || async {
+        let s = answer(f.get("/v1/snapshot", Some(ALICE)).send().await.unwrap())
+            .await
+            .1;
+        (s["seq"].as_u64().unwrap(), s["audit_tail"].clone())
+    };
+    for victim in [&theirs, &demo] {
+        let bodies = [
+            ("/v1/agent/heartbeat", json!({"agent": victim})),
+            ("/v1/agent/lease", json!({"agent": victim})),
+            (
+                "/v1/agent/complete",
+                json!({"agent": victim, "task": "T-1", "outcome": {"result": "failed", "error": "x"}}),
+            ),
+            (
+                "/v1/agent/incidents",
+                json!({"agent": victim, "severity": "SEV1", "title": "fake outage"}),
+            ),
+            (
+                "/v1/agent/escalations",
+                json!({"agent": victim, "category": "budget_allocation", "summary": "s",
+                       "context": "c", "recommendation": "r", "classification": "internal"}),
+            ),
+            (
+                "/v1/agent/executions",
+                json!({"agent": victim, "summary": "deleted the prod database"}),
+            ),
+        ];
+        for (i, (route, body)) in bodies.into_iter().enumerate() {
+            let before = head().await;
+            let key = format!("imp-{victim}-{i}");
+            let (status, problem) = answer(
+                f.http
+                    .post(format!("{}{route}", f.base))
+                    .bearer_auth(PLATFORM_FLEET)
+                    .header("idempotency-key", key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{route} for {victim}: {problem}"
+            );
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(
+                detail.contains("platform-fleet") && detail.contains("agents it registered"),
+                "{detail}"
+            );
+            assert_eq!(head().await, before, "{route} for {victim} wrote something");
+        }
+    }
+    // Its own agent it may drive; outside its domain it may neither register nor submit.
+    let (status, body) = answer(
+        f.post("/v1/agent/heartbeat", PLATFORM_FLEET, "hb-mine")
+            .json(&json!({"agent": mine}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = answer(
+        register(PLATFORM_FLEET, "r-product", "product")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("limited to platform"),
+        "{body}"
+    );
+    let (status, body) = answer(
+        f.post("/v1/agent/tasks", PLATFORM_FLEET, "t-product")
+            .json(&json!({"title": "t", "domain": "product", "team": "search", "priority": 2}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     f.server.stop().await;
 }

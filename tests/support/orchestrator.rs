@@ -22,6 +22,8 @@ pub const ALICE: &str = "opsd_alice_enterprise";
 pub const VIEWER: &str = "opsd_victor_viewer";
 pub const ONCALL: &str = "opsd_olga_oncall_product";
 pub const FLEET: &str = "opsd_fleet_agents";
+/// A second fleet's token, limited to the platform domain.
+pub const PLATFORM_FLEET: &str = "opsd_platform_fleet_agents";
 
 pub fn start() -> DateTime<Utc> {
     "2026-11-02T00:00:00Z".parse().unwrap()
@@ -64,10 +66,18 @@ pub fn server_config() -> ServerConfig {
             operator("victor", Role::Viewer, VIEWER),
             operator("olga", Role::Oncall("product".into()), ONCALL),
         ],
-        agents: vec![AgentToken {
-            name: "fleet".into(),
-            token_sha256: token_hash(FLEET),
-        }],
+        agents: vec![
+            AgentToken {
+                name: "fleet".into(),
+                token_sha256: token_hash(FLEET),
+                domains: vec![],
+            },
+            AgentToken {
+                name: "platform-fleet".into(),
+                token_sha256: token_hash(PLATFORM_FLEET),
+                domains: vec!["platform".into()],
+            },
+        ],
         ..ServerConfig::default()
     }
 }
