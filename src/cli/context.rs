@@ -22,6 +22,11 @@ pub struct Context {
 
 impl Context {
     pub fn load(global: Global) -> Result<Context, CliError> {
+        if token_on_command_line(std::env::args_os()) {
+            eprintln!(
+                "opsdeck: warning: a token given with --token is visible to other local users (the process list, shell history); put it in OPSDECK_TOKEN or a context's token_file"
+            );
+        }
         let (path, explicit) = config_location(&global)?;
         let config = Config::load(&path, explicit)?;
         let operator = operator_name(&global, &config);
@@ -189,6 +194,13 @@ impl Context {
 }
 
 /// The operator's name: `--as`, else `[operator] name`, else the OS user.
+/// Whether the token was typed as an argument (rather than read from the environment).
+fn token_on_command_line(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
+    args.skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--token" || a.to_string_lossy().starts_with("--token="))
+}
+
 pub fn operator_name(global: &Global, config: &Config) -> String {
     global
         .as_operator
@@ -235,4 +247,36 @@ fn os_user() -> Option<String> {
         let name = fields.next()?;
         (fields.nth(1)? == uid).then(|| name.to_string())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_on_command_line;
+
+    #[test]
+    fn a_token_typed_as_an_argument_is_noticed() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(token_on_command_line(args(&[
+            "opsdeck", "--token", "t", "agents"
+        ])));
+        assert!(token_on_command_line(args(&[
+            "opsdeck",
+            "agents",
+            "--token=t"
+        ])));
+        assert!(!token_on_command_line(args(&[
+            "opsdeck",
+            "--connect",
+            "u",
+            "agents"
+        ])));
+        assert!(!token_on_command_line(args(&[
+            "opsdeck", "audit", "search", "--", "--token"
+        ])));
+    }
 }

@@ -61,7 +61,7 @@ impl Tokens {
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
+            .and_then(bearer)
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
@@ -83,6 +83,12 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     ) -> Result<Self, Self::Rejection> {
         state.tokens.caller(parts)
     }
+}
+
+/// The token of an `Authorization` header; the scheme's name is case-insensitive (RFC 9110).
+fn bearer(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 /// An operator's token: the console and the CLI.
@@ -139,5 +145,19 @@ impl FromRequestParts<Arc<AppState>> for AgentCaller {
                 "{name} holds an operator token; the agent endpoints need an agent token (opsdeck token new NAME --agent)"
             ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        for header in ["Bearer t0k", "bearer t0k", "BEARER t0k", "  bEaReR t0k"] {
+            assert_eq!(bearer(header), Some("t0k"), "{header}");
+        }
+        assert_eq!(bearer("Basic dXNlcg=="), None);
+        assert_eq!(bearer("Bearer"), None);
     }
 }
