@@ -108,6 +108,24 @@ pub enum Denied {
     AtTop,
 }
 
+/// May this operator act on an item of `domain` at all (incidents, rollouts, agents)?
+pub fn may_act_in(role: &Role, domain: &str) -> Result<(), Denied> {
+    role.level().ok_or(Denied::ReadOnly)?;
+    in_domain(role, domain)
+}
+
+/// Domain roles act for their own domain only.
+fn in_domain(role: &Role, domain: &str) -> Result<(), Denied> {
+    match role {
+        Role::Oncall(d) | Role::Lead(d) if d != domain => Err(Denied::OtherDomain {
+            role: role.to_string(),
+            role_domain: d.clone(),
+            domain: domain.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// May this operator approve or reject the item (once: a second vote is refused)? Pure; the
 /// engine adds state checks.
 pub fn may_decide(role: &Role, operator: &str, subject: Subject<'_>) -> Result<(), Denied> {
@@ -119,15 +137,7 @@ pub fn may_decide(role: &Role, operator: &str, subject: Subject<'_>) -> Result<(
             has,
         });
     }
-    if let Role::Oncall(d) | Role::Lead(d) = role
-        && d != subject.domain
-    {
-        return Err(Denied::OtherDomain {
-            role: role.to_string(),
-            role_domain: d.clone(),
-            domain: subject.domain.to_string(),
-        });
-    }
+    in_domain(role, subject.domain)?;
     if subject.requested_by == operator_actor(operator) || subject.requested_by == operator {
         return Err(Denied::OwnRequest {
             operator: operator.to_string(),

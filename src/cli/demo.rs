@@ -144,7 +144,7 @@ pub fn run_remote(
     );
     while Instant::now() < until {
         let step_started = Instant::now();
-        let now = crate::engine::clock::truncate(chrono::Utc::now());
+        let now = crate::model::truncate(chrono::Utc::now());
         match sim.step(&mut fleet, now, &mut totals) {
             Ok(()) => failures = 0,
             Err(e) => {

@@ -3,7 +3,7 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 
 use crate::model::Timestamp;
-pub use crate::model::truncate;
+use crate::model::truncate;
 
 /// Where the engine's time comes from: the system clock, or a clock someone else moves (the
 /// simulated demo, tests, a store frozen at the end of a demo run).

@@ -1,7 +1,7 @@
 //! Who may issue a command, before what the command does is checked.
 
 use super::EngineError;
-use crate::authority::{Denied, Role};
+use crate::authority::{self, Role};
 use crate::model::State;
 use crate::protocol::Actor;
 
@@ -12,21 +12,7 @@ pub fn operator_for<'a>(
 ) -> Result<(&'a str, &'a Role), EngineError> {
     match actor {
         Actor::Operator { name, role } => {
-            if *role == Role::Viewer {
-                return Err(Denied::ReadOnly.into());
-            }
-            if !role.covers_domain(domain) {
-                let role_domain = match role {
-                    Role::Oncall(d) | Role::Lead(d) => d.clone(),
-                    _ => String::new(),
-                };
-                return Err(Denied::OtherDomain {
-                    role: role.to_string(),
-                    role_domain,
-                    domain: domain.to_string(),
-                }
-                .into());
-            }
+            authority::may_act_in(role, domain)?;
             Ok((name, role))
         }
         _ => Err(EngineError::refused("only operators may do this")),

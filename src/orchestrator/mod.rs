@@ -197,7 +197,7 @@ fn backfill(engine: &mut Engine, sim: &mut Sim) {
     if !engine.store().is_empty().unwrap_or(false) {
         return;
     }
-    let end = crate::engine::clock::truncate(chrono::Utc::now());
+    let end = crate::model::truncate(chrono::Utc::now());
     let start = end - chrono::Duration::minutes(DEMO_BACKFILL_MINUTES);
     engine.set_clock(crate::engine::Clock::manual(start));
     match sim.run(engine, start, end - start) {

@@ -122,7 +122,7 @@ struct Survey {
 }
 
 fn survey(file: &Path) -> Result<Survey, CliError> {
-    let latest = crate::engine::clock::truncate(chrono::Utc::now()) + chrono::Duration::minutes(5);
+    let latest = crate::model::truncate(chrono::Utc::now()) + chrono::Duration::minutes(5);
     let mut digest = Sha256::new();
     let mut s = Survey {
         records: 0,
@@ -409,7 +409,7 @@ fn append_file(
         return Err(changed(String::new()));
     }
     write.set_text_buffer(DEFAULT_FTS_HASHSIZE)?;
-    let now = crate::engine::clock::truncate(chrono::Utc::now());
+    let now = crate::model::truncate(chrono::Utc::now());
     write.append_audit(
         uuid::Uuid::now_v7(),
         now,

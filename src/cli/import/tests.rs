@@ -5,7 +5,7 @@ use super::*;
 use crate::model::AuditRecord;
 
 fn at(ms_ago: i64) -> Timestamp {
-    crate::engine::clock::truncate(chrono::Utc::now()) - chrono::Duration::milliseconds(ms_ago)
+    crate::model::truncate(chrono::Utc::now()) - chrono::Duration::milliseconds(ms_ago)
 }
 
 fn draft(word: &str, i: usize) -> AuditDraft {

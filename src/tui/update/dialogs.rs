@@ -222,16 +222,9 @@ fn domain_denial(app: &App, domain: &str) -> Option<String> {
     if let Err(why) = app.can_act() {
         return Some(why);
     }
-    if app.role.covers_domain(domain) {
-        None
-    } else if app.role.level().is_none() {
-        Some(authority::Denied::ReadOnly.to_string())
-    } else {
-        Some(format!(
-            "role {} does not act for domain {domain}",
-            app.role
-        ))
-    }
+    authority::may_act_in(&app.role, domain)
+        .err()
+        .map(|e| e.to_string())
 }
 
 fn capital(s: &str) -> String {
