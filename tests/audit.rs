@@ -315,6 +315,7 @@ fn import_checks_every_line_first_and_chains_what_it_imports() {
         source.to_str().unwrap(),
         "audit",
         "export",
+        "--include-sensitive",
         "--output-file",
         export.to_str().unwrap(),
     ]);
@@ -399,6 +400,7 @@ fn an_import_killed_midway_leaves_nothing_and_the_store_opens() {
             &source,
             "audit",
             "export",
+            "--include-sensitive",
             "--output-file",
             &trail,
         ],

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::orchestrator::{ALICE, VIEWER, Variant, console};
+use crate::support::orchestrator::{ALICE, ONCALL, VIEWER, Variant, console, sensitive_escalation};
 use opsdeck::link::{Link, LinkError, LinkEvent};
 use opsdeck::model::{ApprovalState, Change, Snapshot};
 use opsdeck::protocol::{
@@ -224,16 +224,37 @@ both!(
 
 async fn revealing_a_sensitive_record_is_audited(variant: Variant) {
     let console_ = console(variant, ALICE, false).await;
+    sensitive_escalation(&console_.dir.path().join("opsdeck.db"), "platform");
     let link = &console_.link;
-    // Any record will do: the reveal is what is audited.
-    let newest = link.search_audit("type:escalation", None, 1).await.unwrap();
-    let record = newest.first().expect("the seeded hour has escalations");
-    link.send(Command::RevealRecord(RevealRecord {
-        seq: record.seq,
-        domain: record.domain.clone(),
-    }))
-    .await
-    .unwrap();
+    // Read paths withhold a sensitive record's details, and say so.
+    let found = link
+        .search_audit("class:sensitive", None, 20)
+        .await
+        .unwrap();
+    let record = found
+        .iter()
+        .find(|r| !r.summary.starts_with("revealed"))
+        .expect("the seeded hour has sensitive records");
+    assert!(record.redacted, "{record:?}");
+    assert_eq!(record.details, Default::default());
+    assert!(record.related_tasks.is_empty());
+    let snapshot = link.snapshot().await.unwrap();
+    for r in &snapshot.audit_tail {
+        if r.classification == opsdeck::model::Classification::Sensitive {
+            assert!(r.redacted && r.details.context.is_empty(), "{r:?}");
+        }
+    }
+    // The reveal returns the record whole, once recorded in the record's own domain.
+    let outcome = link
+        .send(Command::RevealRecord(RevealRecord { seq: record.seq }))
+        .await
+        .unwrap();
+    let Reply::Record(whole) = outcome.reply else {
+        panic!("{:?}", outcome.reply)
+    };
+    assert!(!whole.redacted);
+    assert!(!whole.details.context.is_empty(), "{whole:?}");
+    assert_eq!((whole.seq, &whole.hash), (record.seq, &record.hash));
     let reveals = link
         .search_audit(
             &format!("\"revealed sensitive audit record seq {}\"", record.seq),
@@ -244,10 +265,74 @@ async fn revealing_a_sensitive_record_is_audited(variant: Variant) {
         .unwrap();
     assert_eq!(reveals.len(), 1);
     assert_eq!(reveals[0].agent_id, "operator:alice");
+    assert_eq!(reveals[0].domain, record.domain);
+    // Only an existing, sensitive record.
+    let public = link.search_audit("class:public", None, 1).await.unwrap();
+    let err = link
+        .send(Command::RevealRecord(RevealRecord { seq: public[0].seq }))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not sensitive"), "{err}");
+    let err = link
+        .send(Command::RevealRecord(RevealRecord { seq: 9_999_999 }))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no audit record at seq 9999999"),
+        "{err}"
+    );
+    let after = link.search_audit("", None, 1).await.unwrap();
+    assert_eq!(
+        after[0].seq, reveals[0].seq,
+        "refused reveals write nothing"
+    );
 }
 both!(
     revealing_a_sensitive_record_is_audited,
     revealing_a_sensitive_record_is_audited
+);
+
+async fn a_reveal_needs_a_role_that_may_act_in_the_records_domain(variant: Variant) {
+    let oncall = console(variant, ONCALL, false).await;
+    sensitive_escalation(&oncall.dir.path().join("opsdeck.db"), "platform");
+    let found = oncall
+        .link
+        .search_audit("class:sensitive", None, 50)
+        .await
+        .unwrap();
+    let elsewhere = found
+        .iter()
+        .find(|r| r.domain != "product")
+        .expect("a sensitive record outside product");
+    let err = oncall
+        .link
+        .send(Command::RevealRecord(RevealRecord { seq: elsewhere.seq }))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("product"), "{err}");
+    let viewer = console(variant, VIEWER, false).await;
+    sensitive_escalation(&viewer.dir.path().join("opsdeck.db"), "platform");
+    let theirs = viewer
+        .link
+        .search_audit("class:sensitive", None, 1)
+        .await
+        .unwrap();
+    let err = viewer
+        .link
+        .send(Command::RevealRecord(RevealRecord { seq: theirs[0].seq }))
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().is_empty());
+    let reveals = oncall
+        .link
+        .search_audit("revealed sensitive audit record", None, 50)
+        .await
+        .unwrap();
+    assert!(reveals.is_empty(), "{reveals:?}");
+}
+both!(
+    a_reveal_needs_a_role_that_may_act_in_the_records_domain,
+    a_reveal_needs_a_role_that_may_act_in_the_records_domain
 );
 
 #[tokio::test]

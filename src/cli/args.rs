@@ -317,6 +317,16 @@ pub enum AuditCmd {
         /// jsonl (the public schema, one record a line) or csv (flat columns)
         #[arg(long, value_enum, default_value = "jsonl")]
         format: ExportFormat,
+        /// Export the details of sensitive records too (otherwise withheld and marked
+        /// "redacted"): only those of domains your role may reveal, and the export is itself
+        /// recorded in the trail with its query and count
+        #[arg(long)]
+        include_sensitive: bool,
+    },
+    /// Show a sensitive record whole; the reveal is recorded in the trail first
+    Reveal {
+        /// The record's seq
+        seq: u64,
     },
 }
 

@@ -6,6 +6,7 @@ use super::args::{AuditCmd, ExportFormat};
 use super::context::Context;
 use super::error::CliError;
 use super::output::{Rows, emit_list, emit_one, truncate};
+use crate::model::AuditRecord;
 use crate::query::AuditFilter;
 
 /// The query words of the command line, joined and parsed by the shared query language, with
@@ -54,6 +55,8 @@ fn export(
     store: &crate::store::Store,
     filter: &AuditFilter,
     format: ExportFormat,
+    shown: &dyn Fn(AuditRecord) -> AuditRecord,
+    until_seq: u64,
     sink: Box<dyn Write>,
 ) -> Result<u64, CliError> {
     let mut count = 0u64;
@@ -62,7 +65,10 @@ fn export(
         ExportFormat::Jsonl => {
             let mut out = std::io::BufWriter::new(sink);
             store.each_audit_matching(filter, &mut |record| {
-                let written = serde_json::to_writer(&mut out, &record)
+                if record.seq > until_seq {
+                    return false;
+                }
+                let written = serde_json::to_writer(&mut out, &shown(record))
                     .map_err(std::io::Error::from)
                     .and_then(|_| out.write_all(b"\n"));
                 count += u64::from(written.is_ok());
@@ -77,6 +83,10 @@ fn export(
             out.write_record(CSV_HEADER)
                 .map_err(|e| CliError::from(csv_io(e)))?;
             store.each_audit_matching(filter, &mut |r| {
+                if r.seq > until_seq {
+                    return false;
+                }
+                let r = shown(r);
                 let row = [
                     r.seq.to_string(),
                     r.id.clone(),
@@ -171,8 +181,10 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
         AuditCmd::Prune { dry_run } => return super::trail::prune(ctx, *dry_run),
         _ => {}
     }
-    if let AuditCmd::Search { query, limit } = cmd {
-        return search(ctx, &query.join(" "), *limit);
+    match cmd {
+        AuditCmd::Search { query, limit } => return search(ctx, &query.join(" "), *limit),
+        AuditCmd::Reveal { seq } => return reveal(ctx, *seq),
+        _ => {}
     }
     ctx.require_local(match cmd {
         AuditCmd::Verify => "audit verify",
@@ -180,7 +192,7 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
     })?;
     let store = ctx.existing_store()?;
     match cmd {
-        AuditCmd::Search { .. } => unreachable!("handled above"),
+        AuditCmd::Search { .. } | AuditCmd::Reveal { .. } => unreachable!("handled above"),
         AuditCmd::Import { .. } | AuditCmd::Prune { .. } => unreachable!("handled above"),
         AuditCmd::Verify => {
             let v = store.verify_audit()?;
@@ -215,10 +227,32 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
             output_file,
             query,
             format,
+            include_sensitive,
         } => {
             let filter = match query {
                 Some(q) => parse_filter(std::slice::from_ref(q), store.now()?)?,
                 None => AuditFilter::default(),
+            };
+            let role = ctx.role.clone();
+            let revealable = move |r: &AuditRecord| {
+                r.classification == crate::model::Classification::Sensitive
+                    && crate::authority::may_reveal(&role, &r.domain).is_ok()
+            };
+            let mut store = store;
+            // The export is the trail as it was asked for: the record of a sensitive export,
+            // written first, follows it.
+            let until_seq = store.head()?.audit_seq;
+            if *include_sensitive {
+                ctx.require_writable()?;
+                record_sensitive_export(ctx, &mut store, &filter, query.as_deref(), &revealable)?;
+            }
+            let include = *include_sensitive;
+            let shown = move |r: AuditRecord| {
+                if include && revealable(&r) {
+                    r
+                } else {
+                    r.withheld()
+                }
             };
             let sink: Box<dyn Write> = match output_file {
                 Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
@@ -226,11 +260,92 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
                 })?),
                 None => Box::new(std::io::stdout().lock()),
             };
-            let count = export(&store, &filter, *format, sink)?;
+            let count = export(&store, &filter, *format, &shown, until_seq, sink)?;
             if let Some(path) = output_file {
                 eprintln!("exported {count} audit records to {}", path.display());
             }
             Ok(())
         }
     }
+}
+
+/// Before sensitive details leave the store in an export, the trail records who exported how
+/// many, with which query; a role that may reveal none of them is refused.
+fn record_sensitive_export(
+    ctx: &Context,
+    store: &mut crate::store::Store,
+    filter: &AuditFilter,
+    query: Option<&str>,
+    revealable: &dyn Fn(&AuditRecord) -> bool,
+) -> Result<(), CliError> {
+    if ctx.role == crate::model::Role::Viewer {
+        return Err(CliError::Refused(
+            "refused: a viewer may not export the details of sensitive records; export without --include-sensitive (they are withheld)".into(),
+        ));
+    }
+    let mut count = 0u64;
+    let mut filter = filter.clone();
+    filter
+        .classification
+        .get_or_insert(crate::model::Classification::Sensitive);
+    store.each_audit_matching(&filter, &mut |r| {
+        count += u64::from(revealable(&r));
+        true
+    })?;
+    let now = store.now()?;
+    let query = query.unwrap_or("(the whole trail)");
+    let mut write = store.write()?;
+    write.append_audit(
+        uuid::Uuid::now_v7(),
+        now,
+        crate::model::AuditDraft {
+            agent_id: crate::authority::operator_actor(&ctx.operator),
+            action_type: crate::model::ActionType::Execution,
+            domain: "enterprise".into(),
+            summary: format!("exported the details of {count} sensitive audit records"),
+            details: crate::model::AuditDetails {
+                context: format!("query: {query}"),
+                decision: "export with --include-sensitive".into(),
+                outcome: format!("{count} sensitive records exported whole"),
+                ..Default::default()
+            },
+            classification: crate::model::Classification::Sensitive,
+            related_tasks: vec![],
+            retention: crate::model::Retention::Compliance,
+        },
+    )?;
+    write.commit()?;
+    Ok(())
+}
+
+/// `audit reveal SEQ`: the orchestrator records the reveal, then returns the record whole.
+fn reveal(ctx: &Context, seq: u64) -> Result<(), CliError> {
+    ctx.require_writable()?;
+    let command = crate::protocol::Command::RevealRecord(crate::protocol::RevealRecord { seq });
+    let outcome = ctx.with_link(|link| async move { link.send(command).await })?;
+    let crate::protocol::Reply::Record(record) = outcome.reply else {
+        return Err(CliError::Runtime(format!(
+            "the orchestrator answered the reveal of seq {seq} without the record"
+        )));
+    };
+    emit_one(ctx.format(), &record, || {
+        let d = &record.details;
+        [
+            format!(
+                "seq {} · {} · {}",
+                record.seq,
+                record.domain,
+                record.classification.as_str()
+            ),
+            format!("summary:   {}", record.summary),
+            format!("context:   {}", d.context),
+            format!("options:   {}", d.options_considered.join(" | ")),
+            format!("decision:  {}", d.decision),
+            format!("reasoning: {}", d.reasoning),
+            format!("outcome:   {}", d.outcome),
+            format!("tasks:     {}", record.related_tasks.join(", ")),
+            "(this reveal is recorded in the audit trail)".to_string(),
+        ]
+        .join("\n")
+    })
 }

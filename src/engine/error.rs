@@ -8,6 +8,8 @@ use crate::store::StoreError;
 pub enum EngineError {
     #[error("no {} with id {id:?}; list them with `{}`", kind.noun(), kind.list_command())]
     NotFound { kind: EntityKind, id: String },
+    #[error("no audit record at seq {0}; search the trail with `opsdeck audit search`")]
+    NoRecord(u64),
     #[error("refused: {0}")]
     Denied(#[from] Denied),
     #[error("refused: {reason}")]
@@ -56,7 +58,7 @@ impl EngineError {
     /// How callers on the other side of the link classify it.
     pub fn failure(&self) -> Failure {
         match self {
-            EngineError::NotFound { .. } => Failure::NotFound,
+            EngineError::NotFound { .. } | EngineError::NoRecord(_) => Failure::NotFound,
             EngineError::Denied(_) => Failure::Denied,
             EngineError::Refused { .. } => Failure::Refused,
             EngineError::Conflict {

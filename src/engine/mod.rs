@@ -22,7 +22,7 @@ pub use error::EngineError;
 pub use tasks::backoff;
 
 use crate::config::Config;
-use crate::model::{Change, Event, Snapshot, State, Timestamp};
+use crate::model::{AuditRecord, Change, Event, Snapshot, State, Timestamp};
 use crate::protocol::{Actor, AgentAction, Command, Outcome, Reply};
 use crate::store::{ClockMode, Store, StoreError, WriteTx};
 use txn::Txn;
@@ -125,11 +125,23 @@ impl Engine {
         &mut self,
         commands: Vec<(Actor, Command)>,
     ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
+        // A reveal needs the whole record, which only the store holds.
+        let mut revealed = Vec::with_capacity(commands.len());
+        for (_, command) in &commands {
+            revealed.push(match command {
+                Command::RevealRecord(c) => self.store.audit_record(c.seq)?,
+                _ => None,
+            });
+        }
         let (outcomes, _) = self.transact(false, |txn| {
             commands
                 .into_iter()
-                .map(|(actor, command)| {
-                    txn.step(command.name(), |txn| dispatch(txn, &actor, command))
+                .zip(revealed)
+                .map(|((actor, command), record)| {
+                    txn.step(command.name(), |txn| match command {
+                        Command::RevealRecord(c) => reveal(txn, &actor, c.seq, record),
+                        other => dispatch(txn, &actor, other),
+                    })
                 })
                 .collect()
         })?;
@@ -168,7 +180,7 @@ impl Engine {
             let missed = write.events_since(self.state.seq)?;
             self.state = write.load_state()?;
             for event in missed.into_iter().flatten() {
-                let _ = self.events.send(event);
+                let _ = self.events.send(event.withheld());
             }
         }
         let mut now = self.clock.now();
@@ -210,8 +222,9 @@ impl Engine {
                             self.state.apply(change);
                         }
                     }
-                    // Nobody listening is fine: consoles subscribe when they want events.
-                    let _ = self.events.send(event.clone());
+                    // Nobody listening is fine: consoles subscribe when they want events. What
+                    // leaves the engine has its sensitive records withheld.
+                    let _ = self.events.send(event.clone().withheld());
                 }
                 Ok((outcomes, events))
             }
@@ -368,7 +381,7 @@ fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply,
             }
             AgentAction::Resume => agents::resume(txn, actor, &c.id),
         },
-        Command::RevealRecord(c) => reveal(txn, actor, c.seq, &c.domain),
+        Command::RevealRecord(c) => reveal(txn, actor, c.seq, None),
         Command::RegisterAgent(c) => agents::register(
             txn, actor, &c.name, &c.domain, &c.team, c.skills, &c.version,
         ),
@@ -397,20 +410,32 @@ fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply,
     }
 }
 
-/// Reading a sensitive record leaves a trace: who opened which record, when.
-fn reveal(txn: &mut Txn<'_>, actor: &Actor, seq: u64, domain: &str) -> Result<Reply, EngineError> {
-    if !matches!(actor, Actor::Operator { .. }) {
+/// Reading a sensitive record leaves a trace: who opened which record, when, recorded in the
+/// record's own domain before the record is handed over. `record` is the one at `seq`, read by
+/// the caller (the transaction sees only the state).
+fn reveal(
+    txn: &mut Txn<'_>,
+    actor: &Actor,
+    seq: u64,
+    record: Option<AuditRecord>,
+) -> Result<Reply, EngineError> {
+    let Actor::Operator { role, .. } = actor else {
         return Err(EngineError::refused(
             "only operators reveal sensitive records",
         ));
+    };
+    let record = record.ok_or(EngineError::NoRecord(seq))?;
+    if record.classification != crate::model::Classification::Sensitive {
+        return Err(EngineError::Invalid(format!(
+            "seq {seq} is {}, not sensitive: nothing in it is withheld",
+            record.classification.as_str()
+        )));
     }
-    if seq == 0 {
-        return Err(EngineError::Invalid("audit records start at seq 1".into()));
-    }
+    crate::authority::may_reveal(role, &record.domain)?;
     txn.audit(crate::model::AuditDraft {
         agent_id: actor.audit_id(),
         action_type: crate::model::ActionType::Execution,
-        domain: domain.to_string(),
+        domain: record.domain.clone(),
         summary: format!("revealed sensitive audit record seq {seq}"),
         details: crate::model::AuditDetails {
             decision: "reveal".into(),
@@ -421,7 +446,7 @@ fn reveal(txn: &mut Txn<'_>, actor: &Actor, seq: u64, domain: &str) -> Result<Re
         related_tasks: vec![],
         retention: crate::model::Retention::Compliance,
     });
-    Ok(Reply::Done)
+    Ok(Reply::Record(Box::new(record)))
 }
 
 fn tick(txn: &mut Txn<'_>) -> Result<(), EngineError> {

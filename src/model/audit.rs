@@ -74,6 +74,29 @@ pub struct AuditRecord {
     pub prev_hash: String,
     pub hash: String,
     pub retention: Retention,
+    /// Set on a sensitive record whose details and related tasks were withheld from the reader
+    /// (see [`AuditRecord::withheld`]); outside the public schema's required fields.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+}
+
+impl AuditRecord {
+    /// The record as every read path hands it out: a sensitive record keeps its header and
+    /// summary, and its details and related tasks are withheld (and marked so) until a reveal,
+    /// which is audited, returns the whole record.
+    pub fn withheld(mut self) -> AuditRecord {
+        self.withhold();
+        self
+    }
+
+    /// [`AuditRecord::withheld`] in place.
+    pub fn withhold(&mut self) {
+        if self.classification == Classification::Sensitive && !self.redacted {
+            self.details = AuditDetails::default();
+            self.related_tasks = Vec::new();
+            self.redacted = true;
+        }
+    }
 }
 
 /// Records read with their text borrowed from the JSON they were read from.
@@ -123,6 +146,9 @@ pub mod borrowed {
         #[serde(borrow)]
         pub hash: Text<'a>,
         pub retention: Retention,
+        /// A record exported with its details withheld: it cannot be imported.
+        #[serde(default)]
+        pub redacted: bool,
     }
 
     impl AuditRecord<'_> {
@@ -149,6 +175,7 @@ pub mod borrowed {
                 prev_hash: owned(&self.prev_hash),
                 hash: owned(&self.hash),
                 retention: self.retention,
+                redacted: self.redacted,
             }
         }
     }

@@ -59,3 +59,16 @@ pub struct Event {
     pub cause: String,
     pub changes: Vec<Change>,
 }
+
+impl Event {
+    /// The event as it leaves the orchestrator: sensitive audit records withheld
+    /// ([`AuditRecord::withheld`]).
+    pub fn withheld(mut self) -> Event {
+        for change in &mut self.changes {
+            if let Change::Audit(record) = change {
+                record.withhold();
+            }
+        }
+        self
+    }
+}

@@ -152,7 +152,12 @@ impl State {
             rollouts: sorted(&self.rollouts),
             alerts: self.alerts.values().cloned().collect(),
             domains: self.domains.values().cloned().collect(),
-            audit_tail: self.audit_tail[tail_from..].to_vec(),
+            // Every snapshot is read by someone who has not revealed anything yet.
+            audit_tail: self.audit_tail[tail_from..]
+                .iter()
+                .cloned()
+                .map(AuditRecord::withheld)
+                .collect(),
         }
     }
 }

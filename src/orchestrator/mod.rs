@@ -270,7 +270,8 @@ fn handle(engine: &mut Engine, request: Request) {
         Request::Search(query, cursor, limit, tx) => {
             let result = crate::query::parse(&query, engine.now())
                 .map_err(OrchestratorError::from)
-                .and_then(|filter| Ok(engine.store().search_audit(&filter, cursor, limit)?));
+                .and_then(|filter| Ok(engine.store().search_audit(&filter, cursor, limit)?))
+                .map(|records| records.into_iter().map(AuditRecord::withheld).collect());
             let _ = tx.send(result);
         }
         Request::Count(query, cap, tx) => {
@@ -284,7 +285,10 @@ fn handle(engine: &mut Engine, request: Request) {
             let events = if since > engine.state().seq {
                 Ok(None)
             } else {
-                engine.store().events_since(since, CATCH_UP_LIMIT)
+                engine
+                    .store()
+                    .events_since(since, CATCH_UP_LIMIT)
+                    .map(|events| events.map(|e| e.into_iter().map(Event::withheld).collect()))
             };
             let _ = tx.send(events);
         }

@@ -248,10 +248,7 @@ mod tests {
         let mut parsed: ActOnApproval = serde_json::from_value(c.body()).unwrap();
         parsed.set_path("APR-5").unwrap();
         assert_eq!(Command::from(parsed), c);
-        let reveal = Command::from(RevealRecord {
-            seq: 42,
-            domain: "platform".into(),
-        });
+        let reveal = Command::from(RevealRecord { seq: 42 });
         assert_eq!(reveal.path().as_deref(), Some("/v1/audit/42/reveal"));
         assert_eq!(
             reveal.segments().unwrap(),

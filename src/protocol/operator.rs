@@ -165,13 +165,12 @@ pub struct ActOnAgent {
     pub reason: Option<String>,
 }
 
-/// `POST /v1/audit/{seq}/reveal`: open a sensitive record; the access is itself audited.
+/// `POST /v1/audit/{seq}/reveal` (an empty object as body): open a sensitive record; the
+/// access is itself audited, in the record's own domain, before the record is returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RevealRecord {
     /// From the path.
     #[serde(skip)]
     pub seq: u64,
-    /// The record's domain (the reveal is recorded there).
-    pub domain: String,
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Agent, Approval, Incident, Rollout, Task};
+use crate::model::{Agent, Approval, AuditRecord, Incident, Rollout, Task};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
@@ -17,6 +17,8 @@ pub enum Reply {
     Agent(Box<Agent>),
     /// The task leased to the agent, if there was work.
     Lease(Option<Box<Task>>),
+    /// A revealed record, whole (its reveal is already in the trail).
+    Record(Box<AuditRecord>),
 }
 
 /// A committed command: its reply, and where it landed.

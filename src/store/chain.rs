@@ -176,6 +176,7 @@ pub fn seal(head: &Head, id: uuid::Uuid, at: Timestamp, d: AuditDraft) -> Sealed
         prev_hash: head.audit_hash.clone(),
         hash: String::new(),
         retention: d.retention,
+        redacted: false,
     };
     let (body, body_sha) = body_of(&record);
     let body_sha = hex_str(&body_sha).to_owned();

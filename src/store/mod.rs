@@ -123,6 +123,13 @@ impl Store {
         }
     }
 
+    /// The whole record at `seq` (a reveal reads it), if the trail has one.
+    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.audit_record(seq),
+        }
+    }
+
     /// How many records match, exactly up to `cap` (then `(cap, true)`: "cap+").
     pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
         match self {

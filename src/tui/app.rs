@@ -77,8 +77,9 @@ pub struct AuditView {
     pub history_at: Option<usize>,
     /// How many records the current search matches (exact up to 10,000, then `true`: more).
     pub total: Option<(u64, bool)>,
-    /// Sensitive records this operator revealed (each reveal was audited).
-    pub revealed: std::collections::BTreeSet<u64>,
+    /// Sensitive records this operator revealed, whole, by seq (each reveal was audited; every
+    /// other copy of them the console holds has its details withheld).
+    pub revealed: std::collections::BTreeMap<u64, crate::model::AuditRecord>,
     /// Whether the open record's details{} are unfolded.
     pub unfolded: bool,
 }

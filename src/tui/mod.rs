@@ -254,11 +254,14 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
             command,
         } => {
             tokio::spawn(async move {
-                let result = link
-                    .send(command)
-                    .await
-                    .map(|outcome| describe(&label, &outcome.reply))
-                    .map_err(|e| format!("{label}: {e}"));
+                let result = link.send(command).await.map(|outcome| {
+                    let text = describe(&label, &outcome.reply);
+                    if let Reply::Record(record) = outcome.reply {
+                        let _ = tx.send(Msg::Revealed(record));
+                    }
+                    text
+                });
+                let result = result.map_err(|e| format!("{label}: {e}"));
                 let _ = tx.send(Msg::Done { item, result });
             });
         }
@@ -335,6 +338,7 @@ fn describe(label: &str, reply: &Reply) -> String {
             r.percent()
         ),
         Reply::Agent(a) => format!("{} is {}", a.id, a.status.as_str()),
+        Reply::Record(r) => format!("seq {} revealed (the reveal is in the trail)", r.seq),
         _ => format!("{label}: done"),
     }
 }

@@ -28,6 +28,7 @@ mod incidents;
 mod listings;
 mod read_only;
 mod rollouts;
+mod sensitive;
 mod usage;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");

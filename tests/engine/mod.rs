@@ -19,6 +19,7 @@ mod approvals;
 mod durability;
 mod incidents;
 mod rollouts;
+mod sensitive;
 mod tasks;
 
 fn t0() -> DateTime<Utc> {

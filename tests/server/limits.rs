@@ -82,7 +82,7 @@ async fn bad_input_gets_a_4xx_problem_never_a_5xx() {
         (
             "non-numeric seq",
             f.post("/v1/audit/abc/reveal", ALICE, "b10")
-                .json(&json!({"domain":"platform"})),
+                .json(&json!({})),
             StatusCode::BAD_REQUEST,
         ),
         (

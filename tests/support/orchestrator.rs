@@ -159,3 +159,39 @@ pub async fn console(variant: Variant, token: &str, read_only: bool) -> Console 
         }
     }
 }
+
+/// Writes a sensitive escalation from an agent of `domain` into the store at `store` (which an
+/// orchestrator may have open: it reads the trail from the file); the seeded hour has none.
+pub fn sensitive_escalation(store: &Path, domain: &str) {
+    use opsdeck::model::{Category, Classification};
+    use opsdeck::protocol::{Command, RaiseEscalation};
+    let mut engine = Engine::open(
+        Store::open(store).unwrap(),
+        Config::default(),
+        Clock::System,
+        None,
+    )
+    .unwrap();
+    let agent = engine
+        .snapshot()
+        .agents
+        .into_iter()
+        .find(|a| a.domain == domain)
+        .expect("an agent in the domain")
+        .id;
+    engine
+        .execute(
+            &Actor::agent(&agent),
+            Command::RaiseEscalation(RaiseEscalation {
+                agent: agent.clone(),
+                category: Category::ExternalCommunication,
+                summary: format!("notify the regulator about {domain}"),
+                context: "customer records of 12 accounts were exposed".into(),
+                options_considered: vec!["notify now".into(), "wait for legal".into()],
+                recommendation: "notify now".into(),
+                classification: Classification::Sensitive,
+                related_tasks: vec![],
+            }),
+        )
+        .unwrap();
+}

@@ -2,6 +2,7 @@
 //! query line's history.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use opsdeck::model::{AuditDetails, AuditRecord};
 use opsdeck::protocol::{Command, RevealRecord};
 use opsdeck::tui::app::Pane;
 use opsdeck::tui::rows;
@@ -31,6 +32,7 @@ fn sensitive_records_stay_hidden_until_a_reveal_which_is_audited() {
         "{hidden}"
     );
     assert!(!hidden.contains("reasoning"), "details hidden");
+    assert!(!hidden.contains("the whole reasoning"));
     let effects = press(&mut app, vec![ch('v')]);
     let [
         Effect::Send {
@@ -42,6 +44,22 @@ fn sensitive_records_stay_hidden_until_a_reveal_which_is_audited() {
     else {
         panic!("{effects:?}")
     };
+    // The orchestrator's answer carries the record whole (the tail holds it withheld).
+    let whole = AuditRecord {
+        details: AuditDetails {
+            reasoning: "the whole reasoning".into(),
+            ..Default::default()
+        },
+        redacted: false,
+        ..app
+            .data
+            .audit_tail
+            .iter()
+            .find(|r| r.seq == *seq)
+            .unwrap()
+            .clone()
+    };
+    update(&mut app, Msg::Revealed(Box::new(whole)));
     update(
         &mut app,
         Msg::Done {
@@ -49,11 +67,11 @@ fn sensitive_records_stay_hidden_until_a_reveal_which_is_audited() {
             result: Ok("revealed".into()),
         },
     );
-    assert!(app.audit.revealed.contains(seq));
+    assert!(app.audit.revealed.contains_key(seq));
     press(&mut app, vec![key(KeyCode::Enter)]);
     let shown = screen(&app);
     assert!(
-        shown.contains("▾ details") && shown.contains("reasoning"),
+        shown.contains("▾ details") && shown.contains("the whole reasoning"),
         "{shown}"
     );
 }

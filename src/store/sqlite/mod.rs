@@ -241,6 +241,10 @@ impl SqliteStore {
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
+    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        read::at(&self.conn, seq).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
     /// Visits every audit record in seq order without loading the trail into memory, until the
     /// visitor returns false.
     pub fn each_audit(&self, visit: &mut dyn FnMut(AuditRecord) -> bool) -> Result<(), StoreError> {

@@ -62,7 +62,22 @@ pub(super) fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRe
         related_tasks: body.related_tasks,
         prev_hash: r.get(9)?,
         hash: r.get(10)?,
+        redacted: false,
     })
+}
+
+/// The record at `seq`, if the trail has one.
+pub fn at(conn: &Connection, seq: u64) -> rusqlite::Result<Option<AuditRecord>> {
+    let Ok(seq) = i64::try_from(seq) else {
+        return Ok(None);
+    };
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE seq = ?1"))?
+        .query_row([seq], record_from_row)
+        .map(Some)
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            other => Err(other),
+        })
 }
 
 /// The newest `n` records, oldest first.

@@ -157,11 +157,14 @@ pub(super) fn reveal(app: &mut App) -> Vec<Effect> {
         return vec![];
     };
     if record.classification != Classification::Sensitive
-        || app.audit.revealed.contains(&record.seq)
+        || app.audit.revealed.contains_key(&record.seq)
     {
         return vec![];
     }
-    if let Err(why) = app.can_act() {
+    let allowed = app.can_act().and_then(|()| {
+        crate::authority::may_reveal(&app.role, &record.domain).map_err(|e| e.to_string())
+    });
+    if let Err(why) = allowed {
         toast(app, ToastKind::Error, format!("reveal not offered: {why}"));
         return vec![];
     }
@@ -170,10 +173,7 @@ pub(super) fn reveal(app: &mut App) -> Vec<Effect> {
     vec![Effect::Send {
         item,
         label: format!("reveal seq {}", record.seq),
-        command: Command::RevealRecord(RevealRecord {
-            seq: record.seq,
-            domain: record.domain.clone(),
-        }),
+        command: Command::RevealRecord(RevealRecord { seq: record.seq }),
     }]
 }
 

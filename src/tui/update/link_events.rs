@@ -95,11 +95,6 @@ pub(super) fn on_lost(app: &mut App, why: &str) -> Vec<Effect> {
 /// A command's answer: the item is no longer in flight, and the operator hears how it went.
 pub(super) fn on_done(app: &mut App, item: &str, result: Result<String, String>) {
     app.in_flight.retain(|i| i != item);
-    if let (Some(seq), Ok(_)) = (item.strip_prefix("audit:"), &result)
-        && let Ok(seq) = seq.parse()
-    {
-        app.audit.revealed.insert(seq);
-    }
     match result {
         Ok(text) => toast(app, ToastKind::Success, text),
         Err(text) => toast(app, ToastKind::Error, text),

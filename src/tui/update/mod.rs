@@ -45,6 +45,8 @@ pub enum Msg {
         item: String,
         result: Result<String, String>,
     },
+    /// A sensitive record, whole, as its audited reveal returned it.
+    Revealed(Box<crate::model::AuditRecord>),
     AuditPage {
         query: String,
         before: Option<u64>,
@@ -97,6 +99,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::LinkLost(why) => link_events::on_lost(app, &why),
         Msg::Done { item, result } => {
             link_events::on_done(app, &item, result);
+            vec![]
+        }
+        Msg::Revealed(record) => {
+            app.audit.revealed.insert(record.seq, *record);
             vec![]
         }
         Msg::AuditPage {

@@ -103,6 +103,7 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, seq: &str) {
     let record = rows::audit(app)
         .into_iter()
         .find(|r| r.seq.to_string() == seq)
+        .map(|r| app.audit.revealed.get(&r.seq).unwrap_or(r))
         .cloned();
     let Some(r) = record else {
         frame.render_widget(Paragraph::new("no longer in view").block(block), area);
@@ -116,8 +117,7 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, seq: &str) {
             Span::raw(v),
         ])
     };
-    let hidden = r.classification == crate::model::Classification::Sensitive
-        && !app.audit.revealed.contains(&r.seq);
+    let hidden = r.redacted;
     let mut lines = vec![
         Line::from(Span::styled(safe(&r.summary), t.header)),
         field("id", r.id.clone()),
@@ -134,10 +134,16 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, seq: &str) {
     let reveal = app.keymap.label(crate::tui::action::Action::Reveal);
     let open = app.keymap.label(crate::tui::action::Action::Open);
     if hidden {
-        lines.push(Line::from(Span::styled(
-            format!("🔒 sensitive: details and related tasks stay hidden until you reveal them ({reveal}); the reveal is audited"),
-            t.warn,
-        )));
+        let text = match crate::authority::may_reveal(&app.role, &r.domain) {
+            Ok(()) => format!(
+                "🔒 sensitive: details and related tasks stay hidden until you reveal them ({reveal}); the reveal is audited"
+            ),
+            Err(why) => format!(
+                "🔒 sensitive: details and related tasks are withheld ({})",
+                safe(&why.to_string())
+            ),
+        };
+        lines.push(Line::from(Span::styled(text, t.warn)));
     } else {
         lines.push(field("related_tasks", safe(&r.related_tasks.join(", "))));
         if let Some((pane, id)) = crate::tui::update::related_item(app, &r) {
