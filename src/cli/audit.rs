@@ -191,7 +191,9 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
             checkpoint: Some(file),
             public_key,
         } => super::checkpoint::verify(ctx, &store, file, public_key.as_deref()),
-        AuditCmd::Verify { checkpoint: None, .. } => {
+        AuditCmd::Verify {
+            checkpoint: None, ..
+        } => {
             let v = store.verify_audit()?;
             let location = store.location().to_string();
             match &v.first_bad {

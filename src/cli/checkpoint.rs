@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use super::context::{Context, config_location, store_path};
 use super::error::CliError;
 use super::output::emit_one;
-use crate::model::audit::millis;
 use crate::model::Timestamp;
+use crate::model::audit::millis;
 use crate::store::{Store, Verification};
 use crate::text::SafeText;
 
@@ -198,9 +198,8 @@ fn check_private(path: &Path) -> Result<(), CliError> {
 }
 
 fn read_public(path: &Path) -> Result<VerifyingKey, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        CliError::Usage(format!("cannot read public key {}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::Usage(format!("cannot read public key {}: {e}", path.display())))?;
     hex::decode(text.trim())
         .ok()
         .and_then(|b| <[u8; 32]>::try_from(b).ok())
@@ -249,9 +248,8 @@ fn take(store: &Store, key: &SigningKey) -> Result<Checkpoint, CliError> {
 
 /// Writes `checkpoint` as a new file in `dir`, named after its seq and time.
 fn keep(dir: &Path, checkpoint: &Checkpoint) -> Result<PathBuf, CliError> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        CliError::Runtime(format!("cannot create {}: {e}", dir.display()))
-    })?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::Runtime(format!("cannot create {}: {e}", dir.display())))?;
     let stamp: String = checkpoint
         .at
         .chars()
@@ -393,7 +391,9 @@ pub fn schedule(ctx: &Context) -> Result<Option<Schedule>, CliError> {
     let key = signing_key(&config_dir(ctx)?)?;
     let dir = checkpoint_dir(ctx)?;
     let path = store_path(&ctx.global, &ctx.config)?;
-    let every = every.to_std().unwrap_or(std::time::Duration::from_secs(3600));
+    let every = every
+        .to_std()
+        .unwrap_or(std::time::Duration::from_secs(3600));
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("audit-checkpoints".into())

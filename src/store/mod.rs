@@ -37,9 +37,7 @@ mod types;
 use std::path::Path;
 
 pub use bulk::{Chained, Chainer, Prepared};
-pub use chain::{
-    BadRecord, Hex, PurgeNote, PurgedClass, Verification, hash_record, record_hash,
-};
+pub use chain::{BadRecord, Hex, PurgeNote, PurgedClass, Verification, hash_record, record_hash};
 pub use error::StoreError;
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteStore, SqliteWriteTx, inspect};
 pub use types::{ClockMode, Head, Location, Pruned};

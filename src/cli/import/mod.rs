@@ -246,7 +246,13 @@ struct Origins {
 
 impl Origins {
     /// The record of line `line` (from 1) went in at `seq`.
-    fn note(&mut self, write: &mut WriteTx<'_>, sha: &str, seq: u64, line: u64) -> Result<(), CliError> {
+    fn note(
+        &mut self,
+        write: &mut WriteTx<'_>,
+        sha: &str,
+        seq: u64,
+        line: u64,
+    ) -> Result<(), CliError> {
         match &mut self.run {
             Some((first_seq, last_seq, first_line))
                 if seq == *last_seq + 1 && line == *first_line + (seq - *first_seq) =>
@@ -286,10 +292,7 @@ fn finish(
             agent_id: actor.to_string(),
             action_type: ActionType::Execution,
             domain: "enterprise".into(),
-            summary: format!(
-                "imported {appended} audit records from {}",
-                file.display()
-            ),
+            summary: format!("imported {appended} audit records from {}", file.display()),
             details: AuditDetails {
                 context: format!(
                     "sha256 {}; {}",

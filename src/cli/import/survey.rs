@@ -19,8 +19,7 @@ const GENESIS: &str = "000000000000000000000000000000000000000000000000000000000
 
 fn check(record: &AuditRecordRef<'_>, latest: Timestamp) -> Result<uuid::Uuid, String> {
     let id: &str = &record.id;
-    let parsed =
-        uuid::Uuid::parse_str(id).map_err(|e| format!("id {id:?} is not a UUID ({e})"))?;
+    let parsed = uuid::Uuid::parse_str(id).map_err(|e| format!("id {id:?} is not a UUID ({e})"))?;
     if record.timestamp > latest {
         return Err(format!("timestamp {} is in the future", record.timestamp));
     }
@@ -234,9 +233,21 @@ pub(super) fn survey(file: &Path) -> Result<Survey, CliError> {
     )?;
     if let (Some(chained), Some(plain)) = (first_chained, first_plain) {
         let (line, why) = if chained < plain {
-            (plain, format!("it has no seq/prev_hash/hash but line {} has them: a file is either an opsdeck export (every line chained) or a plain trail (none)", chained + 1))
+            (
+                plain,
+                format!(
+                    "it has no seq/prev_hash/hash but line {} has them: a file is either an opsdeck export (every line chained) or a plain trail (none)",
+                    chained + 1
+                ),
+            )
         } else {
-            (chained, format!("it has seq/prev_hash/hash but line {} has none: a file is either an opsdeck export (every line chained) or a plain trail (none)", plain + 1))
+            (
+                chained,
+                format!(
+                    "it has seq/prev_hash/hash but line {} has none: a file is either an opsdeck export (every line chained) or a plain trail (none)",
+                    plain + 1
+                ),
+            )
         };
         s.bad_count += 1;
         bad.push((line, why));

@@ -95,7 +95,11 @@ pub fn origin(conn: &Connection, seq: u64) -> rusqlite::Result<Option<(String, u
 }
 
 /// The first record among `first..=last` whose id another record holds too.
-pub fn first_duplicate_id(conn: &Connection, first: u64, last: u64) -> rusqlite::Result<Option<u64>> {
+pub fn first_duplicate_id(
+    conn: &Connection,
+    first: u64,
+    last: u64,
+) -> rusqlite::Result<Option<u64>> {
     use rusqlite::OptionalExtension;
     conn.prepare_cached(
         "SELECT n.seq FROM audit n WHERE n.seq BETWEEN ?1 AND ?2
