@@ -294,13 +294,33 @@ pub enum AuditCmd {
         #[arg(long, default_value_t = crate::protocol::PAGE_DEFAULT)]
         limit: usize,
     },
-    /// Recompute the hash chain and report the first bad record
-    Verify,
+    /// Recompute the hash chain and report the first bad record: a changed record, a gap, a
+    /// cut-off tail, a body removed without a purge record; with --checkpoint, also that the
+    /// trail still holds the signed checkpoint's seq with its hash
+    Verify {
+        /// A checkpoint written by `audit checkpoint`: its signature is checked, then the trail
+        /// against it
+        #[arg(long, value_name = "FILE")]
+        checkpoint: Option<PathBuf>,
+        /// The public key to trust (hex, as in audit-signing.pub) [default: the one beside the
+        /// signing key in the config directory]
+        #[arg(long, value_name = "FILE", requires = "checkpoint")]
+        public_key: Option<PathBuf>,
+    },
+    /// Sign the chain head (seq, hash, time) with the audit signing key in the config
+    /// directory (made on first use) and write the checkpoint as JSON
+    Checkpoint {
+        /// Write here instead of standard output (a copy also goes to [audit] checkpoint_dir)
+        #[arg(long, value_name = "FILE")]
+        output_file: Option<PathBuf>,
+    },
     /// Bring in an external trail (JSONL in the public schema): every line is checked first,
     /// nothing is imported if one is bad, and the records join this trail's chain
     Import { file: PathBuf },
     /// Purge record bodies past their retention (standard 90 days, significant 1 year,
-    /// compliance 7 years); headers and hashes stay, so the chain still verifies
+    /// compliance 7 years); headers and hashes stay, so the chain still verifies, and the purge
+    /// is itself a chained record naming the classes and seqs purged
+    #[command(visible_alias = "purge")]
     Prune {
         /// Count what would be purged, change nothing
         #[arg(long)]

@@ -179,6 +179,9 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
     match cmd {
         AuditCmd::Import { file } => return super::import::import(ctx, file),
         AuditCmd::Prune { dry_run } => return super::trail::prune(ctx, *dry_run),
+        AuditCmd::Checkpoint { output_file } => {
+            return super::checkpoint::checkpoint(ctx, output_file.as_deref());
+        }
         _ => {}
     }
     match cmd {
@@ -187,14 +190,22 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
         _ => {}
     }
     ctx.require_local(match cmd {
-        AuditCmd::Verify => "audit verify",
+        AuditCmd::Verify { .. } => "audit verify",
         _ => "audit export",
     })?;
     let store = ctx.existing_store()?;
     match cmd {
         AuditCmd::Search { .. } | AuditCmd::Reveal { .. } => unreachable!("handled above"),
-        AuditCmd::Import { .. } | AuditCmd::Prune { .. } => unreachable!("handled above"),
-        AuditCmd::Verify => {
+        AuditCmd::Import { .. } | AuditCmd::Prune { .. } | AuditCmd::Checkpoint { .. } => {
+            unreachable!("handled above")
+        }
+        AuditCmd::Verify {
+            checkpoint: Some(file),
+            public_key,
+        } => super::checkpoint::verify(ctx, &store, file, public_key.as_deref()),
+        AuditCmd::Verify {
+            checkpoint: None, ..
+        } => {
             let v = store.verify_audit()?;
             let location = store.location().to_string();
             match &v.first_bad {
@@ -203,7 +214,19 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
                         "audit chain intact: {} records verified in {location}{}",
                         v.verified,
                         if v.purged > 0 {
-                            format!(" ({} bodies purged by retention)", v.purged)
+                            let classes: Vec<String> = v
+                                .purged_by_class
+                                .iter()
+                                .map(|(class, n)| format!("{class} {n}"))
+                                .collect();
+                            let records: Vec<String> =
+                                v.purge_records.iter().map(u64::to_string).collect();
+                            format!(
+                                " ({} bodies purged by retention: {}; purge records at seq {})",
+                                v.purged,
+                                classes.join(", "),
+                                records.join(", ")
+                            )
                         } else {
                             String::new()
                         }

@@ -45,6 +45,7 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
         crate::engine::Clock::System,
         None,
     )?;
+    let _checkpoints = super::checkpoint::schedule(ctx)?;
     let orchestrator = crate::orchestrator::Orchestrator::start(
         engine,
         (!no_demo).then_some(ctx.config.demo.seed),

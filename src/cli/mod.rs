@@ -3,6 +3,7 @@
 mod act;
 pub mod args;
 mod audit;
+mod checkpoint;
 mod config;
 mod console;
 mod context;

@@ -31,6 +31,8 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
     let store = ctx.open_store()?;
     let location = store.location().to_string();
     let engine = Engine::open(store, ctx.config.clone(), Clock::System, None)?;
+    // Signed checkpoints on a timer of their own, stopped when serving ends.
+    let _checkpoints = super::checkpoint::schedule(ctx)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -20,29 +20,15 @@ pub fn prune(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
     let mut store = ctx.existing_store()?;
     let now = store.now()?;
     let mut write = store.write()?;
-    let pruned = write.prune_audit(now, dry_run)?;
+    let mut pruned = write.prune_audit(now, dry_run)?;
     let total: u64 = pruned.by_class.values().sum();
     if dry_run || total == 0 {
         drop(write);
     } else {
-        write.append_audit(
-            uuid::Uuid::now_v7(),
-            now,
-            AuditDraft {
-                agent_id: crate::authority::operator_actor(&ctx.operator),
-                action_type: ActionType::Execution,
-                domain: "enterprise".into(),
-                summary: format!("retention purged the bodies of {total} audit records"),
-                details: AuditDetails {
-                    context: "standard 90 days, significant 1 year, compliance 7 years".into(),
-                    outcome: format!("{:?}", pruned.by_class),
-                    ..Default::default()
-                },
-                classification: Classification::Internal,
-                related_tasks: vec![],
-                retention: Retention::Compliance,
-            },
-        )?;
+        // The purge is itself a chained record, in the same transaction: verify accepts a
+        // NULL body only where such a record accounts for it.
+        let actor = crate::authority::operator_actor(&ctx.operator);
+        write.record_purge(uuid::Uuid::now_v7(), now, &actor, &mut pruned)?;
         write.commit()?;
     }
     emit_one(ctx.format(), &pruned, || {
@@ -52,9 +38,13 @@ pub fn prune(ctx: &Context, dry_run: bool) -> Result<(), CliError> {
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
         format!(
-            "{} {total} record bodies past retention ({}); headers and hashes kept",
+            "{} {total} record bodies past retention ({}); headers and hashes kept{}",
             if dry_run { "would purge" } else { "purged" },
-            parts.join(", ")
+            parts.join(", "),
+            match pruned.purge_record {
+                Some(seq) => format!("; purge record at seq {seq}"),
+                None => String::new(),
+            }
         )
     })
 }

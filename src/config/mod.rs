@@ -31,6 +31,8 @@ pub struct Config {
     pub rollouts: RolloutConfig,
     pub demo: DemoConfig,
     pub console: ConsoleConfig,
+    /// Signed checkpoints of the audit chain.
+    pub audit: AuditConfig,
     /// `opsdeck serve`: listening address, limits, operator and agent tokens.
     pub server: server::ServerConfig,
     /// Remote orchestrators to connect to by name (`--context NAME`).
@@ -51,6 +53,7 @@ impl Default for Config {
             rollouts: RolloutConfig::default(),
             demo: DemoConfig::default(),
             console: ConsoleConfig::default(),
+            audit: AuditConfig::default(),
             server: Default::default(),
             contexts: Vec::new(),
             keymap: keys::default_bindings(),
@@ -231,6 +234,27 @@ impl Default for ConsoleConfig {
         ConsoleConfig {
             theme: "default".into(),
             color: ColorMode::Auto,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditConfig {
+    /// How often `opsdeck serve` and the embedded console write a signed checkpoint of the
+    /// audit chain's head into `checkpoint_dir`; 0s: never (`opsdeck audit checkpoint` still
+    /// writes one on demand).
+    #[serde(with = "duration")]
+    pub checkpoint_every: Duration,
+    /// Where checkpoints are written. Empty: `audit-checkpoints/` beside the config file.
+    pub checkpoint_dir: String,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        AuditConfig {
+            checkpoint_every: Duration::zero(),
+            checkpoint_dir: String::new(),
         }
     }
 }

@@ -120,7 +120,8 @@ pub mod borrowed {
 
     /// [`super::AuditRecord`] as read from one line of JSON for bulk reads (imports): the same
     /// fields, types, rules and error messages (hence the same name), with the text borrowed from
-    /// the line where it can be.
+    /// the line where it can be. One difference: the chain fields (`seq`, `prev_hash`, `hash`)
+    /// may be missing, as they are in a plain trail that a store has not chained yet.
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     pub struct AuditRecord<'a> {
@@ -140,11 +141,12 @@ pub mod borrowed {
         pub classification: Classification,
         #[serde(borrow)]
         pub related_tasks: Vec<Text<'a>>,
-        pub seq: u64,
-        #[serde(borrow)]
-        pub prev_hash: Text<'a>,
-        #[serde(borrow)]
-        pub hash: Text<'a>,
+        #[serde(default)]
+        pub seq: Option<u64>,
+        #[serde(borrow, default)]
+        pub prev_hash: Option<Text<'a>>,
+        #[serde(borrow, default)]
+        pub hash: Option<Text<'a>>,
         pub retention: Retention,
         /// A record exported with its details withheld: it cannot be imported.
         #[serde(default)]
@@ -171,9 +173,9 @@ pub mod borrowed {
                 },
                 classification: self.classification,
                 related_tasks: self.related_tasks.iter().map(owned).collect(),
-                seq: self.seq,
-                prev_hash: owned(&self.prev_hash),
-                hash: owned(&self.hash),
+                seq: self.seq.unwrap_or_default(),
+                prev_hash: self.prev_hash.as_ref().map(owned).unwrap_or_default(),
+                hash: self.hash.as_ref().map(owned).unwrap_or_default(),
                 retention: self.retention,
                 redacted: self.redacted,
             }

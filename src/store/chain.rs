@@ -214,12 +214,96 @@ pub(super) fn write_details_text<'a>(parts: impl Iterator<Item = &'a str>, out: 
 pub struct Verification {
     /// Records whose hash and link checked out, before any bad one.
     pub verified: u64,
-    /// Bodies purged by retention (their headers still chain).
+    /// Bodies purged by retention (their headers still chain), each covered by a purge record.
     pub purged: u64,
     /// The same, by retention class.
     pub purged_by_class: std::collections::BTreeMap<String, u64>,
+    /// The seqs of the purge records that cover them.
+    pub purge_records: Vec<u64>,
     pub first_bad: Option<BadRecord>,
     pub head_hash: String,
+}
+
+/// What one retention class lost in a purge: the bodies of its records written before
+/// `before`, all between `first_seq` and `last_seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurgedClass {
+    pub before: String,
+    pub count: u64,
+    pub first_seq: u64,
+    pub last_seq: u64,
+}
+
+/// What a purge record says it purged, by retention class. It is written as JSON into the
+/// record's `details.outcome`, so the chain covers it; verify reads it back from there.
+pub type PurgeNote = std::collections::BTreeMap<String, PurgedClass>;
+
+/// A purge record as verify uses it: where it is in the trail, when it was written, and what
+/// it names.
+#[derive(Debug, Clone)]
+pub struct Purge {
+    pub seq: u64,
+    pub at: Timestamp,
+    pub classes: PurgeNote,
+}
+
+/// The draft of the record a purge writes: the classes and seqs purged, as JSON in its
+/// outcome, read back by verify.
+pub fn purge_draft(actor: &str, pruned: &super::Pruned) -> AuditDraft {
+    let total: u64 = pruned.classes.values().map(|c| c.count).sum();
+    let seqs: Vec<String> = pruned
+        .classes
+        .iter()
+        .map(|(class, c)| format!("{class} {} in seq {}..{}", c.count, c.first_seq, c.last_seq))
+        .collect();
+    AuditDraft {
+        agent_id: actor.to_string(),
+        action_type: crate::model::ActionType::Execution,
+        domain: "enterprise".into(),
+        summary: format!(
+            "retention purged the bodies of {total} audit records ({})",
+            seqs.join(", ")
+        ),
+        details: AuditDetails {
+            context: "standard 90 days, significant 1 year, compliance 7 years".into(),
+            decision: PURGE_DECISION.into(),
+            outcome: serde_json::to_string(&pruned.classes).expect("a purge note serialises"),
+            ..Default::default()
+        },
+        classification: crate::model::Classification::Internal,
+        related_tasks: vec![],
+        retention: crate::model::Retention::Compliance,
+    }
+}
+
+/// The `details.decision` of every purge record.
+pub const PURGE_DECISION: &str = "retention purge";
+
+impl Purge {
+    /// Whether this purge accounts for the NULL body of the record `seq` of class `retention`
+    /// written at `ts`: a later record, naming the class, a range holding `seq` and a cutoff
+    /// after `ts` that was past the class's retention when the purge was written.
+    fn covers(&self, seq: u64, ts: &str, retention: &str) -> bool {
+        let Some(class) = self.classes.get(retention) else {
+            return false;
+        };
+        let days = match retention {
+            "standard" => crate::model::Retention::Standard.days(),
+            "significant" => crate::model::Retention::Significant.days(),
+            "compliance" => crate::model::Retention::Compliance.days(),
+            _ => return false,
+        };
+        let (Ok(written), Ok(before)) = (
+            chrono::DateTime::parse_from_rfc3339(ts),
+            chrono::DateTime::parse_from_rfc3339(&class.before),
+        ) else {
+            return false;
+        };
+        self.seq > seq
+            && (class.first_seq..=class.last_seq).contains(&seq)
+            && written < before
+            && before <= self.at - chrono::Duration::days(days)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -245,6 +329,8 @@ pub struct Verifier {
     verified: u64,
     purged: u64,
     purged_by_class: std::collections::BTreeMap<String, u64>,
+    purges: Vec<Purge>,
+    purge_records: std::collections::BTreeSet<u64>,
     first_bad: Option<BadRecord>,
 }
 
@@ -257,12 +343,22 @@ impl Default for Verifier {
             verified: 0,
             purged: 0,
             purged_by_class: Default::default(),
+            purges: Vec::new(),
+            purge_records: Default::default(),
             first_bad: None,
         }
     }
 }
 
 impl Verifier {
+    /// A verifier that accepts the NULL bodies these purge records account for.
+    pub fn with_purges(purges: Vec<Purge>) -> Verifier {
+        Verifier {
+            purges,
+            ..Verifier::default()
+        }
+    }
+
     /// Checks the next record; false once a bad one is found (then stop reading).
     pub fn check(&mut self, r: &Stored<'_>) -> bool {
         let seq = r.header.seq;
@@ -276,6 +372,17 @@ impl Verifier {
                 }
             }
             None => {
+                let cover = self
+                    .purges
+                    .iter()
+                    .find(|p| p.covers(seq, r.header.timestamp, r.header.retention));
+                let Some(cover) = cover else {
+                    return self.bad(
+                        seq,
+                        "its body was removed (NULL) and no purge record covers it: tampering",
+                    );
+                };
+                self.purge_records.insert(cover.seq);
                 self.purged += 1;
                 *self
                     .purged_by_class
@@ -307,11 +414,38 @@ impl Verifier {
         false
     }
 
+    /// After the last stored record: the trail must reach the highest seq ever written
+    /// (`high`, with its hash), else its tail was cut off or rewritten.
+    pub fn check_end(&mut self, high: Option<(u64, &str)>) {
+        let Some((high_seq, high_hash)) = high else {
+            return;
+        };
+        if self.first_bad.is_some() {
+            return;
+        }
+        let last = self.expected_seq - 1;
+        if high_seq > last {
+            self.bad(
+                last + 1,
+                &format!(
+                    "the trail ends at seq {last} but seq {high_seq} was written: records {}..{high_seq} were cut off",
+                    last + 1
+                ),
+            );
+        } else if high_seq == last && self.prev != high_hash.as_bytes() {
+            self.bad(
+                last,
+                "its hash is not the one written at this seq: the tail was rewritten",
+            );
+        }
+    }
+
     pub fn finish(self) -> Verification {
         Verification {
             verified: self.verified,
             purged: self.purged,
             purged_by_class: self.purged_by_class,
+            purge_records: self.purge_records.into_iter().collect(),
             first_bad: self.first_bad,
             head_hash: hex_str(&self.prev).to_owned(),
         }

@@ -6,13 +6,14 @@
 //! - [`Store`]: `open` / `open_in_memory` and `location`; `load` (state and head, in one
 //!   consistent read) and `head`; `write` (begin a write transaction from the head);
 //!   `events_since` (the event log by seq); `search_audit`, `count_audit`,
-//!   `each_audit_matching`, `each_audit` and `verify_audit` over the trail; `now` and
+//!   `each_audit_matching`, `each_audit`, `verify_audit`, `audit_last_stored`, `audit_hash_at`
+//!   and `audit_origin` over the trail; `now` and
 //!   `is_empty`; `enter_bulk_journal` / `leave_bulk_journal` around large imports. [`inspect`]
 //!   looks at a store file read-only, for `doctor`.
 //! - [`WriteTx`]: `head`, `load_state` and `events_since` (another writer's); `put` (entity
 //!   changes); `append_audit` (a draft chained after the head), `chainer` and `append_chained`
 //!   (records prepared and chained off the writer's thread), `append_event`; `prune_audit`;
-//!   `imported_before` / `remember_import`; `index_inline`, `set_text_buffer` and
+//!   `record_purge`; `note_origin`, `first_duplicate_id` and `find_id` for imports; `index_inline`, `set_text_buffer` and
 //!   `index_audit_text` for the trail's text index; `set_ids`, `set_clock`, `put_metrics`;
 //!   `commit`, which returns the new head (dropping the transaction rolls it back).
 //!
@@ -36,7 +37,7 @@ mod types;
 use std::path::Path;
 
 pub use bulk::{Chained, Chainer, Prepared};
-pub use chain::{BadRecord, Hex, Verification, hash_record, record_hash};
+pub use chain::{BadRecord, Hex, PurgeNote, PurgedClass, Verification, hash_record, record_hash};
 pub use error::StoreError;
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteStore, SqliteWriteTx, inspect};
 pub use types::{ClockMode, Head, Location, Pruned};
@@ -108,6 +109,27 @@ impl Store {
     pub fn verify_audit(&self) -> Result<Verification, StoreError> {
         match self {
             Store::Sqlite(s) => s.verify_audit(),
+        }
+    }
+
+    /// The last stored record's seq and hash (the high-water mark aside).
+    pub fn audit_last_stored(&self) -> Result<(u64, String), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.audit_last_stored(),
+        }
+    }
+
+    /// The hash stored at `seq`, if a record is there.
+    pub fn audit_hash_at(&self, seq: u64) -> Result<Option<String>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.audit_hash_at(seq),
+        }
+    }
+
+    /// Where the record `seq` came from (its file's digest and line), if it was imported.
+    pub fn audit_origin(&self, seq: u64) -> Result<Option<(String, u64)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.audit_origin(seq),
         }
     }
 
@@ -267,16 +289,43 @@ impl WriteTx<'_> {
         }
     }
 
-    /// When a file with this digest was imported, if it was.
-    pub fn imported_before(&self, digest: &str) -> Result<Option<String>, StoreError> {
+    /// Writes the chained record of a retention purge done in this transaction.
+    pub fn record_purge(
+        &mut self,
+        id: uuid::Uuid,
+        at: Timestamp,
+        actor: &str,
+        pruned: &mut Pruned,
+    ) -> Result<AuditRecord, StoreError> {
         match self {
-            WriteTx::Sqlite(w) => w.imported_before(digest),
+            WriteTx::Sqlite(w) => w.record_purge(id, at, actor, pruned),
         }
     }
 
-    pub fn remember_import(&mut self, digest: &str, at: Timestamp) -> Result<(), StoreError> {
+    /// Notes that the records `first_seq..=last_seq` came from consecutive lines of a file.
+    pub fn note_origin(
+        &mut self,
+        first_seq: u64,
+        last_seq: u64,
+        file_sha256: &str,
+        first_line: u64,
+    ) -> Result<(), StoreError> {
         match self {
-            WriteTx::Sqlite(w) => w.remember_import(digest, at),
+            WriteTx::Sqlite(w) => w.note_origin(first_seq, last_seq, file_sha256, first_line),
+        }
+    }
+
+    /// The first record among `first..=last` whose id another record holds too.
+    pub fn first_duplicate_id(&self, first: u64, last: u64) -> Result<Option<u64>, StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.first_duplicate_id(first, last),
+        }
+    }
+
+    /// The first record with `p`'s id: its seq, and whether it is the same record.
+    pub fn find_id(&self, p: &Prepared) -> Result<Option<(u64, bool)>, StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.find_id(p),
         }
     }
 

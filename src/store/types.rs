@@ -67,5 +67,9 @@ impl Head {
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Pruned {
     pub by_class: BTreeMap<String, u64>,
+    /// The classes with bodies purged: the cutoff and the seqs (what the purge record names).
+    pub classes: super::chain::PurgeNote,
+    /// The seq of the purge record written in the same transaction.
+    pub purge_record: Option<u64>,
     pub dry_run: bool,
 }

@@ -25,6 +25,7 @@ mod audit;
 mod demo;
 mod errors;
 mod incidents;
+mod integrity;
 mod listings;
 mod read_only;
 mod rollouts;

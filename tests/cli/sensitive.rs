@@ -142,3 +142,34 @@ fn a_sensitive_export_needs_the_flag_and_a_role_and_is_recorded_with_its_query_a
         .unwrap();
     assert_eq!(s(&note["details"], "context"), "query: class:sensitive");
 }
+
+#[test]
+fn an_export_with_withheld_records_cannot_be_imported_and_says_why() {
+    let deck = Deck::demo();
+    let file = deck.path("withheld.jsonl");
+    success(
+        deck.cmd()
+            .args(["audit", "export", "--output-file"])
+            .arg(&file),
+    );
+    let target = deck.path("target.db");
+    let (_, stderr) = super::exits(
+        assert_cmd::Command::from_std(super::isolated(
+            std::process::Command::new(super::BIN),
+            deck.dir.path(),
+        ))
+        .arg("--store")
+        .arg(&target)
+        .args(["audit", "import"])
+        .arg(&file),
+        2,
+    );
+    assert!(
+        stderr.contains("\"redacted\": true") && stderr.contains("--include-sensitive"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 bad line"),
+        "only the withheld record: {stderr}"
+    );
+}

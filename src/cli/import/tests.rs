@@ -1,8 +1,9 @@
-//! Import against real stores: all or nothing, the file's own chain, a file changed between
-//! the passes, the bulk journal.
+//! Import against real stores: all or nothing, the file's own chain verified before anything
+//! is written, duplicates by record id, provenance, a file changed between the passes, the
+//! bulk journal.
 
 use super::*;
-use crate::model::AuditRecord;
+use crate::model::{AuditRecord, Timestamp};
 
 fn at(ms_ago: i64) -> Timestamp {
     crate::model::truncate(chrono::Utc::now()) - chrono::Duration::milliseconds(ms_ago)
@@ -94,8 +95,8 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
     // With room, the same file imports whole (it was not remembered as imported).
     store.as_sqlite().unwrap().limit_growth(None).unwrap();
     let done = import_into(&mut store, &file, "operator:test", bulk_from).unwrap();
-    assert_eq!((done.first_seq, done.last_seq), (41, 3_040));
-    assert!(done.source_chain_intact);
+    assert_eq!((done.first_seq, done.last_seq), (Some(41), Some(3_040)));
+    assert_eq!(done.source, "chain");
     assert_eq!(journal_mode(&store), "wal");
     let v = store.verify_audit().unwrap();
     assert_eq!((v.verified, v.first_bad), (3_041, None));
@@ -108,10 +109,11 @@ fn import_fails_midway_then_succeeds(bulk_from: u64) {
         DEFAULT_FTS_HASHSIZE,
         "the index's buffer set back"
     );
-    assert!(matches!(
-        import_into(&mut store, &file, "operator:test", bulk_from),
-        Err(CliError::Refused(_))
-    ));
+    // Again: every record is already there, and nothing changes.
+    let again_before = snapshot(&store);
+    let again = import_into(&mut store, &file, "operator:test", bulk_from).unwrap();
+    assert_eq!((again.records, again.duplicates), (0, 3_000));
+    assert_eq!(snapshot(&store), again_before);
     drop(store);
     let journal = dir.path().join("target.db-journal");
     assert!(!journal.exists(), "no journal file left behind");
@@ -161,26 +163,74 @@ fn write_jsonl(path: &Path, records: &[AuditRecord]) {
     std::fs::write(path, lines.join("\n") + "\n").unwrap();
 }
 
+/// Imports `records` as a file named `name` into a fresh store: the result and the store.
+fn import_records(
+    dir: &Path,
+    records: &[AuditRecord],
+    name: &str,
+) -> (Result<Imported, CliError>, Store) {
+    let path = dir.join(name);
+    write_jsonl(&path, records);
+    let mut store = Store::open(&dir.join(format!("{name}.db"))).unwrap();
+    let done = import_into(&mut store, &path, "operator:test", u64::MAX);
+    (done, store)
+}
+
 #[test]
-fn the_files_own_chain_is_reported_as_it_is() {
+fn a_file_with_chain_fields_must_verify_as_a_chain_before_anything_is_written() {
     let dir = tempfile::tempdir().unwrap();
     let records = export(&store_with(&dir.path().join("s.db"), "word", 5));
-    let intact = |records: &[AuditRecord], name: &str| {
-        let path = dir.path().join(name);
-        write_jsonl(&path, records);
-        let mut store = Store::open(&dir.path().join(format!("{name}.db"))).unwrap();
-        let done = import_into(&mut store, &path, "operator:test", u64::MAX).unwrap();
-        assert_eq!(store.verify_audit().unwrap().first_bad, None);
-        done.source_chain_intact
+    let (done, store) = import_records(dir.path(), &records, "as-exported");
+    assert_eq!(done.unwrap().source, "chain");
+    assert_eq!(store.verify_audit().unwrap().first_bad, None);
+    let refused = |records: &[AuditRecord], name: &str, line: &str, why: &str| {
+        let (done, store) = import_records(dir.path(), records, name);
+        let err = done.unwrap_err();
+        assert!(matches!(err, CliError::Usage(_)), "{name}: {err}");
+        assert_eq!(
+            store.head().unwrap().audit_seq,
+            0,
+            "{name}: nothing written"
+        );
+        let survey = survey(&dir.path().join(name)).unwrap();
+        assert!(
+            survey.bad[0].starts_with(line) && survey.bad[0].contains(why),
+            "{name}: {:?}",
+            survey.bad
+        );
     };
-    assert!(intact(&records, "as-exported"));
-    let mut tampered = records.clone();
-    tampered[2].summary.push('!');
-    assert!(!intact(&tampered, "tampered"));
+    let mut edited = records.clone();
+    edited[2].summary.push('!');
+    refused(&edited, "edited", "line 3:", "does not match its contents");
     let mut unlinked = records.clone();
     unlinked[3].prev_hash = "0".repeat(64);
-    assert!(!intact(&unlinked, "unlinked"));
-    // Ids written in capitals, hashed as written by whatever wrote them: still intact.
+    unlinked[3].hash = crate::store::hash_record(&unlinked[3]);
+    refused(
+        &unlinked,
+        "unlinked",
+        "line 4:",
+        "prev_hash is not the hash",
+    );
+    let mut cut = records.clone();
+    cut.remove(2);
+    refused(&cut, "cut", "line 3:", "does not follow seq 2");
+    let mut mixed: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    for key in ["seq", "prev_hash", "hash"] {
+        mixed[4].as_object_mut().unwrap().remove(key);
+    }
+    let path = dir.path().join("mixed");
+    let text: Vec<String> = mixed.iter().map(|v| v.to_string()).collect();
+    std::fs::write(&path, text.join("\n")).unwrap();
+    let survey = survey(&path).unwrap();
+    assert!(
+        survey.bad[0].starts_with("line 5: it has no seq/prev_hash/hash but line 1 has them"),
+        "{:?}",
+        survey.bad
+    );
+    // Ids written in capitals, hashed as written by whatever wrote them: still a chain.
     let mut capitals = records.clone();
     let mut prev = capitals[0].prev_hash.clone();
     for r in &mut capitals {
@@ -189,27 +239,93 @@ fn the_files_own_chain_is_reported_as_it_is() {
         r.hash = crate::store::hash_record(r);
         prev = r.hash.clone();
     }
-    assert!(intact(&capitals, "capitals"));
+    assert!(import_records(dir.path(), &capitals, "capitals").0.is_ok());
 }
 
 #[test]
-fn own_chains_join_across_blocks() {
-    let block = |pairs: &[(&str, &str)]| {
-        let mut c = OwnChain::new();
-        for (prev, hash) in pairs {
-            c.record(prev, hash, true);
+fn a_plain_trail_is_chained_on_arrival_with_its_provenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = export(&store_with(&dir.path().join("s.db"), "word", 4));
+    let plain: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap();
+            for key in ["seq", "prev_hash", "hash"] {
+                v.as_object_mut().unwrap().remove(key);
+            }
+            v.to_string()
+        })
+        .collect();
+    let path = dir.path().join("plain.jsonl");
+    // A blank line in the middle: lines, not records, are counted.
+    std::fs::write(
+        &path,
+        format!("{}\n{}\n\n{}\n{}\n", plain[0], plain[1], plain[2], plain[3]),
+    )
+    .unwrap();
+    let mut store = store_with(&dir.path().join("t.db"), "native", 3);
+    let done = import_into(&mut store, &path, "operator:test", u64::MAX).unwrap();
+    assert_eq!(
+        (done.source, done.records, done.first_seq),
+        ("plain", 4, Some(4))
+    );
+    assert_eq!(store.verify_audit().unwrap().verified, 8);
+    let origin = |seq| store.audit_origin(seq).unwrap();
+    assert_eq!(origin(3), None, "a native record has none");
+    assert_eq!(origin(4), Some((done.sha256.clone(), 1)));
+    assert_eq!(origin(5).map(|o| o.1), Some(2));
+    assert_eq!(origin(6).map(|o| o.1), Some(4));
+    assert_eq!(origin(7).map(|o| o.1), Some(5));
+    assert_eq!(origin(8), None, "the import's own record");
+}
+
+#[test]
+fn duplicates_are_found_by_record_id_whatever_the_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = export(&store_with(&dir.path().join("s.db"), "word", 6));
+    let path = dir.path().join("trail.jsonl");
+    write_jsonl(&path, &records[..4]);
+    let mut store = Store::open(&dir.path().join("t.db")).unwrap();
+    import_into(&mut store, &path, "operator:test", u64::MAX).unwrap();
+    // The same records, one more, a newline more: only the new one goes in.
+    write_jsonl(&path, &records[..5]);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    let done = import_into(&mut store, &path, "operator:test", u64::MAX).unwrap();
+    assert_eq!(
+        (done.records, done.duplicates, done.first_seq),
+        (1, 4, Some(6))
+    );
+    assert_eq!(store.verify_audit().unwrap().verified, 7);
+    // A record whose id is known with another content is refused, naming its line.
+    let before = snapshot(&store);
+    let mut changed: Vec<serde_json::Value> = records
+        .iter()
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    for v in &mut changed {
+        for key in ["seq", "prev_hash", "hash"] {
+            v.as_object_mut().unwrap().remove(key);
         }
-        c
-    };
-    let mut c = block(&[("0", "a"), ("a", "b")]);
-    c.then(block(&[]));
-    c.then(block(&[("b", "c")]));
-    assert!(c.intact);
-    c.then(block(&[("x", "d")]));
-    assert!(!c.intact, "d does not follow c");
-    let mut wrong = OwnChain::new();
-    wrong.record("0", "a", false);
-    assert!(!wrong.intact);
+    }
+    changed[1]["summary"] = "word record 1, changed".into();
+    let text: Vec<String> = changed.iter().map(|v| v.to_string()).collect();
+    std::fs::write(&path, text.join("\n")).unwrap();
+    let err = import_into(&mut store, &path, "operator:test", u64::MAX).unwrap_err();
+    assert!(matches!(err, CliError::Refused(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("line 2: the trail already holds a record with this id (seq 2)"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&store), before);
+    // The same id twice in one file goes in once.
+    let twice = format!("{}\n{}\n", text[5], text[5]);
+    std::fs::write(&path, twice).unwrap();
+    let done = import_into(&mut store, &path, "operator:test", u64::MAX).unwrap();
+    assert_eq!((done.records, done.duplicates), (1, 1));
+    assert_eq!(store.verify_audit().unwrap().first_bad, None);
 }
 
 #[test]
@@ -224,7 +340,10 @@ fn a_file_that_changes_between_the_passes_imports_nothing() {
     write_jsonl(&path, &changed);
     let mut store = store_with(&dir.path().join("t.db"), "native", 2);
     let before = snapshot(&store);
-    let err = append_file(&mut store, &path, &survey, "operator:test").unwrap_err();
+    let Err(Appending::Failed(err)) = append_file(&mut store, &path, &survey, "operator:test")
+    else {
+        panic!("the change goes unnoticed");
+    };
     assert!(
         err.to_string()
             .contains("changed while it was being imported"),

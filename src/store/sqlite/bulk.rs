@@ -62,3 +62,24 @@ impl<'c> Appender<'c> {
         Ok(())
     }
 }
+
+/// The first record holding `p`'s id: its seq, and whether it is the same record (every
+/// field the chain covers but its place: times, actor, type, domain, classes, body digest).
+pub fn find_id(conn: &Connection, p: &Prepared) -> rusqlite::Result<Option<(u64, bool)>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(
+        "SELECT seq, ts, agent_id, action_type, domain, classification, retention, body_sha256
+         FROM audit INDEXED BY audit_id WHERE id = ?1 ORDER BY seq LIMIT 1",
+    )?
+    .query_row([p.part(Part::Id)], |r| {
+        let same = r.get_ref(1)?.as_str()? == p.part(Part::Ts)
+            && r.get_ref(2)?.as_str()? == p.part(Part::Agent)
+            && r.get_ref(3)?.as_str()? == p.action_type
+            && r.get_ref(4)?.as_str()? == p.part(Part::Domain)
+            && r.get_ref(5)?.as_str()? == p.classification
+            && r.get_ref(6)?.as_str()? == p.retention
+            && r.get_ref(7)?.as_str()? == hex_str(&p.body_sha);
+        Ok((r.get::<_, i64>(0)? as u64, same))
+    })
+    .optional()
+}

@@ -63,9 +63,39 @@ fn monotone() -> bool {
     true
 }
 
+/// The highest audit seq ever written and its hash, kept in `meta` by every transaction that
+/// appends: a trail that ends before it was cut.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HighWater {
+    pub seq: u64,
+    pub hash: String,
+}
+
+pub fn high_water(conn: &Connection) -> rusqlite::Result<Option<HighWater>> {
+    get_meta(conn, "audit_high")
+}
+
+pub fn put_high_water(conn: &Connection, seq: u64, hash: &str) -> rusqlite::Result<()> {
+    put_meta(
+        conn,
+        "audit_high",
+        &HighWater {
+            seq,
+            hash: hash.to_string(),
+        },
+    )
+}
+
 pub fn head(conn: &Connection) -> rusqlite::Result<Head> {
     let stored: Option<StoredHead> = get_meta(conn, "head")?;
-    let (audit_seq, audit_hash) = read::last(conn)?;
+    let (mut audit_seq, mut audit_hash) = read::last(conn)?;
+    // Records cut off the tail leave their seqs behind: new records follow the highest seq
+    // ever written (and verify reports the gap), they never take a lost seq again.
+    if let Some(high) = high_water(conn)?
+        && high.seq > audit_seq
+    {
+        (audit_seq, audit_hash) = (high.seq, high.hash);
+    }
     Ok(match stored {
         Some(h) => Head {
             event_seq: h.event_seq,

@@ -197,6 +197,21 @@ impl SqliteStore {
         verify::verify(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
+    /// The last stored record's seq and hash, as the rows hold them.
+    pub fn audit_last_stored(&self) -> Result<(u64, String), StoreError> {
+        verify::last_stored(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// The hash stored at `seq`, if a record is there.
+    pub fn audit_hash_at(&self, seq: u64) -> Result<Option<String>, StoreError> {
+        verify::hash_at(&self.conn, seq).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Where the record `seq` came from (its file's digest and line), if it was imported.
+    pub fn audit_origin(&self, seq: u64) -> Result<Option<(String, u64)>, StoreError> {
+        trail::origin(&self.conn, seq).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
     pub fn search_audit(
         &self,
         filter: &AuditFilter,

@@ -5,12 +5,13 @@ use rusqlite::Connection;
 use super::error::SchemaError;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `OPSD` in ASCII: marks the file as an opsdeck database.
 const APPLICATION_ID: i64 = 0x4F50_5344;
 
-const MIGRATIONS: [&str; 1] = [r#"
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE tasks (
@@ -43,7 +44,26 @@ CREATE INDEX audit_agent ON audit(agent_id, seq);
 CREATE INDEX audit_ts ON audit(ts);
 CREATE TABLE audit_tasks (task TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (task, seq)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE audit_fts USING fts5(summary, details, content='', contentless_delete=1);
-"#];
+"#,
+    r#"
+-- Audit integrity. Imports find a record by its id (not unique: stores from before this
+-- migration may hold duplicated imports, which verify still chains).
+CREATE INDEX audit_id ON audit(id);
+-- The seqs of the chained purge records; verify reads their (chained) bodies to learn which
+-- NULL bodies are legitimate.
+CREATE TABLE audit_purges (seq INTEGER PRIMARY KEY);
+-- Where imported records came from: runs of consecutive lines of one file that became
+-- consecutive seqs.
+CREATE TABLE audit_origin (
+    first_seq INTEGER PRIMARY KEY,
+    last_seq INTEGER NOT NULL,
+    file_sha256 TEXT NOT NULL,
+    first_line INTEGER NOT NULL);
+-- The high-water mark of the trail: the highest seq ever written and its hash.
+INSERT OR REPLACE INTO meta(key, value)
+    SELECT 'audit_high', json_object('seq', seq, 'hash', hash) FROM audit ORDER BY seq DESC LIMIT 1;
+"#,
+];
 
 /// Refuses a file that is not an opsdeck database, or one from a newer opsdeck, read-only.
 pub(super) fn check(conn: &Connection) -> Result<(), SchemaError> {

@@ -14,6 +14,8 @@ pub struct SqliteWriteTx<'a> {
     head: Head,
     /// The event seq this transaction started from.
     began_at_seq: u64,
+    /// The audit seq this transaction started from.
+    began_at_audit: u64,
     /// Bulk appends index their text as they go (see `index_inline`).
     inline_index: bool,
     location: Location,
@@ -32,6 +34,7 @@ impl<'a> SqliteWriteTx<'a> {
         Ok(SqliteWriteTx {
             tx,
             began_at_seq: head.event_seq,
+            began_at_audit: head.audit_seq,
             head,
             inline_index: false,
             location,
@@ -150,12 +153,41 @@ impl<'a> SqliteWriteTx<'a> {
         trail::prune(&self.tx, now, dry_run).map_err(|e| self.err(e))
     }
 
-    pub fn imported_before(&self, digest: &str) -> Result<Option<String>, StoreError> {
-        trail::imported_before(&self.tx, digest).map_err(|e| self.err(e))
+    /// Writes the chained record of a retention purge (`pruned`, done in this transaction) by
+    /// `actor`, naming the seqs and classes purged, and marks it as a purge record.
+    pub fn record_purge(
+        &mut self,
+        id: uuid::Uuid,
+        at: Timestamp,
+        actor: &str,
+        pruned: &mut Pruned,
+    ) -> Result<AuditRecord, StoreError> {
+        let record = self.append_audit(id, at, crate::store::chain::purge_draft(actor, pruned))?;
+        trail::mark_purge(&self.tx, record.seq).map_err(|e| self.err(e))?;
+        pruned.purge_record = Some(record.seq);
+        Ok(record)
     }
 
-    pub fn remember_import(&mut self, digest: &str, at: Timestamp) -> Result<(), StoreError> {
-        trail::remember_import(&self.tx, digest, at).map_err(|e| self.err(e))
+    /// Notes where imported records came from (see `trail::note_origin`).
+    pub fn note_origin(
+        &mut self,
+        first_seq: u64,
+        last_seq: u64,
+        file_sha256: &str,
+        first_line: u64,
+    ) -> Result<(), StoreError> {
+        trail::note_origin(&self.tx, first_seq, last_seq, file_sha256, first_line)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The first record among `first..=last` whose id another record holds too.
+    pub fn first_duplicate_id(&self, first: u64, last: u64) -> Result<Option<u64>, StoreError> {
+        trail::first_duplicate_id(&self.tx, first, last).map_err(|e| self.err(e))
+    }
+
+    /// The first record with `p`'s id, and whether it is the same record.
+    pub fn find_id(&self, p: &crate::store::Prepared) -> Result<Option<(u64, bool)>, StoreError> {
+        bulk::find_id(&self.tx, p).map_err(|e| self.err(e))
     }
 
     /// For bulk appends (import, synthetic trails): catch the text index up now, then index each
@@ -204,6 +236,10 @@ impl<'a> SqliteWriteTx<'a> {
         }
         entities::put_head(&self.tx, &self.head)
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        if self.head.audit_seq != self.began_at_audit {
+            entities::put_high_water(&self.tx, self.head.audit_seq, &self.head.audit_hash)
+                .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        }
         entities::trim_events(&self.tx, self.began_at_seq, self.head.event_seq)
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
         self.tx
