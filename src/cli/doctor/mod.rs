@@ -5,7 +5,7 @@
 mod contexts;
 mod terminal;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
@@ -14,6 +14,7 @@ pub use contexts::{ContextCheck, check_contexts};
 use super::args::{Format, Global};
 use super::context::{config_location, operator_name, store_path};
 use super::error::CliError;
+use super::output::{Json, write_json};
 use crate::config::Config;
 use crate::store::BadRecord;
 use crate::text::SafeText;
@@ -75,16 +76,11 @@ pub struct StoreCheck {
 
 pub fn run(global: &Global) -> Result<(), CliError> {
     let report = examine(global)?;
+    let terminal = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     match global.output {
-        Some(Format::Json) => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        Some(Format::Jsonl) => {
-            serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
+        Some(Format::Json) => write_json(&mut out, &report, Json::Pretty, terminal)?,
+        Some(Format::Jsonl) => write_json(&mut out, &report, Json::Line, terminal)?,
         // Text even through a pipe: doctor's output is for pasting into a ticket.
         Some(Format::Table) | None => {
             for line in render(&report) {
