@@ -79,8 +79,16 @@ mod tests {
     #[test]
     fn the_expected_objects_follow_the_migrations() {
         let expected = expected_objects(super::super::SCHEMA_VERSION).unwrap();
-        for name in ["table audit", "table audit_tasks", "index audit_ts", "table audit_fts"] {
-            assert!(expected.contains(&name.to_string()), "{name} in {expected:?}");
+        for name in [
+            "table audit",
+            "table audit_tasks",
+            "index audit_ts",
+            "table audit_fts",
+        ] {
+            assert!(
+                expected.contains(&name.to_string()),
+                "{name} in {expected:?}"
+            );
         }
         assert!(expected_objects(0).unwrap().is_empty());
     }

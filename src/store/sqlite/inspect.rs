@@ -66,7 +66,10 @@ mod tests {
         let before = std::fs::read(&path).unwrap();
         let found = inspect(&path).unwrap();
         assert_eq!(found.schema_version, schema::SCHEMA_VERSION);
-        assert!(found.damage.is_empty() && found.missing.is_empty(), "{found:?}");
+        assert!(
+            found.damage.is_empty() && found.missing.is_empty(),
+            "{found:?}"
+        );
         let audit = found.audit.unwrap();
         assert_eq!((audit.verified, audit.first_bad), (0, None));
         assert_eq!(std::fs::read(&path).unwrap(), before);

@@ -54,7 +54,10 @@ impl SqliteStore {
         let _: i64 = self.probe("PRAGMA wal_checkpoint(TRUNCATE)")?;
         let _: i64 = self.probe("PRAGMA shrink_memory").or_else(|e| match e {
             // shrink_memory returns no row.
-            StoreError::Sqlite { source: rusqlite::Error::QueryReturnedNoRows, .. } => Ok(0),
+            StoreError::Sqlite {
+                source: rusqlite::Error::QueryReturnedNoRows,
+                ..
+            } => Ok(0),
             other => Err(other),
         })?;
         Ok(())
