@@ -61,8 +61,34 @@ fn is_format(c: char) -> bool {
     )
 }
 
-fn needs_escape(c: char) -> bool {
+/// A character a terminal must never receive raw from untrusted text: C0 and C1 controls, DEL,
+/// and the bidi and invisible format characters.
+pub fn needs_escape(c: char) -> bool {
     c.is_control() || is_format(c)
+}
+
+/// JSON as serde wrote it, made safe for a terminal: every character [`needs_escape`] names is
+/// written as a `\uXXXX` escape (a surrogate pair above U+FFFF), so the text still parses to the
+/// same value but no control or bidi character reaches the screen. serde already escapes C0
+/// controls inside strings; outside them JSON holds only ASCII punctuation, spaces and the
+/// pretty printer's newlines, which are kept.
+pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| c != '\n' && needs_escape(c);
+    if !json.chars().any(unsafe_char) {
+        return Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 pub fn sanitize(untrusted: &str) -> Cow<'_, str> {
@@ -115,7 +141,37 @@ mod tests {
         }
     }
 
+    #[test]
+    fn json_for_a_terminal_escapes_and_still_parses_to_the_same_value() {
+        let value = "osc \x1b]0;x\x07 c1 \u{9b}31m del \x7f rlo \u{202E} tag \u{E0041} lrm \u{200E} alm \u{061C} é 🚀";
+        let raw = serde_json::to_string_pretty(&vec![value]).unwrap();
+        let safe = json_for_terminal(&raw);
+        assert!(
+            !safe.chars().any(|c| c != '\n' && needs_escape(c)),
+            "{safe}"
+        );
+        assert!(
+            safe.contains("\\u009B") && safe.contains("\\u202E") && safe.contains("\\uDB40\\uDC41")
+        );
+        assert!(
+            safe.contains("é 🚀"),
+            "printable text stays as it is: {safe}"
+        );
+        let back: Vec<String> = serde_json::from_str(&safe).unwrap();
+        assert_eq!(back, vec![value.to_string()]);
+        let plain = serde_json::to_string(&"plain").unwrap();
+        assert!(matches!(json_for_terminal(&plain), Cow::Borrowed(_)));
+    }
+
     proptest! {
+        #[test]
+        fn json_for_a_terminal_round_trips(s in any::<String>()) {
+            let raw = serde_json::to_string(&s).unwrap();
+            let safe = json_for_terminal(&raw);
+            prop_assert!(!safe.chars().any(needs_escape));
+            prop_assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), s);
+        }
+
         #[test]
         fn output_never_holds_a_control_or_format_character(s in any::<String>()) {
             let out = sanitize(&s);

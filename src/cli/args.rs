@@ -326,7 +326,13 @@ pub enum AuditCmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Write the whole trail as JSONL in the public schema
+    /// Write the whole trail as JSONL in the public schema, or as CSV
+    ///
+    /// To a file or a pipe the JSON lines are exact. CSV cells that a spreadsheet would run as
+    /// a formula (starting with =, +, -, @, a tab or a carriage return) get a leading ' so they
+    /// stay text (OWASP CSV injection guidance), in a file and on a terminal alike. On a
+    /// terminal, control and bidi characters in the records are escaped (JSON: \uXXXX, still
+    /// the same value; CSV: ^[ and <U+202E>), so no record can send the terminal a command.
     Export {
         /// Write here instead of standard output
         #[arg(long, value_name = "FILE")]
@@ -334,7 +340,8 @@ pub enum AuditCmd {
         /// Only the records this query matches (the search language)
         #[arg(long, value_name = "QUERY")]
         query: Option<String>,
-        /// jsonl (the public schema, one record a line) or csv (flat columns)
+        /// jsonl (the public schema, one record a line) or csv (flat columns; formula-like
+        /// cells get a leading ')
         #[arg(long, value_enum, default_value = "jsonl")]
         format: ExportFormat,
         /// Export the details of sensitive records too (otherwise withheld and marked

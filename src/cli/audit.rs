@@ -1,13 +1,14 @@
 //! `audit search | verify | export`.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
-use super::args::{AuditCmd, ExportFormat};
+use super::args::AuditCmd;
 use super::context::Context;
 use super::error::CliError;
 use super::output::{Rows, emit_list, emit_one, truncate};
 use crate::model::AuditRecord;
 use crate::query::AuditFilter;
+use crate::text::SafeText;
 
 /// The query words of the command line, joined and parsed by the shared query language, with
 /// relative times counted back from the store's own now.
@@ -21,105 +22,6 @@ pub fn parse_filter(
 }
 
 use crate::protocol::{COUNT_CAP, PAGE_MAX};
-
-const CSV_HEADER: [&str; 17] = [
-    "seq",
-    "id",
-    "timestamp",
-    "agent_id",
-    "action_type",
-    "domain",
-    "classification",
-    "retention",
-    "summary",
-    "context",
-    "options_considered",
-    "decision",
-    "reasoning",
-    "outcome",
-    "related_tasks",
-    "prev_hash",
-    "hash",
-];
-
-/// The I/O error inside a CSV error, so a closed pipe stays a closed pipe.
-fn csv_io(e: csv::Error) -> std::io::Error {
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => io,
-        other => std::io::Error::other(format!("{other:?}")),
-    }
-}
-
-/// Writes the matching records oldest first; returns how many.
-fn export(
-    store: &crate::store::Store,
-    filter: &AuditFilter,
-    format: ExportFormat,
-    shown: &dyn Fn(AuditRecord) -> AuditRecord,
-    until_seq: u64,
-    sink: Box<dyn Write>,
-) -> Result<u64, CliError> {
-    let mut count = 0u64;
-    let mut failed: Option<std::io::Error> = None;
-    match format {
-        ExportFormat::Jsonl => {
-            let mut out = std::io::BufWriter::new(sink);
-            store.each_audit_matching(filter, &mut |record| {
-                if record.seq > until_seq {
-                    return false;
-                }
-                let written = serde_json::to_writer(&mut out, &shown(record))
-                    .map_err(std::io::Error::from)
-                    .and_then(|_| out.write_all(b"\n"));
-                count += u64::from(written.is_ok());
-                written.map_err(|e| failed = Some(e)).is_ok()
-            })?;
-            if failed.is_none() {
-                out.flush()?;
-            }
-        }
-        ExportFormat::Csv => {
-            let mut out = csv::Writer::from_writer(sink);
-            out.write_record(CSV_HEADER)
-                .map_err(|e| CliError::from(csv_io(e)))?;
-            store.each_audit_matching(filter, &mut |r| {
-                if r.seq > until_seq {
-                    return false;
-                }
-                let r = shown(r);
-                let row = [
-                    r.seq.to_string(),
-                    r.id.clone(),
-                    crate::model::audit::millis::format(&r.timestamp),
-                    r.agent_id.clone(),
-                    r.action_type.as_str().into(),
-                    r.domain.clone(),
-                    r.classification.as_str().into(),
-                    r.retention.as_str().into(),
-                    r.summary.clone(),
-                    r.details.context.clone(),
-                    r.details.options_considered.join(" | "),
-                    r.details.decision.clone(),
-                    r.details.reasoning.clone(),
-                    r.details.outcome.clone(),
-                    r.related_tasks.join(" "),
-                    r.prev_hash.clone(),
-                    r.hash.clone(),
-                ];
-                let written = out.write_record(&row).map_err(csv_io);
-                count += u64::from(written.is_ok());
-                written.map_err(|e| failed = Some(e)).is_ok()
-            })?;
-            if failed.is_none() {
-                out.flush()?;
-            }
-        }
-    }
-    match failed {
-        Some(e) => Err(e.into()),
-        None => Ok(count),
-    }
-}
 
 /// Newest first, with the count of all matches: on the local store, or through the server.
 fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
@@ -277,15 +179,25 @@ pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {
                     r.withheld()
                 }
             };
-            let sink: Box<dyn Write> = match output_file {
-                Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
-                    CliError::Runtime(format!("cannot create {}: {e}", path.display()))
-                })?),
-                None => Box::new(std::io::stdout().lock()),
+            let (sink, terminal): (Box<dyn Write>, bool) = match output_file {
+                Some(path) => (
+                    Box::new(std::fs::File::create(path).map_err(|e| {
+                        CliError::Runtime(format!("cannot create {}: {e}", path.display()))
+                    })?),
+                    false,
+                ),
+                None => (
+                    Box::new(std::io::stdout().lock()),
+                    std::io::stdout().is_terminal(),
+                ),
             };
-            let count = export(&store, &filter, *format, &shown, until_seq, sink)?;
+            let count =
+                super::export::export(&store, &filter, *format, &shown, until_seq, sink, terminal)?;
             if let Some(path) = output_file {
-                eprintln!("exported {count} audit records to {}", path.display());
+                eprintln!(
+                    "exported {count} audit records to {}",
+                    SafeText::new(&path.display().to_string())
+                );
             }
             Ok(())
         }

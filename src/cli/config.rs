@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::args::{ConfigCmd, Format, Global};
 use super::context::{Context, config_location};
 use super::error::CliError;
+use super::output::{Json, write_json};
 use crate::text::SafeText;
 
 pub fn run(global: Global, cmd: &ConfigCmd) -> Result<(), CliError> {
@@ -33,16 +34,15 @@ fn path(global: &Global) -> Result<(), CliError> {
         exists: path.exists(),
         explicit,
     };
+    let terminal = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     let annotated = match global.output {
         Some(Format::Json) => {
-            serde_json::to_writer_pretty(&mut out, &found).map_err(std::io::Error::from)?;
-            writeln!(out)?;
+            write_json(&mut out, &found, Json::Pretty, terminal)?;
             return Ok(out.flush()?);
         }
         Some(Format::Jsonl) => {
-            serde_json::to_writer(&mut out, &found).map_err(std::io::Error::from)?;
-            writeln!(out)?;
+            write_json(&mut out, &found, Json::Line, terminal)?;
             return Ok(out.flush()?);
         }
         Some(Format::Table) => true,
@@ -85,16 +85,11 @@ fn show(global: Global) -> Result<(), CliError> {
     let mut value = toml::Value::try_from(&config)
         .map_err(|e| CliError::Runtime(format!("cannot show the config: {e}")))?;
     redact(&mut value);
+    let terminal = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     match g.output {
-        Some(Format::Json) => {
-            serde_json::to_writer_pretty(&mut out, &value).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        Some(Format::Jsonl) => {
-            serde_json::to_writer(&mut out, &value).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
+        Some(Format::Json) => write_json(&mut out, &value, Json::Pretty, terminal)?,
+        Some(Format::Jsonl) => write_json(&mut out, &value, Json::Line, terminal)?,
         Some(Format::Table) | None => {
             let text = toml::to_string_pretty(&value)
                 .map_err(|e| CliError::Runtime(format!("cannot show the config: {e}")))?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::context::Context;
 use super::error::CliError;
-use super::output::emit_one;
+use super::output::{emit_lines, emit_one};
 use crate::engine::{Clock, Engine};
 use crate::sim::{Sim, Totals};
 
@@ -92,25 +92,30 @@ pub fn run(
         audit_records: head.audit_seq,
         events: head.event_seq,
     };
-    emit_one(ctx.format(), &summary, || {
-        format!(
-            "simulated {} of the demo fleet (seed {seed}) in {:.1}s: {} steps, {} commands ({} refused), {} audit records, {} events\nincidents: {:?}\napprovals: {:?}\nrollouts: {}",
-            summary.simulated,
-            wall,
-            summary.totals.steps,
-            summary.totals.commands,
-            summary.totals.refused,
-            summary.audit_records,
-            summary.events,
-            summary.incidents_by_severity,
-            summary.approvals_by_state,
-            summary
-                .rollouts
-                .iter()
-                .map(|(id, name, st)| format!("{id} {name}: {st}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
+    emit_lines(ctx.format(), &summary, || {
+        vec![
+            format!(
+                "simulated {} of the demo fleet (seed {seed}) in {:.1}s: {} steps, {} commands ({} refused), {} audit records, {} events",
+                summary.simulated,
+                wall,
+                summary.totals.steps,
+                summary.totals.commands,
+                summary.totals.refused,
+                summary.audit_records,
+                summary.events,
+            ),
+            format!("incidents: {:?}", summary.incidents_by_severity),
+            format!("approvals: {:?}", summary.approvals_by_state),
+            format!(
+                "rollouts: {}",
+                summary
+                    .rollouts
+                    .iter()
+                    .map(|(id, name, st)| format!("{id} {name}: {st}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ]
     })
 }
 
@@ -151,7 +156,10 @@ pub fn run_remote(
                 failures += 1;
                 tracing::warn!("demo step failed: {e}");
                 if failures == 1 || failures.is_multiple_of(30) {
-                    eprintln!("opsdeck: a step of the fleet failed (it goes on): {e}");
+                    eprintln!(
+                        "opsdeck: a step of the fleet failed (it goes on): {}",
+                        crate::text::SafeText::new(&e.to_string())
+                    );
                 }
             }
         }

@@ -10,6 +10,7 @@ mod context;
 mod demo;
 mod doctor;
 mod error;
+mod export;
 mod import;
 mod output;
 mod read;
@@ -39,7 +40,9 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if !matches!(e, CliError::BrokenPipe) {
-                eprintln!("opsdeck: {e}");
+                // Errors quote what they were given (ids, queries, lines of a file, a server's
+                // words): the terminal sees them made safe.
+                eprintln!("opsdeck: {}", crate::text::SafeText::new(&e.to_string()));
             }
             e.exit_code()
         }

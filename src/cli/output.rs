@@ -1,6 +1,10 @@
 //! Printing results: a table for people, JSON or JSON lines for scripts.
+//!
+//! Everything a command prints is made safe for the terminal it may land on: tables and lines
+//! through `SafeText`, JSON on a terminal with control and bidi characters as `\u` escapes
+//! (still the same JSON value). JSON into a pipe or a file is exactly what serde writes.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use comfy_table::{ContentArrangement, Table, presets};
 use serde::Serialize;
@@ -20,16 +24,13 @@ pub fn emit_list<T: Serialize>(
     items: &[T],
     rows: impl FnOnce() -> Rows,
 ) -> Result<(), CliError> {
+    let terminal = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, items).map_err(json_err)?;
-            writeln!(out)?;
-        }
+        Format::Json => write_json(&mut out, items, Json::Pretty, terminal)?,
         Format::Jsonl => {
             for item in items {
-                serde_json::to_writer(&mut out, item).map_err(json_err)?;
-                writeln!(out)?;
+                write_json(&mut out, item, Json::Line, terminal)?;
             }
         }
         Format::Table => {
@@ -51,19 +52,63 @@ pub fn emit_one<T: Serialize>(
     item: &T,
     line: impl FnOnce() -> String,
 ) -> Result<(), CliError> {
+    emit_lines(format, item, || vec![line()])
+}
+
+/// One item: its JSON, or lines for people (each made safe on its own, so a newline in the data
+/// is shown as `^J`, never taken as the end of a line).
+pub fn emit_lines<T: Serialize>(
+    format: Format,
+    item: &T,
+    lines: impl FnOnce() -> Vec<String>,
+) -> Result<(), CliError> {
+    let terminal = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut out, item).map_err(json_err)?;
-            writeln!(out)?;
+        Format::Json => write_json(&mut out, item, Json::Pretty, terminal)?,
+        Format::Jsonl => write_json(&mut out, item, Json::Line, terminal)?,
+        Format::Table => {
+            for line in lines() {
+                writeln!(out, "{}", SafeText::new(&line))?;
+            }
         }
-        Format::Jsonl => {
-            serde_json::to_writer(&mut out, item).map_err(json_err)?;
-            writeln!(out)?;
-        }
-        Format::Table => writeln!(out, "{}", SafeText::new(&line()))?,
     }
     out.flush()?;
+    Ok(())
+}
+
+/// How a JSON value is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Json {
+    /// Indented, for `-o json`.
+    Pretty,
+    /// One line, for `-o jsonl` and exports.
+    Line,
+}
+
+/// Writes `value` and a newline. With `terminal`, control and bidi characters inside strings
+/// become `\u` escapes; otherwise the bytes are exactly serde's.
+pub fn write_json<T: Serialize + ?Sized>(
+    out: &mut impl Write,
+    value: &T,
+    layout: Json,
+    terminal: bool,
+) -> Result<(), CliError> {
+    if terminal {
+        let text = match layout {
+            Json::Pretty => serde_json::to_string_pretty(value),
+            Json::Line => serde_json::to_string(value),
+        }
+        .map_err(json_err)?;
+        out.write_all(crate::text::json_for_terminal(&text).as_bytes())?;
+    } else {
+        match layout {
+            Json::Pretty => serde_json::to_writer_pretty(&mut *out, value),
+            Json::Line => serde_json::to_writer(&mut *out, value),
+        }
+        .map_err(json_err)?;
+    }
+    out.write_all(b"\n")?;
     Ok(())
 }
 
@@ -107,5 +152,28 @@ mod tests {
         });
         assert!(t.contains("x^[[2Jy<U+202E>"), "{t}");
         assert!(!t.contains('\x1b'));
+    }
+
+    #[test]
+    fn json_is_exact_off_a_terminal_and_escaped_on_one() {
+        let value = vec!["a\u{9b}b\u{202E}c\x1b]0;t\x07"];
+        let mut piped = Vec::new();
+        write_json(&mut piped, &value, Json::Line, false).unwrap();
+        let mut exact = serde_json::to_vec(&value).unwrap();
+        exact.push(b'\n');
+        assert_eq!(piped, exact);
+        let mut shown = Vec::new();
+        write_json(&mut shown, &value, Json::Pretty, true).unwrap();
+        let shown = String::from_utf8(shown).unwrap();
+        assert!(
+            shown.contains("\\u009B") && shown.contains("\\u202E"),
+            "{shown}"
+        );
+        assert!(
+            !shown
+                .chars()
+                .any(|c| c != '\n' && crate::text::needs_escape(c))
+        );
+        assert_eq!(serde_json::from_str::<Vec<String>>(&shown).unwrap(), value);
     }
 }

@@ -41,8 +41,9 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
         let demo = args.demo.then_some(ctx.config.demo.seed);
         let orchestrator = Orchestrator::start(engine, demo);
         for notice in orchestrator.notices() {
-            eprintln!("opsdeck: {notice}");
+            eprintln!("opsdeck: {}", crate::text::SafeText::new(notice));
         }
+        let engine_state = orchestrator.clone();
         let server = Server::start(orchestrator, server_config, &listen, tls)
             .await
             .map_err(|e| CliError::Runtime(e.to_string()))?;
@@ -64,10 +65,14 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
                 ""
             }
         );
-        server
-            .until_signal()
-            .await
-            .map_err(|e| CliError::Runtime(e.to_string()))
+        // A damaged store stops the engine; the server then stops too rather than answer
+        // every request with an error while looking alive.
+        tokio::select! {
+            served = server.until_signal() => served.map_err(|e| CliError::Runtime(e.to_string())),
+            why = engine_state.halted() => Err(CliError::Runtime(format!(
+                "the orchestrator stopped and the server with it: {why}"
+            ))),
+        }
     })
 }
 

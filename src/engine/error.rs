@@ -24,6 +24,9 @@ pub enum EngineError {
     Invalid(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An earlier write found the store damaged; the engine writes nothing more.
+    #[error("the engine stopped because the store is damaged: {0}")]
+    Halted(String),
 }
 
 impl EngineError {
@@ -67,7 +70,7 @@ impl EngineError {
                 current_version: *current_version,
             },
             EngineError::Invalid(_) => Failure::Invalid,
-            EngineError::Store(_) => Failure::Unavailable,
+            EngineError::Store(_) | EngineError::Halted(_) => Failure::Unavailable,
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct Engine {
     rng: ChaCha8Rng,
     events: broadcast::Sender<Event>,
     last_at: Option<Timestamp>,
+    /// Why the engine stopped writing: set by the first write that found the store damaged.
+    halted: Option<String>,
 }
 
 impl Engine {
@@ -67,6 +69,7 @@ impl Engine {
             rng,
             events,
             last_at: head.last_at,
+            halted: None,
         })
     }
 
@@ -166,9 +169,35 @@ impl Engine {
         Ok(())
     }
 
+    /// Set once a write found the store damaged (corrupt pages, not a database, an I/O
+    /// error): the engine then refuses every command, and whoever runs it should stop.
+    pub fn halted(&self) -> Option<&str> {
+        self.halted.as_deref()
+    }
+
     /// Runs `work` in one write transaction. `index_text` also catches the audit trail's
-    /// full-text index up (the clock does it once a second, off the decisions' path).
+    /// full-text index up (the clock does it once a second, off the decisions' path). A store
+    /// found damaged stops the engine: going on would write over broken pages, and what it
+    /// reads back can no longer be trusted. A busy or full store only fails this command.
     fn transact(
+        &mut self,
+        index_text: bool,
+        work: impl FnOnce(&mut Txn<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
+    ) -> Result<Persisted, EngineError> {
+        if let Some(why) = &self.halted {
+            return Err(EngineError::Halted(why.clone()));
+        }
+        let result = self.transact_once(index_text, work);
+        if let Err(EngineError::Store(e)) = &result
+            && e.is_damage()
+        {
+            tracing::error!("the engine stops: {e}");
+            self.halted = Some(e.to_string());
+        }
+        result
+    }
+
+    fn transact_once(
         &mut self,
         index_text: bool,
         work: impl FnOnce(&mut Txn<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
@@ -228,6 +257,7 @@ impl Engine {
                 }
                 Ok((outcomes, events))
             }
+            Err(e) if e.is_damage() => Err(e.into()),
             Err(e) => {
                 // The transaction rolled back; the in-memory state may hold its changes.
                 self.reload()?;

@@ -95,6 +95,11 @@ impl Embedded {
                         None => return,
                     },
                     _ = heartbeat.tick() => LinkEvent::Heartbeat,
+                    // The stream ends, with why: the console must not look live on a dead engine.
+                    why = orchestrator.halted() => {
+                        let _ = tx.send(LinkEvent::Notice(format!("the orchestrator stopped: {why}"))).await;
+                        return;
+                    }
                 };
                 let last = event == LinkEvent::Reset;
                 if tx.send(event).await.is_err() || last {

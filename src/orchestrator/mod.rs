@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 pub mod follow;
 
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::engine::{Engine, EngineError};
 use crate::model::{AuditRecord, EntityKind, Event, Snapshot, Timestamp};
@@ -61,6 +61,8 @@ pub struct Orchestrator {
     events: broadcast::Sender<Event>,
     frozen_at: Option<Timestamp>,
     notices: Vec<String>,
+    /// Why the engine thread stopped on its own (the store is damaged); `None` while it runs.
+    halt: watch::Receiver<Option<String>>,
 }
 
 impl Orchestrator {
@@ -93,15 +95,23 @@ impl Orchestrator {
             Some(seed) => Some(Sim::new(seed)),
             None => None,
         };
+        let (halted, halt) = watch::channel(None);
         std::thread::Builder::new()
             .name("opsdeck-engine".into())
-            .spawn(move || run(engine, demo, ticking, inbox))
+            .spawn(move || {
+                let engine = run(engine, demo, ticking, inbox);
+                if let Some(why) = engine.as_ref().and_then(|e| e.halted()) {
+                    tracing::error!("the orchestrator stopped: {why}");
+                    let _ = halted.send(Some(why.to_string()));
+                }
+            })
             .expect("the engine thread starts");
         Orchestrator {
             requests,
             events,
             frozen_at,
             notices,
+            halt,
         }
     }
 
@@ -113,6 +123,25 @@ impl Orchestrator {
     /// Things an operator should know about this orchestrator (e.g. why the demo does not run).
     pub fn notices(&self) -> &[String] {
         &self.notices
+    }
+
+    /// Why the engine stopped by itself (its store turned out damaged), if it did.
+    pub fn halt_reason(&self) -> Option<String> {
+        self.halt.borrow().clone()
+    }
+
+    /// Resolves when the engine stops by itself, with why; never while it runs.
+    pub async fn halted(&self) -> String {
+        let mut halt = self.halt.clone();
+        loop {
+            if let Some(why) = halt.borrow_and_update().clone() {
+                return why;
+            }
+            if halt.changed().await.is_err() {
+                // The engine thread ended without a reason (stopped on request): wait forever.
+                std::future::pending::<()>().await;
+            }
+        }
     }
 
     /// Live events from now on; a receiver that lags gets `Lagged` and must resync.
@@ -210,12 +239,14 @@ fn backfill(engine: &mut Engine, sim: &mut Sim) {
     engine.set_clock(crate::engine::Clock::System);
 }
 
+/// Answers requests and runs the clock until asked to stop, every handle is gone, or the
+/// engine halts on a damaged store; returns the engine in that last case, to say why.
 fn run(
     mut engine: Engine,
     mut demo: Option<Sim>,
     ticking: bool,
     inbox: std_mpsc::Receiver<Request>,
-) {
+) -> Option<Engine> {
     if let Some(sim) = demo.as_mut() {
         backfill(&mut engine, sim);
     }
@@ -233,7 +264,7 @@ fn run(
             Ok(Request::Stop(done)) => {
                 drop(engine);
                 let _ = done.send(());
-                return;
+                return None;
             }
             Ok(request) => handle(&mut engine, request),
             Err(std_mpsc::RecvTimeoutError::Timeout) => {
@@ -252,7 +283,11 @@ fn run(
                     tracing::error!("engine tick failed: {e}");
                 }
             }
-            Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            Err(std_mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+        if engine.halted().is_some() {
+            // Requests still queued, and every later one, fail as `Stopped`.
+            return Some(engine);
         }
     }
 }

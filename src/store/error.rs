@@ -31,9 +31,13 @@ pub enum StoreError {
     )]
     Busy { location: Location },
     #[error(
-        "{location} is damaged ({detail}); restore it from a backup or start a new store with --store"
+        "{location} is damaged ({detail}); opsdeck will not read or write it: run `opsdeck doctor` to see the damage, then restore the store from a backup or start a new one with --store"
     )]
     Corrupt { location: Location, detail: String },
+    #[error(
+        "cannot read or write {location}: the disk or file system failed ({detail}); opsdeck stopped writing to it: check the disk, then run `opsdeck doctor` before using the store again"
+    )]
+    Io { location: Location, detail: String },
     #[error("cannot open {location}: {why}")]
     Unusable { location: Location, why: String },
     /// Anything else SQLite reports (see `sqlite::error` for the codes told apart above).
@@ -42,4 +46,16 @@ pub enum StoreError {
         location: Location,
         source: rusqlite::Error,
     },
+}
+
+impl StoreError {
+    /// The file itself is broken (damaged pages, not a database any more, the disk failing):
+    /// whoever holds the store must stop writing to it, unlike a busy or full store, where the
+    /// next try may work.
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Corrupt { .. } | StoreError::NotOpsdeck { .. } | StoreError::Io { .. }
+        )
+    }
 }

@@ -16,6 +16,7 @@ use opsdeck::store::Store;
 
 mod alerts;
 mod approvals;
+mod damage;
 mod durability;
 mod incidents;
 mod rollouts;

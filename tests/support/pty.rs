@@ -5,16 +5,23 @@
 
 use std::io::{Read, Write};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
+/// How much of the raw output a Pty keeps (the console's long runs write far more).
+const RAW_KEPT: usize = 8 << 20;
+
 pub struct Pty {
     parser: Arc<Mutex<vt100::Parser>>,
     /// Every byte the program wrote to the terminal.
     pub bytes: Arc<AtomicU64>,
+    /// The first `RAW_KEPT` bytes themselves, as the terminal received them.
+    raw: Arc<Mutex<Vec<u8>>>,
+    /// Set when the program's side of the terminal closed and everything was read.
+    drained: Arc<AtomicBool>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
@@ -59,7 +66,9 @@ impl Pty {
             0,
         )));
         let bytes = Arc::new(AtomicU64::new(0));
-        let (p, b) = (parser.clone(), bytes.clone());
+        let raw = Arc::new(Mutex::new(Vec::new()));
+        let drained = Arc::new(AtomicBool::new(false));
+        let (p, b, r, d) = (parser.clone(), bytes.clone(), raw.clone(), drained.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
             while let Ok(n) = reader.read(&mut buf) {
@@ -67,12 +76,20 @@ impl Pty {
                     break;
                 }
                 b.fetch_add(n as u64, Ordering::Relaxed);
+                {
+                    let mut raw = r.lock().unwrap();
+                    let room = RAW_KEPT.saturating_sub(raw.len()).min(n);
+                    raw.extend_from_slice(&buf[..room]);
+                }
                 p.lock().unwrap().process(&buf[..n]);
             }
+            d.store(true, Ordering::Release);
         });
         Pty {
             parser,
             bytes,
+            raw,
+            drained,
             writer,
             child,
             _master: pair.master,
@@ -122,6 +139,17 @@ impl Pty {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Waits for the program to exit and its output to be read to the end; returns the exit
+    /// status and every byte the terminal received.
+    pub fn run_to_end(&mut self, limit: Duration) -> (portable_pty::ExitStatus, Vec<u8>) {
+        let status = self.wait_exit(limit);
+        let start = Instant::now();
+        while !self.drained.load(Ordering::Acquire) && start.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        (status, self.raw.lock().unwrap().clone())
     }
 
     pub fn pid(&self) -> Option<u32> {

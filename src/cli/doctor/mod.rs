@@ -5,7 +5,7 @@
 mod contexts;
 mod terminal;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
 
@@ -14,6 +14,7 @@ pub use contexts::{ContextCheck, check_contexts};
 use super::args::{Format, Global};
 use super::context::{config_location, operator_name, store_path};
 use super::error::CliError;
+use super::output::{Json, write_json};
 use crate::config::Config;
 use crate::store::BadRecord;
 use crate::text::SafeText;
@@ -70,21 +71,20 @@ pub struct StoreCheck {
     pub audit_purged: Option<u64>,
     pub audit_intact: Option<bool>,
     pub audit_first_bad: Option<BadRecord>,
+    /// `PRAGMA integrity_check`: none when not run, otherwise what it found (empty: whole).
+    pub damage: Option<Vec<String>>,
+    /// Tables and indexes the schema should have and the file lacks, by name.
+    pub missing: Vec<String>,
     pub error: Option<String>,
 }
 
 pub fn run(global: &Global) -> Result<(), CliError> {
     let report = examine(global)?;
+    let terminal = std::io::stdout().is_terminal();
     let mut out = std::io::stdout().lock();
     match global.output {
-        Some(Format::Json) => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
-        Some(Format::Jsonl) => {
-            serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
-            writeln!(out)?;
-        }
+        Some(Format::Json) => write_json(&mut out, &report, Json::Pretty, terminal)?,
+        Some(Format::Jsonl) => write_json(&mut out, &report, Json::Line, terminal)?,
         // Text even through a pipe: doctor's output is for pasting into a ticket.
         Some(Format::Table) | None => {
             for line in render(&report) {
@@ -190,6 +190,8 @@ impl StoreCheck {
             audit_purged: None,
             audit_intact: None,
             audit_first_bad: None,
+            damage: None,
+            missing: Vec::new(),
             error: None,
         }
     }
@@ -206,6 +208,20 @@ impl StoreCheck {
         match crate::store::inspect(path) {
             Ok(found) => {
                 check.schema_version = Some(found.schema_version);
+                if !found.damage.is_empty() {
+                    problems.push(format!(
+                        "{} is damaged ({}); restore it from a backup",
+                        check.path, found.damage[0]
+                    ));
+                }
+                for name in &found.missing {
+                    problems.push(format!(
+                        "{} lacks {name}; restore it from a backup",
+                        check.path
+                    ));
+                }
+                check.damage = Some(found.damage);
+                check.missing = found.missing;
                 if let Some(audit) = found.audit {
                     check.audit_records = Some(audit.verified);
                     check.audit_purged = Some(audit.purged);
@@ -347,6 +363,12 @@ pub fn render(r: &Report) -> Vec<String> {
             format!("version {v} (this opsdeck knows up to {})", s.known_version),
         ));
     }
+    match &s.damage {
+        Some(found) if found.is_empty() => rows.push(("integrity", "ok".into())),
+        Some(found) => rows.extend(found.iter().map(|p| ("damage", p.clone()))),
+        None => {}
+    }
+    rows.extend(s.missing.iter().map(|name| ("missing", name.clone())));
     match (s.audit_intact, &s.audit_first_bad) {
         (Some(true), _) => rows.push((
             "audit chain",

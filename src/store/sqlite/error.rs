@@ -15,6 +15,10 @@ impl StoreError {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
                 StoreError::Busy { location }
             }
+            Some(ErrorCode::SystemIoFailure) => StoreError::Io {
+                location,
+                detail: e.to_string(),
+            },
             Some(ErrorCode::DatabaseCorrupt) => StoreError::Corrupt {
                 location,
                 detail: e.to_string(),

@@ -6,7 +6,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
-use super::{schema, verify};
+use super::{health, schema, verify};
 use crate::store::{Location, StoreError, Verification};
 
 /// What a read-only look at a store file found.
@@ -16,12 +16,16 @@ pub struct Inspection {
     pub schema_version: i64,
     /// The newest schema this binary knows.
     pub known_version: i64,
-    /// The audit chain recomputed; none before the schema exists.
+    /// What `PRAGMA integrity_check` found wrong; empty when the file is whole.
+    pub damage: Vec<String>,
+    /// Tables and indexes the schema should hold and the file lacks (`table audit_tasks`).
+    pub missing: Vec<String>,
+    /// The audit chain recomputed; none before the schema exists, or on a damaged file.
     pub audit: Option<Verification>,
 }
 
-/// Opens `path` read-only, checks it is an opsdeck database no newer than this binary, and
-/// recomputes its audit chain.
+/// Opens `path` read-only, checks it is an opsdeck database no newer than this binary, that its
+/// pages are sound and its tables and indexes all there, and recomputes its audit chain.
 pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
     let location = Location::File(path.to_path_buf());
     let map = |e| StoreError::from_sqlite(e, &location);
@@ -33,7 +37,10 @@ pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
     let schema_version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(map)?;
-    let audit = if schema_version > 0 {
+    let damage = health::integrity_check(&conn).map_err(map)?;
+    let missing = health::missing_objects(&conn).map_err(map)?;
+    // A chain read through broken pages or without its tables proves nothing.
+    let audit = if schema_version > 0 && damage.is_empty() && missing.is_empty() {
         Some(verify::verify(&conn).map_err(map)?)
     } else {
         None
@@ -41,6 +48,8 @@ pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
     Ok(Inspection {
         schema_version,
         known_version: schema::SCHEMA_VERSION,
+        damage,
+        missing,
         audit,
     })
 }
@@ -57,6 +66,10 @@ mod tests {
         let before = std::fs::read(&path).unwrap();
         let found = inspect(&path).unwrap();
         assert_eq!(found.schema_version, schema::SCHEMA_VERSION);
+        assert!(
+            found.damage.is_empty() && found.missing.is_empty(),
+            "{found:?}"
+        );
         let audit = found.audit.unwrap();
         assert_eq!((audit.verified, audit.first_bad), (0, None));
         assert_eq!(std::fs::read(&path).unwrap(), before);

@@ -5,6 +5,7 @@
 mod bulk;
 mod entities;
 mod error;
+mod health;
 mod inspect;
 mod probe;
 mod read;
@@ -62,9 +63,33 @@ impl SqliteStore {
         let mut store = SqliteStore { conn, location };
         // Look before touching: a file that is not ours must be left exactly as it was.
         schema::check(&store.conn).map_err(|e| e.at(&store.location))?;
+        store.refuse_damage(health::quick_check, health::summary)?;
         store.configure()?;
         schema::migrate(&mut store.conn).map_err(|e| e.at(&store.location))?;
+        store.refuse_damage(health::missing_objects, |names| {
+            format!("it lacks {}", names.join(", "))
+        })?;
         Ok(store)
+    }
+
+    /// A damaged file is refused at open, before anything is written to it: a write on a
+    /// broken page could spread the damage, and a missing table would fail half-way later.
+    fn refuse_damage(
+        &self,
+        check: fn(&Connection) -> rusqlite::Result<Vec<String>>,
+        describe: fn(&[String]) -> String,
+    ) -> Result<(), StoreError> {
+        if self.location == Location::Memory {
+            return Ok(());
+        }
+        let problems = check(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))?;
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Corrupt {
+            location: self.location.clone(),
+            detail: describe(&problems),
+        })
     }
 
     fn configure(&self) -> Result<(), StoreError> {

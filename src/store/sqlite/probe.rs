@@ -47,4 +47,19 @@ impl SqliteStore {
     pub fn text_buffer(&self) -> Result<i64, StoreError> {
         self.probe("SELECT v FROM audit_fts_config WHERE k = 'hashsize'")
     }
+
+    /// Copies the write-ahead log into the database file and empties this connection's page
+    /// cache, so the next read of any page comes from the file (tests that damage it underneath).
+    pub fn settle_to_file(&self) -> Result<(), StoreError> {
+        let _: i64 = self.probe("PRAGMA wal_checkpoint(TRUNCATE)")?;
+        let _: i64 = self.probe("PRAGMA shrink_memory").or_else(|e| match e {
+            // shrink_memory returns no row.
+            StoreError::Sqlite {
+                source: rusqlite::Error::QueryReturnedNoRows,
+                ..
+            } => Ok(0),
+            other => Err(other),
+        })?;
+        Ok(())
+    }
 }

@@ -10,7 +10,8 @@ pub const SCHEMA_VERSION: i64 = 2;
 /// `OPSD` in ASCII: marks the file as an opsdeck database.
 const APPLICATION_ID: i64 = 0x4F50_5344;
 
-const MIGRATIONS: [&str; 2] = [
+/// One SQL batch per schema version, in order (`health` builds its expected objects from them).
+pub(super) const MIGRATIONS: [&str; 2] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);

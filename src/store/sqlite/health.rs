@@ -1,0 +1,111 @@
+//! Whether a store file is whole: SQLite's own checks of its pages, and the tables and indexes
+//! the migrations make. The expected objects are read from a scratch database built by the same
+//! migrations, so a new migration is checked without a list to keep up to date.
+
+use rusqlite::Connection;
+
+use super::schema::MIGRATIONS;
+
+/// How many problems one check lists at most; the first says enough to act on.
+const MAX_PROBLEMS: u32 = 20;
+
+/// `PRAGMA quick_check`: every page readable and well formed, records and index order sound (not
+/// whether each index matches its table). Linear in the file's size; run at every open.
+pub(super) fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    pragma_check(conn, "quick_check")
+}
+
+/// `PRAGMA integrity_check`: `quick_check` and every index against its table too. For `doctor`.
+pub(super) fn integrity_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    pragma_check(conn, "integrity_check")
+}
+
+fn pragma_check(conn: &Connection, pragma: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(&format!("PRAGMA {pragma}({MAX_PROBLEMS})"))?;
+    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    let mut problems = Vec::new();
+    for row in rows {
+        let row = row?;
+        if row != "ok" {
+            problems.push(row.replace('\n', "; "));
+        }
+    }
+    Ok(problems)
+}
+
+/// Tables, indexes, views and triggers that migrations 1..=`version` make, as `table audit`.
+fn expected_objects(version: i64) -> rusqlite::Result<Vec<String>> {
+    let scratch = Connection::open_in_memory()?;
+    let applied = usize::try_from(version).unwrap_or(0).min(MIGRATIONS.len());
+    for sql in &MIGRATIONS[..applied] {
+        scratch.execute_batch(sql)?;
+    }
+    objects(&scratch)
+}
+
+fn objects(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT type || ' ' || name FROM sqlite_master
+         WHERE type IN ('table', 'index', 'view', 'trigger') AND name NOT LIKE 'sqlite_%'
+         ORDER BY type, name",
+    )?;
+    let names = stmt.query_map([], |r| r.get(0))?;
+    names.collect()
+}
+
+/// What the schema at the file's `user_version` should hold and the file lacks, by name.
+pub(super) fn missing_objects(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let present = objects(conn)?;
+    Ok(expected_objects(version)?
+        .into_iter()
+        .filter(|name| !present.contains(name))
+        .collect())
+}
+
+/// One line for an error message: the first problem and how many more there are.
+pub(super) fn summary(problems: &[String]) -> String {
+    match problems {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, rest @ ..] => format!("{first}; and {} more", rest.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_expected_objects_follow_the_migrations() {
+        let expected = expected_objects(super::super::SCHEMA_VERSION).unwrap();
+        for name in [
+            "table audit",
+            "table audit_tasks",
+            "index audit_ts",
+            "table audit_fts",
+        ] {
+            assert!(
+                expected.contains(&name.to_string()),
+                "{name} in {expected:?}"
+            );
+        }
+        assert!(expected_objects(0).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_dropped_table_and_index_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.db");
+        drop(crate::store::Store::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(missing_objects(&conn).unwrap(), Vec::<String>::new());
+        assert_eq!(quick_check(&conn).unwrap(), Vec::<String>::new());
+        conn.execute_batch("DROP TABLE rollouts; DROP INDEX audit_agent;")
+            .unwrap();
+        assert_eq!(
+            missing_objects(&conn).unwrap(),
+            vec!["index audit_agent", "table rollouts"]
+        );
+    }
+}
