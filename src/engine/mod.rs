@@ -129,7 +129,9 @@ impl Engine {
             commands
                 .into_iter()
                 .map(|(actor, command)| {
+                    let via = actor.via().cloned();
                     txn.step(command.name(), |txn| dispatch(txn, &actor, command))
+                        .map(|(reply, step)| (reply, Step { via, ..step }))
                 })
                 .collect()
         })?;
@@ -229,6 +231,8 @@ pub(crate) struct Step {
     cause: &'static str,
     changes: Vec<Change>,
     audits: Vec<crate::model::AuditDraft>,
+    /// The token and client of an HTTP caller, named in each of the step's records.
+    via: Option<crate::model::Via>,
 }
 
 type Persisted = (Vec<Result<Outcome, EngineError>>, Vec<Event>);
@@ -273,7 +277,8 @@ fn persist(
         }
         let mut audit_seqs = Vec::with_capacity(step.audits.len());
         for draft in step.audits {
-            let record = write.append_audit(audit_id(now, rng), now, draft)?;
+            let record =
+                write.append_audit_via(audit_id(now, rng), now, draft, step.via.clone())?;
             audit_seqs.push(record.seq);
             changes.push(Change::Audit(record));
         }

@@ -74,6 +74,19 @@ pub struct AuditRecord {
     pub prev_hash: String,
     pub hash: String,
     pub retention: Retention,
+    /// Who called over HTTP (token name and client address); outside the public schema's
+    /// required fields, absent on records written in process. Kept in the body, so it is hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
+}
+
+/// The door a record came in by: the server's token (its name, never the secret) and the
+/// client's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Via {
+    pub token: String,
+    pub client: String,
 }
 
 /// Records read with their text borrowed from the JSON they were read from.
@@ -123,6 +136,8 @@ pub mod borrowed {
         #[serde(borrow)]
         pub hash: Text<'a>,
         pub retention: Retention,
+        #[serde(default)]
+        pub via: Option<super::Via>,
     }
 
     impl AuditRecord<'_> {
@@ -149,6 +164,7 @@ pub mod borrowed {
                 prev_hash: owned(&self.prev_hash),
                 hash: owned(&self.hash),
                 retention: self.retention,
+                via: self.via.clone(),
             }
         }
     }
