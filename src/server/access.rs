@@ -135,10 +135,7 @@ pub enum Verdict {
 /// The table's answer for one route and one kind of caller.
 pub fn verdict(access: Access, caller: CallerKind, metrics_open: bool) -> Verdict {
     use CallerKind as C;
-    let token = match caller {
-        C::NoToken | C::WrongToken => false,
-        _ => true,
-    };
+    let token = !matches!(caller, C::NoToken | C::WrongToken);
     match access {
         Access::Open => Verdict::Allowed,
         Access::Metrics if metrics_open => Verdict::Allowed,
