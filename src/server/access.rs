@@ -219,7 +219,7 @@ mod tests {
     /// The table and the router's API description list the same routes and methods.
     #[test]
     fn every_route_is_in_the_table_once() {
-        let doc = super::super::ApiDoc::openapi();
+        let doc = crate::server::ApiDoc::openapi();
         let mut documented = Vec::new();
         for (path, item) in &doc.paths.paths {
             for (method, op) in [("GET", &item.get), ("POST", &item.post)] {
