@@ -26,6 +26,16 @@ pub struct ServerConfig {
     pub agent_burst: u32,
     /// Events a console may fall behind before it is told to take a fresh snapshot.
     pub client_buffer: usize,
+    /// Seconds a client has to send a request's headers (also how long an idle keep-alive
+    /// connection stays open).
+    pub header_read_timeout_secs: u64,
+    /// Connections open at once. At the cap, the connection that has waited longest without
+    /// sending a whole request is closed to make room; if none is, the newcomer is refused.
+    pub max_connections: usize,
+    /// Request bytes each agent token may send per minute on the agent endpoints (over: 429).
+    pub agent_bytes_per_minute: u32,
+    /// Serve /metrics without a token (default: an operator token is needed).
+    pub metrics_open: bool,
     pub operators: Vec<OperatorToken>,
     pub agents: Vec<AgentToken>,
 }
@@ -43,6 +53,10 @@ impl Default for ServerConfig {
             agent_rate_per_second: 200,
             agent_burst: 400,
             client_buffer: 1024,
+            header_read_timeout_secs: 10,
+            max_connections: 512,
+            agent_bytes_per_minute: 8 * 1024 * 1024,
+            metrics_open: false,
             operators: Vec::new(),
             agents: Vec::new(),
         }
@@ -108,6 +122,17 @@ impl ServerConfig {
         }
         if self.client_buffer < 16 {
             return Err("server.client_buffer must be at least 16; ".into());
+        }
+        if !(1..=300).contains(&self.header_read_timeout_secs) {
+            return Err("server.header_read_timeout_secs must be between 1 and 300; ".into());
+        }
+        if self.max_connections < 8 {
+            return Err("server.max_connections must be at least 8; ".into());
+        }
+        if (self.agent_bytes_per_minute as usize) < self.max_body_bytes {
+            return Err(
+                "server.agent_bytes_per_minute must be at least server.max_body_bytes, or no agent body that size could ever pass; ".into(),
+            );
         }
         if self.tls_cert.is_empty() != self.tls_key.is_empty() {
             return Err(

@@ -211,7 +211,7 @@ fn open_for<'a>(
     verb: &str,
 ) -> Result<(Approval, &'a str, &'a crate::authority::Role), EngineError> {
     let a = get(txn, id)?;
-    let Actor::Operator { name, role } = actor else {
+    let Actor::Operator { name, role, .. } = actor else {
         return Err(EngineError::refused(format!(
             "only operators {verb} escalated items"
         )));

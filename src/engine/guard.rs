@@ -11,7 +11,7 @@ pub fn operator_for<'a>(
     domain: &str,
 ) -> Result<(&'a str, &'a Role), EngineError> {
     match actor {
-        Actor::Operator { name, role } => {
+        Actor::Operator { name, role, .. } => {
             authority::may_act_in(role, domain)?;
             Ok((name, role))
         }
@@ -24,7 +24,7 @@ pub fn operator_for<'a>(
 /// agents it registered, so one fleet's token can never speak for another's agents.
 pub fn agent_is(state: &State, actor: &Actor, agent: &str) -> Result<(), EngineError> {
     match actor {
-        Actor::Agent { id, token } if id == agent => match (token, state.agents.get(agent)) {
+        Actor::Agent { id, token, .. } if id == agent => match (token, state.agents.get(agent)) {
             (Some(token), Some(a)) if a.owner.as_deref() != Some(token.name.as_str()) => {
                 Err(EngineError::refused(format!(
                     "agent token {} may act only for the agents it registered; {agent} is not one of them",

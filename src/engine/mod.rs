@@ -141,10 +141,12 @@ impl Engine {
                 .into_iter()
                 .zip(revealed)
                 .map(|((actor, command), record)| {
+                    let via = actor.via().cloned();
                     txn.step(command.name(), |txn| match command {
                         Command::RevealRecord(c) => reveal(txn, &actor, c.seq, record),
                         other => dispatch(txn, &actor, other),
                     })
+                    .map(|(reply, step)| (reply, Step { via, ..step }))
                 })
                 .collect()
         })?;
@@ -272,6 +274,8 @@ pub(crate) struct Step {
     cause: &'static str,
     changes: Vec<Change>,
     audits: Vec<crate::model::AuditDraft>,
+    /// The token and client of an HTTP caller, named in each of the step's records.
+    via: Option<crate::model::Via>,
 }
 
 type Persisted = (Vec<Result<Outcome, EngineError>>, Vec<Event>);
@@ -316,7 +320,8 @@ fn persist(
         }
         let mut audit_seqs = Vec::with_capacity(step.audits.len());
         for draft in step.audits {
-            let record = write.append_audit(audit_id(now, rng), now, draft)?;
+            let record =
+                write.append_audit_via(audit_id(now, rng), now, draft, step.via.clone())?;
             audit_seqs.push(record.seq);
             changes.push(Change::Audit(record));
         }

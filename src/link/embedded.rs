@@ -23,7 +23,7 @@ impl Embedded {
     /// A console on an orchestrator that is already running.
     pub fn on(orchestrator: Orchestrator, options: EmbeddedOptions) -> Embedded {
         let (name, role) = match &options.actor {
-            Actor::Operator { name, role } => (name.clone(), role.to_string()),
+            Actor::Operator { name, role, .. } => (name.clone(), role.to_string()),
             other => (other.audit_id(), String::new()),
         };
         Embedded {

@@ -78,6 +78,10 @@ pub struct AuditRecord {
     /// (see [`AuditRecord::withheld`]); outside the public schema's required fields.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub redacted: bool,
+    /// Who called over HTTP (token name and client address); outside the public schema's
+    /// required fields, absent on records written in process. Kept in the body, so it is hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
 }
 
 impl AuditRecord {
@@ -97,6 +101,15 @@ impl AuditRecord {
             self.redacted = true;
         }
     }
+}
+
+/// The door a record came in by: the server's token (its name, never the secret) and the
+/// client's address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Via {
+    pub token: String,
+    pub client: String,
 }
 
 /// Records read with their text borrowed from the JSON they were read from.
@@ -151,6 +164,8 @@ pub mod borrowed {
         /// A record exported with its details withheld: it cannot be imported.
         #[serde(default)]
         pub redacted: bool,
+        #[serde(default)]
+        pub via: Option<super::Via>,
     }
 
     impl AuditRecord<'_> {
@@ -178,6 +193,7 @@ pub mod borrowed {
                 hash: self.hash.as_ref().map(owned).unwrap_or_default(),
                 retention: self.retention,
                 redacted: self.redacted,
+                via: self.via.clone(),
             }
         }
     }

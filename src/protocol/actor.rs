@@ -1,7 +1,7 @@
 //! Who issues a command: it decides the audit identity and what is allowed.
 
-use crate::model::Role;
 use crate::model::role::operator_actor;
+use crate::model::{Role, Via};
 
 /// The agent token a request came with: its name and the domains it is limited to.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -22,16 +22,17 @@ pub enum Actor {
     Operator {
         name: String,
         role: Role,
+        /// Over HTTP: the token and client address, named in every record written.
+        via: Option<Via>,
     },
     /// An agent acting; over HTTP, with the token it came with (in process: none).
     Agent {
         id: String,
         token: Option<TokenScope>,
+        via: Option<Via>,
     },
     /// The orchestrator itself (timers, alert rules), or a domain orchestrator.
-    Orchestrator {
-        domain: Option<String>,
-    },
+    Orchestrator { domain: Option<String> },
 }
 
 impl Actor {
@@ -39,6 +40,7 @@ impl Actor {
         Actor::Operator {
             name: name.to_string(),
             role,
+            via: None,
         }
     }
 
@@ -46,6 +48,7 @@ impl Actor {
         Actor::Agent {
             id: id.to_string(),
             token: None,
+            via: None,
         }
     }
 
@@ -54,6 +57,24 @@ impl Actor {
         Actor::Agent {
             id: id.to_string(),
             token: Some(token),
+            via: None,
+        }
+    }
+
+    /// The same actor, calling through `via` (the server sets it from the request).
+    pub fn through(mut self, door: Via) -> Actor {
+        match &mut self {
+            Actor::Operator { via, .. } | Actor::Agent { via, .. } => *via = Some(door),
+            Actor::Orchestrator { .. } => {}
+        }
+        self
+    }
+
+    /// The token and client an HTTP caller came by; `None` in process.
+    pub fn via(&self) -> Option<&Via> {
+        match self {
+            Actor::Operator { via, .. } | Actor::Agent { via, .. } => via.as_ref(),
+            Actor::Orchestrator { .. } => None,
         }
     }
 

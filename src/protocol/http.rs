@@ -30,6 +30,9 @@ pub struct Problem {
     /// On a bad audit query: the 1-based column of the error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub column: Option<usize>,
+    /// On a field over its length limit: the field, as named in the body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// Who the token says the caller is.
@@ -87,4 +90,21 @@ pub struct AuditCount {
     pub count: u64,
     /// More records match than `count`.
     pub capped: bool,
+}
+
+/// The route of [`AgentView`].
+pub const AGENT_STATE_PATH: &str = "/v1/agent/state";
+
+/// `GET /v1/agent/state`: what an agent token may see, namely its own agents, the tasks they
+/// hold, and the rollouts they are canaries of (never approvals, incidents or the audit trail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgentView {
+    /// The last event included.
+    pub seq: u64,
+    #[schema(value_type = Vec<Object>)]
+    pub agents: Vec<crate::model::Agent>,
+    #[schema(value_type = Vec<Object>)]
+    pub tasks: Vec<crate::model::Task>,
+    #[schema(value_type = Vec<Object>)]
+    pub rollouts: Vec<crate::model::Rollout>,
 }

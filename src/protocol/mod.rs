@@ -11,6 +11,7 @@ mod actor;
 mod agent;
 mod command;
 mod http;
+pub mod limits;
 mod operator;
 mod reply;
 
@@ -21,8 +22,8 @@ pub use agent::{
 };
 pub use command::{Command, Request, fill_path};
 pub use http::{
-    AuditCount, AuditPage, AuditParams, CountParams, IDEMPOTENCY_KEY, Identity, PROBLEM_BASE,
-    Problem,
+    AGENT_STATE_PATH, AgentView, AuditCount, AuditPage, AuditParams, CountParams, IDEMPOTENCY_KEY,
+    Identity, PROBLEM_BASE, Problem,
 };
 pub use operator::{
     ActOnAgent, ActOnApproval, ActOnIncident, ActOnRollout, AgentAction, ApprovalAction,

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
@@ -12,8 +13,49 @@ use axum::response::Response;
 
 use super::auth::AgentCaller;
 use super::mutation::{Who, command_route};
+use super::problem::ApiError;
 use super::state::AppState;
+use crate::model::Snapshot;
 use crate::protocol::*;
+
+/// What the calling token's agents need to work: the agents it registered, the tasks they
+/// hold and the rollouts they are canaries of. Nothing else of the control plane.
+#[utoipa::path(get, path = "/v1/agent/state", responses((status = 200, body = AgentView), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn view(
+    State(state): State<Arc<AppState>>,
+    caller: AgentCaller,
+) -> Result<Json<AgentView>, ApiError> {
+    const _: () = assert!(crate::server::same_path(
+        "/v1/agent/state",
+        AGENT_STATE_PATH
+    ));
+    let snapshot = state.orchestrator.snapshot().await?;
+    Ok(Json(agent_view(snapshot, &caller.token.name)))
+}
+
+fn agent_view(s: Snapshot, token: &str) -> AgentView {
+    let agents: Vec<_> = s
+        .agents
+        .into_iter()
+        .filter(|a| a.owner.as_deref() == Some(token))
+        .collect();
+    let ours = |id: &Option<String>| {
+        id.as_ref()
+            .is_some_and(|id| agents.iter().any(|a| &a.id == id))
+    };
+    let tasks = s.tasks.into_iter().filter(|t| ours(&t.agent)).collect();
+    let rollouts = s
+        .rollouts
+        .into_iter()
+        .filter(|r| agents.iter().any(|a| a.rollout.as_ref() == Some(&r.id)))
+        .collect();
+    AgentView {
+        seq: s.seq,
+        agents,
+        tasks,
+        rollouts,
+    }
+}
 
 /// One agent route: its OpenAPI description, and who acts (the agent the body names, or the
 /// token that brought the agent in). Every route answers the command's outcome, or a problem

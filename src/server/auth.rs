@@ -4,14 +4,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::config::server::{ServerConfig, token_hash};
-use crate::model::Role;
+use crate::model::{Role, Via};
 use crate::protocol::{Actor, TokenScope};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,11 +54,12 @@ impl Tokens {
         self.0.is_empty()
     }
 
-    fn caller(&self, parts: &Parts) -> Result<Caller, ApiError> {
+    pub fn caller(&self, parts: &Parts) -> Result<Caller, ApiError> {
         let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
             ApiError::unauthorized(
                 "no token: send `Authorization: Bearer <token>` (opsdeck token new NAME prints one)",
             )
+            .because("no-token")
         })?;
         let token = header
             .to_str()
@@ -66,11 +69,11 @@ impl Tokens {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+                    .because("malformed-header")
             })?;
-        self.0
-            .get(&token_hash(token))
-            .cloned()
-            .ok_or_else(|| ApiError::unauthorized("this token is not known to the server"))
+        self.0.get(&token_hash(token)).cloned().ok_or_else(|| {
+            ApiError::unauthorized("this token is not known to the server").because("unknown-token")
+        })
     }
 }
 
@@ -91,15 +94,44 @@ fn bearer(header: &str) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
+/// The client's address, as the connection gave it (`unknown` when served without one).
+pub fn client_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The refusal of an agent token on a route outside its scope, naming the scope.
+pub fn outside_agent_scope(token: &TokenScope) -> ApiError {
+    let domains = if token.domains.is_empty() {
+        "every domain".to_string()
+    } else {
+        token.domains.join(", ")
+    };
+    ApiError::forbidden(format!(
+        "{} holds an agent token (scope: agent, the /v1/agent/ endpoints and /v1/whoami only, for the agents it registered, in {domains}); this route needs an operator token",
+        token.name
+    ))
+    .because("agent-scope")
+}
+
 /// An operator's token: the console and the CLI.
 pub struct Operator {
     pub name: String,
     pub role: Role,
+    /// The client's address.
+    pub client: String,
 }
 
 impl Operator {
+    /// The operator acting, through this token from this client (named in every record).
     pub fn actor(&self) -> Actor {
-        Actor::operator(&self.name, self.role.clone())
+        Actor::operator(&self.name, self.role.clone()).through(Via {
+            token: self.name.clone(),
+            client: self.client.clone(),
+        })
     }
 }
 
@@ -111,11 +143,12 @@ impl FromRequestParts<Arc<AppState>> for Operator {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         match state.tokens.caller(parts)? {
-            Caller::Operator { name, role } => Ok(Operator { name, role }),
-            Caller::Agent { token } => Err(ApiError::forbidden(format!(
-                "{} holds an agent token, which may use only the /v1/agent/ endpoints",
-                token.name
-            ))),
+            Caller::Operator { name, role } => Ok(Operator {
+                name,
+                role,
+                client: client_of(parts),
+            }),
+            Caller::Agent { token } => Err(outside_agent_scope(&token)),
         }
     }
 }
@@ -123,12 +156,17 @@ impl FromRequestParts<Arc<AppState>> for Operator {
 /// An agent token: the agent endpoints only, for the agents it registered.
 pub struct AgentCaller {
     pub token: TokenScope,
+    /// The client's address.
+    pub client: String,
 }
 
 impl AgentCaller {
     /// The agent `id` acting through this token (the engine checks the agent is the token's).
     pub fn actor(&self, id: &str) -> Actor {
-        Actor::agent_with(id, self.token.clone())
+        Actor::agent_with(id, self.token.clone()).through(Via {
+            token: self.token.name.clone(),
+            client: self.client.clone(),
+        })
     }
 }
 
@@ -140,10 +178,14 @@ impl FromRequestParts<Arc<AppState>> for AgentCaller {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         match state.tokens.caller(parts)? {
-            Caller::Agent { token } => Ok(AgentCaller { token }),
+            Caller::Agent { token } => Ok(AgentCaller {
+                token,
+                client: client_of(parts),
+            }),
             Caller::Operator { name, .. } => Err(ApiError::forbidden(format!(
                 "{name} holds an operator token; the agent endpoints need an agent token (opsdeck token new NAME --agent)"
-            ))),
+            ))
+            .because("operator-on-agent-route")),
         }
     }
 }

@@ -15,7 +15,7 @@ use futures::Stream;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
-use super::auth::Caller;
+use super::auth::Operator;
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::model::Event;
@@ -100,7 +100,7 @@ fn reset(reason: &str) -> SseEvent {
     responses((status = 200, description = "text/event-stream: `id:` seq, `data:` the event as JSON; `event: reset` means take a fresh snapshot"), (status = 401, body = Problem)))]
 pub async fn events(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    _operator: Operator,
     headers: HeaderMap,
     params: Result<Query<EventsParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {

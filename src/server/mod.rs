@@ -1,8 +1,10 @@
 //! `opsdeck serve`: the orchestrator behind an HTTP API (axum) for many consoles and agents.
 //! Routes, auth and limits follow DESIGN §3; every error is an RFC 9457 problem document.
 
+mod access;
 mod agents;
 mod auth;
+mod conn;
 mod events;
 mod idempotency;
 mod limits;
@@ -23,6 +25,7 @@ use axum::routing::{get, post};
 use tokio::sync::{broadcast, watch};
 
 pub use crate::config::server::ServerConfig;
+pub use access::{Access, CallerKind, ROUTES, RouteRule, Verdict, verdict};
 pub use ops::ApiDoc;
 
 use crate::orchestrator::Orchestrator;
@@ -75,6 +78,7 @@ pub(crate) const fn same_path(a: &str, b: &str) -> bool {
 fn router(state: Arc<AppState>, max_body: usize) -> Router {
     let api = Router::new()
         .route("/v1/whoami", get(routes::whoami))
+        .route(protocol::AGENT_STATE_PATH, get(agents::view))
         .route("/v1/snapshot", get(routes::snapshot))
         .route("/v1/events", get(events::events))
         .route("/v1/audit", get(routes::audit))
@@ -108,8 +112,28 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::authorize,
+        ))
         .layer(axum::middleware::from_fn(ops::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            conn::hold,
+        ))
         .with_state(state)
+}
+
+/// A client has `timeout` to send a request's headers (hyper's timer makes the limit real).
+fn limit_headers<A: axum_server::Address, Acc>(
+    server: &mut axum_server::Server<A, Acc>,
+    timeout: Duration,
+) {
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(timeout);
 }
 
 /// A running server.
@@ -143,6 +167,7 @@ impl Server {
         let (frames, _) = broadcast::channel(config.client_buffer);
         let (closing_tx, closing) = watch::channel(false);
         events::fan_out(orchestrator.subscribe(), frames.clone());
+        let connections = conn::Connections::new(config.max_connections);
         let state = Arc::new(AppState {
             name: config.name.clone(),
             orchestrator: orchestrator.clone(),
@@ -152,17 +177,28 @@ impl Server {
             frames,
             closing,
             consoles: AtomicI64::new(0),
+            metrics_open: config.metrics_open,
+            connections: connections.clone(),
         });
         if state.tokens.is_empty() {
             tracing::warn!(
                 "no tokens in [server]: every request will be refused; run `opsdeck token new NAME --role ROLE`"
             );
         }
-        let app = router(state, config.max_body_bytes).into_make_service();
+        let app = router(state, config.max_body_bytes)
+            .into_make_service_with_connect_info::<SocketAddr>();
         let handle = axum_server::Handle::new();
+        let header_timeout = Duration::from_secs(config.header_read_timeout_secs);
+        let cap = |plain| conn::CapAcceptor {
+            connections: connections.clone(),
+            plain,
+        };
         let task = match &tls {
             None => {
-                let server = axum_server::from_tcp(listener)?.handle(handle.clone());
+                let mut server = axum_server::from_tcp(listener)?
+                    .handle(handle.clone())
+                    .acceptor(cap(true));
+                limit_headers(&mut server, header_timeout);
                 tokio::spawn(server.serve(app))
             }
             Some(tls) => {
@@ -174,7 +210,12 @@ impl Server {
                             key: tls.key.display().to_string(),
                             source,
                         })?;
-                let server = axum_server::from_tcp_rustls(listener, rustls)?.handle(handle.clone());
+                let acceptor =
+                    axum_server::tls_rustls::RustlsAcceptor::new(rustls).acceptor(cap(false));
+                let mut server = axum_server::from_tcp(listener)?
+                    .handle(handle.clone())
+                    .acceptor(acceptor);
+                limit_headers(&mut server, header_timeout);
                 tokio::spawn(server.serve(app))
             }
         };

@@ -67,6 +67,11 @@ where
         Ok(body) => body.clone(),
         Err(rejection) => return Err(body_rejection(rejection)),
     };
+    if !key_required {
+        // Agents' bodies become records: a byte budget per token bounds how fast one token
+        // can grow the store.
+        state.limits.agent_bytes(name, body.len())?;
+    }
     json_content_type(headers)?;
     let key = match headers.get(IDEMPOTENCY_KEY) {
         Some(value) => Some(
@@ -224,6 +229,11 @@ pub async fn command_route<T: Request>(
         }
         let actor = actor(&request);
         let command: Command = request.into();
+        if let Err(too_long) = command.check_lengths() {
+            let mut err = ApiError::unprocessable(too_long.to_string());
+            err.problem.field = Some(too_long.field);
+            return Err(err);
+        }
         if let Some((kind, _, None)) = command.versioned() {
             return Err(ApiError::unprocessable(format!(
                 "missing field `version`: send the {} version you saw, so a change you have not seen is a conflict",

@@ -1,18 +1,19 @@
 //! Health, metrics and the API description: what the people running the server need.
 
 use crate::protocol::Problem;
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::Json;
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use utoipa::OpenApi;
 
-use super::problem::ApiError;
+use super::problem::{ApiError, Denial};
 use super::state::AppState;
 
 /// The process-wide Prometheus recorder (one per process, however many servers run in it).
@@ -37,16 +38,36 @@ pub fn init_metrics() {
     recorder();
 }
 
-/// Counts every request and its latency, by route template and status.
+/// Counts every request and its latency, by route template and status; logs and counts every
+/// refusal (401, 403) by reason, with the route and the client's address (never the token).
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_else(|| "unknown".into());
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
+    if matches!(
+        response.status(),
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    ) {
+        // A replayed refusal (same Idempotency-Key) carries no label of its own.
+        let reason = response
+            .extensions()
+            .get::<Denial>()
+            .map_or("replayed", |d| d.0);
+        let status = response.status().as_u16();
+        tracing::warn!(%method, %route, %client, status, reason, "request refused");
+        metrics::counter!("opsdeck_http_denied_total", "status" => status.to_string(), "reason" => reason)
+            .increment(1);
+    }
     let status = response.status().as_u16().to_string();
     metrics::counter!("opsdeck_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
@@ -64,9 +85,10 @@ pub async fn healthz(
     Ok(Json(serde_json::json!({ "status": "ok", "seq": seq })))
 }
 
-/// Prometheus text: requests, latencies, connected consoles, queue depth, pending approvals,
-/// open incidents by severity.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+/// Prometheus text: requests, latencies, refusals by reason, connections, connected consoles,
+/// queue depth, pending approvals, open incidents by severity. Needs an operator token unless
+/// `[server] metrics_open`.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain"), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn metrics_text(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let snapshot = state.orchestrator.snapshot().await?;
     let s = &snapshot;
@@ -115,6 +137,7 @@ pub async fn metrics_text(State(state): State<Arc<AppState>>) -> Result<Response
         super::routes::incident_action,
         super::routes::rollout_action,
         super::routes::agent_action,
+        super::agents::view,
         super::agents::register,
         super::agents::heartbeat,
         super::agents::lease,

@@ -13,7 +13,13 @@ pub struct ApiError {
     pub problem: Box<Problem>,
     /// Seconds, for 429 and 503.
     pub retry_after: Option<u64>,
+    /// For 401 and 403: why, as a short label for the log and the metric.
+    pub reason: Option<&'static str>,
 }
+
+/// Why a request was refused (401 or 403), attached to the response for the request log.
+#[derive(Debug, Clone, Copy)]
+pub struct Denial(pub &'static str);
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> ApiError {
@@ -26,9 +32,17 @@ impl ApiError {
                 current: None,
                 current_version: None,
                 column: None,
+                field: None,
             }),
             retry_after: None,
+            reason: None,
         }
+    }
+
+    /// Labels a refusal (401, 403) for the log and the `opsdeck_http_denied_total` metric.
+    pub fn because(mut self, reason: &'static str) -> ApiError {
+        self.reason = Some(reason);
+        self
     }
 
     pub fn bad_request(detail: impl Into<String>) -> ApiError {
@@ -89,8 +103,10 @@ impl From<OrchestratorError> for ApiError {
 fn refused(failure: Failure, detail: String) -> ApiError {
     match failure {
         Failure::NotFound => ApiError::not_found(detail),
-        Failure::Denied => ApiError::forbidden(detail),
-        Failure::Refused => ApiError::new(StatusCode::FORBIDDEN, "refused", detail),
+        Failure::Denied => ApiError::forbidden(detail).because("role"),
+        Failure::Refused => {
+            ApiError::new(StatusCode::FORBIDDEN, "refused", detail).because("refused")
+        }
         Failure::Conflict { current_version } => {
             let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", detail);
             err.problem.current_version = current_version;
@@ -101,12 +117,13 @@ fn refused(failure: Failure, detail: String) -> ApiError {
     }
 }
 
+/// The store's own message names files and SQL: it goes to the log, never to the client.
 fn store_unavailable(detail: &str) -> ApiError {
     tracing::error!("store: {detail}");
     let mut err = ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "store-unavailable",
-        format!("the store refused the request, nothing was changed: {detail}"),
+        "the store could not take the request and nothing was changed; retry shortly (the server's log says why)",
     );
     err.retry_after = Some(5);
     err
@@ -123,6 +140,9 @@ impl IntoResponse for ApiError {
         );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(reason) = self.reason {
+            response.extensions_mut().insert(Denial(reason));
         }
         response
     }

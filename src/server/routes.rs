@@ -33,10 +33,10 @@ pub async fn whoami(State(state): State<Arc<AppState>>, caller: Caller) -> Json<
 }
 
 /// Everything the console shows, at one seq.
-#[utoipa::path(get, path = "/v1/snapshot", responses((status = 200, description = "the state at `seq`: agents, queues, incidents, approvals, rollouts, metrics, audit tail", body = Object), (status = 401, body = Problem)))]
+#[utoipa::path(get, path = "/v1/snapshot", responses((status = 200, description = "the state at `seq`: agents, queues, incidents, approvals, rollouts, metrics, audit tail", body = Object), (status = 401, body = Problem), (status = 403, description = "an agent token", body = Problem)))]
 pub async fn snapshot(
     State(state): State<Arc<AppState>>,
-    _caller: Caller,
+    _operator: Operator,
 ) -> Result<Json<Snapshot>, ApiError> {
     Ok(Json(state.orchestrator.snapshot().await?))
 }
@@ -47,6 +47,25 @@ fn query<T>(params: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))
 }
 
+/// A search query holds no control characters (a NUL, an escape...): 400 naming the 1-based
+/// column of the first, before the query reaches the store.
+fn plain_query(q: &str) -> Result<(), ApiError> {
+    let Some((column, c)) = q.chars().enumerate().find(|(_, c)| c.is_control()) else {
+        return Ok(());
+    };
+    let column = column + 1;
+    let mut err = ApiError::new(
+        axum::http::StatusCode::BAD_REQUEST,
+        "bad-query",
+        format!(
+            "q: column {column} holds the control character U+{:04X}; a query is plain text, remove it",
+            c as u32
+        ),
+    );
+    err.problem.column = Some(column);
+    Err(err)
+}
+
 /// Searches the audit trail, newest first (the query language of `opsdeck audit search`).
 #[utoipa::path(get, path = "/v1/audit", params(AuditParams), responses((status = 200, body = AuditPage), (status = 400, body = Problem), (status = 401, body = Problem)))]
 pub async fn audit(
@@ -55,6 +74,7 @@ pub async fn audit(
     params: Result<Query<AuditParams>, QueryRejection>,
 ) -> Result<Json<AuditPage>, ApiError> {
     let params = query(params)?;
+    plain_query(&params.q)?;
     let limit = params.limit.unwrap_or(PAGE_DEFAULT);
     if !(1..=PAGE_MAX).contains(&limit) {
         return Err(ApiError::bad_request(format!(
@@ -82,6 +102,7 @@ pub async fn audit_count(
     params: Result<Query<CountParams>, QueryRejection>,
 ) -> Result<Json<AuditCount>, ApiError> {
     let params = query(params)?;
+    plain_query(&params.q)?;
     let cap = params.cap.unwrap_or(COUNT_CAP).clamp(1, COUNT_CAP);
     let (count, capped) = state.orchestrator.count_audit(&params.q, cap).await?;
     Ok(Json(AuditCount { count, capped }))

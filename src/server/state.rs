@@ -22,6 +22,10 @@ pub struct AppState {
     /// Turns true when the server is stopping: event streams end so clients reconnect.
     pub closing: watch::Receiver<bool>,
     pub consoles: AtomicI64,
+    /// `/metrics` without a token (`[server] metrics_open`).
+    pub metrics_open: bool,
+    /// Every open connection, for the cap.
+    pub connections: Arc<super::conn::Connections>,
 }
 
 impl AppState {

@@ -109,10 +109,24 @@ impl RemoteFleet {
         })
     }
 
-    /// What the orchestrator holds now (the fleet reads it as agents read their own state).
+    /// What the token's agents need to know: the agents it registered, their tasks and the
+    /// rollouts they are canaries of (an agent token reads nothing else of the orchestrator).
     pub fn refresh(&mut self) -> Result<(), FleetError> {
-        let snapshot: crate::model::Snapshot = self.get("v1/snapshot")?;
-        self.state = State::from_snapshot(snapshot);
+        let view: protocol::AgentView =
+            self.get(protocol::AGENT_STATE_PATH.trim_start_matches('/'))?;
+        self.state = State::from_snapshot(crate::model::Snapshot {
+            at: chrono::Utc::now(),
+            seq: view.seq,
+            agents: view.agents,
+            tasks: view.tasks,
+            queues: Vec::new(),
+            incidents: Vec::new(),
+            approvals: Vec::new(),
+            rollouts: view.rollouts,
+            alerts: Vec::new(),
+            domains: Vec::new(),
+            audit_tail: Vec::new(),
+        });
         Ok(())
     }
 

@@ -64,6 +64,7 @@ struct Fields<'a, D, T> {
     classification: Classification,
     related_tasks: &'a [T],
     retention: Retention,
+    via: Option<&'a crate::model::Via>,
 }
 
 /// Appends `at` exactly as [`millis::format`] writes it, without allocating in the usual case.
@@ -113,6 +114,7 @@ impl Prepared {
             classification: d.classification,
             related_tasks: &d.related_tasks,
             retention: d.retention,
+            via: None,
         })
     }
 
@@ -136,6 +138,7 @@ impl Prepared {
             classification: r.classification,
             related_tasks: &r.related_tasks,
             retention: r.retention,
+            via: r.via.as_ref(),
         })
     }
 
@@ -158,7 +161,7 @@ impl Prepared {
         text.extend_from_slice(f.domain.as_bytes());
         ends.push(text.len() as u32);
         let body_at = text.len();
-        write_body(f.summary, f.details, f.related_tasks, &mut text);
+        write_body(f.summary, f.details, f.related_tasks, f.via, &mut text);
         ends.push(text.len() as u32);
         let body_sha = hex(Sha256::digest(&text[body_at..]));
         let mut header = Vec::with_capacity(384);
@@ -336,7 +339,7 @@ mod tests {
                 record,
                 body,
                 body_sha,
-            } = chain::seal(&head, id, at, draft(seq as usize));
+            } = chain::seal(&head, id, at, draft(seq as usize), None);
             let p = Prepared::new(id, at, draft(seq as usize));
             let prev: Hex = head.audit_hash.as_bytes().try_into().unwrap();
             assert_eq!(hex_str(&p.hash_at(seq + 1, &prev)), record.hash);

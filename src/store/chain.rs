@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::Head;
 use crate::model::audit::millis;
-use crate::model::{AuditDetails, AuditDraft, AuditRecord, Timestamp};
+use crate::model::{AuditDetails, AuditDraft, AuditRecord, Timestamp, Via};
 
 /// The `prev_hash` of the first record.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -39,6 +39,10 @@ pub(super) struct Body {
     pub summary: String,
     pub details: AuditDetails,
     pub related_tasks: Vec<String>,
+    /// Who called over HTTP; absent in older records and in-process ones, so their digest is
+    /// what it always was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<Via>,
 }
 
 impl Body {
@@ -48,13 +52,19 @@ impl Body {
             summary: String::new(),
             details: AuditDetails::default(),
             related_tasks: Vec::new(),
+            via: None,
         }
     }
 }
 
-pub(super) fn body_json(summary: &str, details: &AuditDetails, related_tasks: &[String]) -> String {
+pub(super) fn body_json(
+    summary: &str,
+    details: &AuditDetails,
+    related_tasks: &[String],
+    via: Option<&Via>,
+) -> String {
     let mut out = Vec::with_capacity(512);
-    write_body(summary, details, related_tasks, &mut out);
+    write_body(summary, details, related_tasks, via, &mut out);
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
@@ -63,6 +73,7 @@ pub(super) fn write_body<D: Serialize, T: Serialize>(
     summary: &str,
     details: &D,
     related_tasks: &[T],
+    via: Option<&Via>,
     out: &mut Vec<u8>,
 ) {
     #[derive(Serialize)]
@@ -70,6 +81,8 @@ pub(super) fn write_body<D: Serialize, T: Serialize>(
         summary: &'a str,
         details: &'a D,
         related_tasks: &'a [T],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        via: Option<&'a Via>,
     }
     serde_json::to_writer(
         out,
@@ -77,6 +90,7 @@ pub(super) fn write_body<D: Serialize, T: Serialize>(
             summary,
             details,
             related_tasks,
+            via,
         },
     )
     .expect("audit bodies always serialise")
@@ -117,7 +131,12 @@ pub fn link_hash(prev_hash: &[u8], header: &Header<'_>, scratch: &mut Vec<u8>) -
 
 /// A record's stored body and its digest.
 fn body_of(record: &AuditRecord) -> (String, Hex) {
-    let body = body_json(&record.summary, &record.details, &record.related_tasks);
+    let body = body_json(
+        &record.summary,
+        &record.details,
+        &record.related_tasks,
+        record.via.as_ref(),
+    );
     let body_sha = hex(Sha256::digest(body.as_bytes()));
     (body, body_sha)
 }
@@ -160,8 +179,9 @@ pub struct Sealed {
     pub body_sha: String,
 }
 
-/// Gives a draft the next place in the chain after `head`.
-pub fn seal(head: &Head, id: uuid::Uuid, at: Timestamp, d: AuditDraft) -> Sealed {
+/// Gives a draft the next place in the chain after `head`; `via` names the token and client it
+/// came in by over HTTP.
+pub fn seal(head: &Head, id: uuid::Uuid, at: Timestamp, d: AuditDraft, via: Option<Via>) -> Sealed {
     let mut record = AuditRecord {
         id: id.to_string(),
         timestamp: at,
@@ -177,6 +197,7 @@ pub fn seal(head: &Head, id: uuid::Uuid, at: Timestamp, d: AuditDraft) -> Sealed
         hash: String::new(),
         retention: d.retention,
         redacted: false,
+        via,
     };
     let (body, body_sha) = body_of(&record);
     let body_sha = hex_str(&body_sha).to_owned();
@@ -494,9 +515,31 @@ mod tests {
             .with_timezone(&chrono::Utc)
     }
 
+    /// A record without `via` keeps the body (and so the digest) records always had.
+    #[test]
+    fn a_body_without_via_is_the_body_before_via() {
+        let body = body_json("s", &AuditDetails::default(), &[], None);
+        assert!(!body.contains("via"), "{body}");
+        let via = Via {
+            token: "alice".into(),
+            client: "10.0.0.1:9".into(),
+        };
+        let with = body_json("s", &AuditDetails::default(), &[], Some(&via));
+        let read: Body = serde_json::from_str(&with).unwrap();
+        assert_eq!(read.via, Some(via));
+        assert_eq!(serde_json::from_str::<Body>(&body).unwrap().via, None);
+    }
+
     #[test]
     fn the_hash_covers_every_field() {
-        let record = seal(&genesis(), uuid::Uuid::nil(), at(), draft("approve budget")).record;
+        let record = seal(
+            &genesis(),
+            uuid::Uuid::nil(),
+            at(),
+            draft("approve budget"),
+            None,
+        )
+        .record;
         assert_eq!(record.seq, 1);
         assert_eq!(hash_record(&record), record.hash);
         type Mutation = Box<dyn Fn(&mut AuditRecord)>;
@@ -514,6 +557,12 @@ mod tests {
             Box::new(|r| r.prev_hash = "1".repeat(64)),
             Box::new(|r| r.timestamp += chrono::Duration::milliseconds(1)),
             Box::new(|r| r.id = uuid::Uuid::max().to_string()),
+            Box::new(|r| {
+                r.via = Some(Via {
+                    token: "fleet".into(),
+                    client: "127.0.0.1:5000".into(),
+                })
+            }),
         ];
         for (i, mutate) in mutations.iter().enumerate() {
             let mut changed = record.clone();
@@ -534,6 +583,7 @@ mod tests {
                 uuid::Uuid::now_v7(),
                 at(),
                 draft(&format!("item {n}")),
+                None,
             );
             assert_eq!(hex_str(&record_hash(&s.record)), s.record.hash);
             head.audit_seq = s.record.seq;

@@ -256,6 +256,19 @@ impl WriteTx<'_> {
         }
     }
 
+    /// [`Self::append_audit`], naming the token and client the record came in by over HTTP.
+    pub fn append_audit_via(
+        &mut self,
+        id: uuid::Uuid,
+        at: Timestamp,
+        draft: AuditDraft,
+        via: Option<crate::model::Via>,
+    ) -> Result<AuditRecord, StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.append_audit_via(id, at, draft, via),
+        }
+    }
+
     /// Appends records chained by a [`Chainer`] that started from this transaction's head.
     pub fn append_chained(&mut self, batch: &Chained) -> Result<(), StoreError> {
         match self {

@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 mod access;
 mod agents;
 mod events;
+mod guards;
 mod limits;
+mod matrix;
 mod operations;
 
 struct Fixture {

@@ -19,8 +19,9 @@ async fn health_metrics_and_the_openapi_document() {
         .unwrap();
     assert_eq!(health["status"], "ok");
     f.get("/v1/snapshot", Some(ALICE)).send().await.unwrap();
+    // /metrics needs an operator token (any role) unless [server] metrics_open.
     let metrics = f
-        .get("/metrics", None)
+        .get("/metrics", Some(ALICE))
         .send()
         .await
         .unwrap()

@@ -60,6 +60,7 @@ pub(super) fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRe
         summary: body.summary,
         details: body.details,
         related_tasks: body.related_tasks,
+        via: body.via,
         prev_hash: r.get(9)?,
         hash: r.get(10)?,
         redacted: false,

@@ -68,11 +68,22 @@ impl<'a> SqliteWriteTx<'a> {
         at: Timestamp,
         draft: AuditDraft,
     ) -> Result<AuditRecord, StoreError> {
+        self.append_audit_via(id, at, draft, None)
+    }
+
+    /// [`Self::append_audit`], naming the token and client the record came in by.
+    pub fn append_audit_via(
+        &mut self,
+        id: uuid::Uuid,
+        at: Timestamp,
+        draft: AuditDraft,
+        via: Option<crate::model::Via>,
+    ) -> Result<AuditRecord, StoreError> {
         let Sealed {
             record,
             body,
             body_sha,
-        } = seal(&self.head, id, at, draft);
+        } = seal(&self.head, id, at, draft, via);
         write::insert(&self.tx, &record, &body, &body_sha).map_err(|e| self.err(e))?;
         if self.inline_index {
             write::index_one(&self.tx, &record).map_err(|e| self.err(e))?;
