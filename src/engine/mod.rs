@@ -23,7 +23,10 @@ pub use tasks::backoff;
 
 use crate::config::Config;
 use crate::model::{Change, Event, Snapshot, State, Timestamp};
-use crate::protocol::{Actor, AgentAction, Command, Outcome, Reply};
+use crate::protocol::{
+    Actor, AgentAction, Command, Executed, IDEMPOTENCY_WINDOW_HOURS, IdempotencyKey, KEY_REUSED,
+    Outcome, RecordedAnswer, Reply, answer_body,
+};
 use crate::store::{ClockMode, Store, StoreError, WriteTx};
 use txn::Txn;
 
@@ -125,7 +128,7 @@ impl Engine {
         &mut self,
         commands: Vec<(Actor, Command)>,
     ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
-        let (outcomes, _) = self.transact(false, |txn| {
+        let (outcomes, _) = self.transact(false, |txn, _| {
             commands
                 .into_iter()
                 .map(|(actor, command)| {
@@ -136,10 +139,56 @@ impl Engine {
         Ok(outcomes)
     }
 
+    /// Runs one command at most once per idempotency key: a key already answered within the
+    /// window gets that answer back, byte for byte, and nothing runs; the key with another
+    /// request is refused. The answer is recorded in the transaction of the command's effect,
+    /// so a crash cannot keep one without the other; a command that fails records nothing (a
+    /// retry runs it again).
+    pub fn execute_once(
+        &mut self,
+        actor: &Actor,
+        command: Command,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Executed, EngineError> {
+        let Some(key) = key else {
+            return self.execute(actor, command).map(Executed::Fresh);
+        };
+        let mut recorded: Option<RecordedAnswer> = None;
+        let (mut outcomes, _) = self.transact(false, |txn, write| {
+            let since = txn.now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS);
+            match write.recorded_answer(&key.caller, &key.key, since) {
+                Err(e) => vec![Err(e.into())],
+                Ok(Some(answer)) => {
+                    recorded = Some(answer);
+                    Vec::new()
+                }
+                Ok(None) => {
+                    let status = command.success_status();
+                    let step = txn.step(command.name(), |txn| dispatch(txn, actor, command));
+                    vec![step.map(|(reply, mut step)| {
+                        step.answer_key = Some((key.clone(), status));
+                        (reply, step)
+                    })]
+                }
+            }
+        })?;
+        if let Some(answer) = recorded {
+            return if answer.fingerprint == key.fingerprint {
+                Ok(Executed::Replayed(answer))
+            } else {
+                Err(EngineError::Invalid(KEY_REUSED.into()))
+            };
+        }
+        outcomes
+            .pop()
+            .expect("one result per command")
+            .map(Executed::Fresh)
+    }
+
     /// Runs the engine's timers and rules: leases, retries, deadlines, metrics, alert rules and
     /// rollout gates, in one transaction. Returns the event, if anything changed.
     pub fn tick(&mut self) -> Result<Option<Event>, EngineError> {
-        let (mut outcomes, mut events) = self.transact(true, |txn| {
+        let (mut outcomes, mut events) = self.transact(true, |txn, _| {
             vec![txn.step("tick", |txn| tick(txn).map(|()| Reply::Done))]
         })?;
         outcomes.pop().expect("one result")?;
@@ -154,12 +203,13 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs `work` in one write transaction. `index_text` also catches the audit trail's
-    /// full-text index up (the clock does it once a second, off the decisions' path).
+    /// Runs `work` in one write transaction (`work` may read the store through it).
+    /// `housekeeping` also catches the audit trail's full-text index up and forgets expired
+    /// idempotency answers (the clock does both once a second, off the decisions' path).
     fn transact(
         &mut self,
-        index_text: bool,
-        work: impl FnOnce(&mut Txn<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
+        housekeeping: bool,
+        work: impl FnOnce(&mut Txn<'_>, &WriteTx<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
     ) -> Result<Persisted, EngineError> {
         let mut write = self.store.write()?;
         if write.head().event_seq != self.state.seq {
@@ -178,7 +228,7 @@ impl Engine {
         let metrics_before = self.state.metrics.clone();
         let results = {
             let mut txn = Txn::new(&mut self.state, &self.config, now, &mut self.rng);
-            work(&mut txn)
+            work(&mut txn, &write)
         };
         write.set_clock(if self.clock.is_manual() {
             ClockMode::Simulated
@@ -194,8 +244,9 @@ impl Engine {
             results,
         );
         let indexed = persisted.and_then(|done| {
-            if index_text {
+            if housekeeping {
                 write.index_audit_text()?;
+                write.prune_answers(now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS))?;
             }
             Ok(done)
         });
@@ -229,6 +280,8 @@ pub(crate) struct Step {
     cause: &'static str,
     changes: Vec<Change>,
     audits: Vec<crate::model::AuditDraft>,
+    /// The idempotency key to record the answer under, with the answer's status.
+    answer_key: Option<(IdempotencyKey, u16)>,
 }
 
 type Persisted = (Vec<Result<Outcome, EngineError>>, Vec<Event>);
@@ -246,6 +299,7 @@ fn persist(
     // Plain heartbeats (nothing audited) share one event per transaction, carrying each
     // agent's final value, so a fleet reporting in does not flood the event log.
     let mut heartbeats: Vec<(usize, String)> = Vec::new();
+    let mut keyed: Vec<(usize, IdempotencyKey, u16)> = Vec::new();
     for result in results {
         let (reply, step) = match result {
             Ok(done) => done,
@@ -254,6 +308,9 @@ fn persist(
                 continue;
             }
         };
+        if let Some((key, status)) = step.answer_key {
+            keyed.push((outcomes.len(), key, status));
+        }
         let mut changes = step.changes;
         for change in &changes {
             write.put(change)?;
@@ -306,6 +363,12 @@ fn persist(
             }
         }
         events.push(event);
+    }
+    // After the heartbeats' shared event: the answer recorded is the answer sent.
+    for (i, key, status) in keyed {
+        if let Some(Ok(outcome)) = outcomes.get(i) {
+            write.record_answer(&key, status, &answer_body(outcome), now)?;
+        }
     }
     write.set_ids(&state.ids);
     if state.metrics != *metrics_before {

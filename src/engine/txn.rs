@@ -122,6 +122,7 @@ impl<'a> Txn<'a> {
                         cause,
                         changes,
                         audits,
+                        answer_key: None,
                     },
                 ))
             }

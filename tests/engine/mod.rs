@@ -17,6 +17,7 @@ use opsdeck::store::Store;
 mod alerts;
 mod approvals;
 mod durability;
+mod idempotency;
 mod incidents;
 mod rollouts;
 mod tasks;

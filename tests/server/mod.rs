@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 mod access;
 mod agents;
 mod events;
+mod idempotency;
 mod limits;
 mod operations;
 

@@ -5,12 +5,13 @@ use rusqlite::Connection;
 use super::error::SchemaError;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// `OPSD` in ASCII: marks the file as an opsdeck database.
 const APPLICATION_ID: i64 = 0x4F50_5344;
 
-const MIGRATIONS: [&str; 1] = [r#"
+const MIGRATIONS: [&str; 2] = [
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);
 CREATE TABLE tasks (
@@ -43,7 +44,22 @@ CREATE INDEX audit_agent ON audit(agent_id, seq);
 CREATE INDEX audit_ts ON audit(ts);
 CREATE TABLE audit_tasks (task TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (task, seq)) WITHOUT ROWID;
 CREATE VIRTUAL TABLE audit_fts USING fts5(summary, details, content='', contentless_delete=1);
-"#];
+"#,
+    // Answers recorded under idempotency keys, in the transaction of the effect they answer, so
+    // a retry after a restart gets the first answer instead of acting twice. `at` is the
+    // engine's time (RFC 3339, milliseconds, UTC), so text order is time order for pruning.
+    r#"
+CREATE TABLE idempotency (
+    caller TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    answer TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (caller, key));
+CREATE INDEX idempotency_at ON idempotency(at);
+"#,
+];
 
 /// Refuses a file that is not an opsdeck database, or one from a newer opsdeck, read-only.
 pub(super) fn check(conn: &Connection) -> Result<(), SchemaError> {
