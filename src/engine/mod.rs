@@ -1,5 +1,6 @@
 //! The control plane: a single writer that validates each command against the current state,
-//! commits its state change and audit record in one store transaction, then publishes one event.
+//! commits its state change, audit record and (for a keyed command) its answer in one store
+//! transaction, then publishes one event.
 
 mod agents;
 mod alerts;
