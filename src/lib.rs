@@ -68,6 +68,8 @@
 //!   table), named after the same verbs.
 //! - **command**: one request to change the control plane ([`protocol::Command`]); **reply**:
 //!   what it returns; **outcome**: the reply with the event and audit seqs it landed at.
+//! - **idempotency key**: a caller's name for one request (the `Idempotency-Key` header); the
+//!   **answer** recorded under it, with the command's effect, is what a retry gets back.
 //! - **event**: one committed change, with a gapless `seq`; **snapshot**: the state at a seq.
 //! - **audit record**: one entry of the tamper-evident trail (DESIGN §1's schema); **trail**:
 //!   all of them, chained by `prev_hash`/`hash`.

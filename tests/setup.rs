@@ -298,6 +298,7 @@ fn doctor_reports_terminal_theme_config_store_and_audit_chain() {
     let store = home.demo_store("demo.db");
     let store_arg = store.to_str().unwrap();
     let text = home.ok(&["--store", store_arg, "doctor"]);
+    // Whatever migrations this opsdeck carries, a store it made is at the newest.
     let schema = format!("schema         version {}", opsdeck::store::SCHEMA_VERSION);
     assert_mentions(
         &text,

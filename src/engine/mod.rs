@@ -1,5 +1,6 @@
 //! The control plane: a single writer that validates each command against the current state,
-//! commits its state change and audit record in one store transaction, then publishes one event.
+//! commits its state change, audit record and (for a keyed command) its answer in one store
+//! transaction, then publishes one event.
 
 mod agents;
 mod alerts;
@@ -23,7 +24,10 @@ pub use tasks::backoff;
 
 use crate::config::Config;
 use crate::model::{AuditRecord, Change, Event, Snapshot, State, Timestamp};
-use crate::protocol::{Actor, AgentAction, Command, Outcome, Reply};
+use crate::protocol::{
+    Actor, AgentAction, Command, Executed, IDEMPOTENCY_WINDOW_HOURS, IdempotencyKey, KEY_REUSED,
+    Outcome, RecordedAnswer, Reply, answer_body,
+};
 use crate::store::{ClockMode, Store, StoreError, WriteTx};
 use txn::Txn;
 
@@ -128,35 +132,79 @@ impl Engine {
         &mut self,
         commands: Vec<(Actor, Command)>,
     ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
-        // A reveal needs the whole record, which only the store holds.
-        let mut revealed = Vec::with_capacity(commands.len());
+        let mut records = Vec::with_capacity(commands.len());
         for (_, command) in &commands {
-            revealed.push(match command {
-                Command::RevealRecord(c) => self.store.audit_record(c.seq)?,
-                _ => None,
-            });
+            records.push(self.revealed(command)?);
         }
-        let (outcomes, _) = self.transact(false, |txn| {
+        let (outcomes, _) = self.transact(false, |txn, _| {
             commands
                 .into_iter()
-                .zip(revealed)
-                .map(|((actor, command), record)| {
-                    let via = actor.via().cloned();
-                    txn.step(command.name(), |txn| match command {
-                        Command::RevealRecord(c) => reveal(txn, &actor, c.seq, record),
-                        other => dispatch(txn, &actor, other),
-                    })
-                    .map(|(reply, step)| (reply, Step { via, ..step }))
-                })
+                .zip(records)
+                .map(|((actor, command), record)| command_step(txn, &actor, command, record))
                 .collect()
         })?;
         Ok(outcomes)
     }
 
+    /// Runs one command at most once per idempotency key: a key already answered within the
+    /// window gets that answer back, byte for byte, and nothing runs; the key with another
+    /// request is refused. The answer is recorded in the transaction of the command's effect,
+    /// so a crash cannot keep one without the other; a command that fails records nothing (a
+    /// retry runs it again).
+    pub fn execute_once(
+        &mut self,
+        actor: &Actor,
+        command: Command,
+        key: Option<IdempotencyKey>,
+    ) -> Result<Executed, EngineError> {
+        let Some(key) = key else {
+            return self.execute(actor, command).map(Executed::Fresh);
+        };
+        let record = self.revealed(&command)?;
+        let mut recorded: Option<RecordedAnswer> = None;
+        let (mut outcomes, _) = self.transact(false, |txn, write| {
+            let since = txn.now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS);
+            match write.recorded_answer(&key.caller, &key.key, since) {
+                Err(e) => vec![Err(e.into())],
+                Ok(Some(answer)) => {
+                    recorded = Some(answer);
+                    Vec::new()
+                }
+                Ok(None) => {
+                    let status = command.success_status();
+                    let step = command_step(txn, actor, command, record);
+                    vec![step.map(|(reply, mut step)| {
+                        step.answer_key = Some((key.clone(), status));
+                        (reply, step)
+                    })]
+                }
+            }
+        })?;
+        if let Some(answer) = recorded {
+            return if answer.fingerprint == key.fingerprint {
+                Ok(Executed::Replayed(answer))
+            } else {
+                Err(EngineError::Invalid(KEY_REUSED.into()))
+            };
+        }
+        outcomes
+            .pop()
+            .expect("one result per command")
+            .map(Executed::Fresh)
+    }
+
+    /// The whole record a reveal needs (only the store holds it); `None` for other commands.
+    fn revealed(&self, command: &Command) -> Result<Option<AuditRecord>, StoreError> {
+        match command {
+            Command::RevealRecord(c) => self.store.audit_record(c.seq),
+            _ => Ok(None),
+        }
+    }
+
     /// Runs the engine's timers and rules: leases, retries, deadlines, metrics, alert rules and
     /// rollout gates, in one transaction. Returns the event, if anything changed.
     pub fn tick(&mut self) -> Result<Option<Event>, EngineError> {
-        let (mut outcomes, mut events) = self.transact(true, |txn| {
+        let (mut outcomes, mut events) = self.transact(true, |txn, _| {
             vec![txn.step("tick", |txn| tick(txn).map(|()| Reply::Done))]
         })?;
         outcomes.pop().expect("one result")?;
@@ -177,19 +225,20 @@ impl Engine {
         self.halted.as_deref()
     }
 
-    /// Runs `work` in one write transaction. `index_text` also catches the audit trail's
-    /// full-text index up (the clock does it once a second, off the decisions' path). A store
-    /// found damaged stops the engine: going on would write over broken pages, and what it
+    /// Runs `work` in one write transaction (`work` may read the store through it).
+    /// `housekeeping` also catches the audit trail's full-text index up and forgets expired
+    /// idempotency answers (the clock does both once a second, off the decisions' path). A
+    /// store found damaged stops the engine: going on would write over broken pages, and what it
     /// reads back can no longer be trusted. A busy or full store only fails this command.
     fn transact(
         &mut self,
-        index_text: bool,
-        work: impl FnOnce(&mut Txn<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
+        housekeeping: bool,
+        work: impl FnOnce(&mut Txn<'_>, &WriteTx<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
     ) -> Result<Persisted, EngineError> {
         if let Some(why) = &self.halted {
             return Err(EngineError::Halted(why.clone()));
         }
-        let result = self.transact_once(index_text, work);
+        let result = self.transact_once(housekeeping, work);
         if let Err(EngineError::Store(e)) = &result
             && e.is_damage()
         {
@@ -201,8 +250,8 @@ impl Engine {
 
     fn transact_once(
         &mut self,
-        index_text: bool,
-        work: impl FnOnce(&mut Txn<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
+        housekeeping: bool,
+        work: impl FnOnce(&mut Txn<'_>, &WriteTx<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
     ) -> Result<Persisted, EngineError> {
         let mut write = self.store.write()?;
         if write.head().event_seq != self.state.seq {
@@ -221,7 +270,7 @@ impl Engine {
         let metrics_before = self.state.metrics.clone();
         let results = {
             let mut txn = Txn::new(&mut self.state, &self.config, now, &mut self.rng);
-            work(&mut txn)
+            work(&mut txn, &write)
         };
         write.set_clock(if self.clock.is_manual() {
             ClockMode::Simulated
@@ -237,8 +286,9 @@ impl Engine {
             results,
         );
         let indexed = persisted.and_then(|done| {
-            if index_text {
+            if housekeeping {
                 write.index_audit_text()?;
+                write.prune_answers(now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS))?;
             }
             Ok(done)
         });
@@ -276,6 +326,8 @@ pub(crate) struct Step {
     audits: Vec<crate::model::AuditDraft>,
     /// The token and client of an HTTP caller, named in each of the step's records.
     via: Option<crate::model::Via>,
+    /// The idempotency key to record the answer under, with the answer's status.
+    answer_key: Option<(IdempotencyKey, u16)>,
 }
 
 type Persisted = (Vec<Result<Outcome, EngineError>>, Vec<Event>);
@@ -293,6 +345,7 @@ fn persist(
     // Plain heartbeats (nothing audited) share one event per transaction, carrying each
     // agent's final value, so a fleet reporting in does not flood the event log.
     let mut heartbeats: Vec<(usize, String)> = Vec::new();
+    let mut keyed: Vec<(usize, IdempotencyKey, u16)> = Vec::new();
     for result in results {
         let (reply, step) = match result {
             Ok(done) => done,
@@ -301,6 +354,9 @@ fn persist(
                 continue;
             }
         };
+        if let Some((key, status)) = step.answer_key {
+            keyed.push((outcomes.len(), key, status));
+        }
         let mut changes = step.changes;
         for change in &changes {
             write.put(change)?;
@@ -355,6 +411,12 @@ fn persist(
         }
         events.push(event);
     }
+    // After the heartbeats' shared event: the answer recorded is the answer sent.
+    for (i, key, status) in keyed {
+        if let Some(Ok(outcome)) = outcomes.get(i) {
+            write.record_answer(&key, status, &answer_body(outcome), now)?;
+        }
+    }
     write.set_ids(&state.ids);
     if state.metrics != *metrics_before {
         write.put_metrics(&state.metrics)?;
@@ -370,6 +432,22 @@ fn audit_id(now: Timestamp, rng: &mut ChaCha8Rng) -> uuid::Uuid {
     let bytes: [u8; 10] = rng.random();
     uuid::Builder::from_unix_timestamp_millis(now.timestamp_millis().max(0) as u64, &bytes)
         .into_uuid()
+}
+
+/// One command as a step of a transaction: a reveal with the record read beforehand, and the
+/// caller's door (token, client) named on every record the step writes.
+fn command_step(
+    txn: &mut Txn<'_>,
+    actor: &Actor,
+    command: Command,
+    record: Option<AuditRecord>,
+) -> Result<(Reply, Step), EngineError> {
+    let via = actor.via().cloned();
+    txn.step(command.name(), |txn| match command {
+        Command::RevealRecord(c) => reveal(txn, actor, c.seq, record),
+        other => dispatch(txn, actor, other),
+    })
+    .map(|(reply, step)| (reply, Step { via, ..step }))
 }
 
 fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply, EngineError> {

@@ -123,6 +123,7 @@ impl<'a> Txn<'a> {
                         changes,
                         audits,
                         via: None,
+                        answer_key: None,
                     },
                 ))
             }

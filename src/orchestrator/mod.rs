@@ -11,7 +11,7 @@ use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::engine::{Engine, EngineError};
 use crate::model::{AuditRecord, EntityKind, Event, Snapshot, Timestamp};
-use crate::protocol::{Actor, Command, Outcome};
+use crate::protocol::{Actor, Command, Executed, IdempotencyKey, Outcome};
 use crate::query::QueryError;
 use crate::sim::{Sim, Totals};
 use crate::store::StoreError;
@@ -41,6 +41,10 @@ type Reply<T> = oneshot::Sender<T>;
 enum Request {
     Snapshot(Reply<Snapshot>),
     Execute(Box<(Actor, Command)>, Reply<Result<Outcome, EngineError>>),
+    ExecuteOnce(
+        Box<(Actor, Command, IdempotencyKey)>,
+        Reply<Result<Executed, EngineError>>,
+    ),
     Search(
         String,
         Option<u64>,
@@ -168,6 +172,18 @@ impl Orchestrator {
     ) -> Result<Outcome, OrchestratorError> {
         Ok(self
             .ask(|tx| Request::Execute(Box::new((actor, command)), tx))
+            .await??)
+    }
+
+    /// Runs a command at most once per idempotency key (see [`Engine::execute_once`]).
+    pub async fn execute_once(
+        &self,
+        actor: Actor,
+        command: Command,
+        key: IdempotencyKey,
+    ) -> Result<Executed, OrchestratorError> {
+        Ok(self
+            .ask(|tx| Request::ExecuteOnce(Box::new((actor, command, key)), tx))
             .await??)
     }
 
@@ -301,6 +317,10 @@ fn handle(engine: &mut Engine, request: Request) {
         Request::Execute(job, tx) => {
             let (actor, command) = *job;
             let _ = tx.send(engine.execute(&actor, command));
+        }
+        Request::ExecuteOnce(job, tx) => {
+            let (actor, command, key) = *job;
+            let _ = tx.send(engine.execute_once(&actor, command, Some(key)));
         }
         Request::Search(query, cursor, limit, tx) => {
             let result = crate::query::parse(&query, engine.now())

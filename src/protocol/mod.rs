@@ -11,6 +11,7 @@ mod actor;
 mod agent;
 mod command;
 mod http;
+mod idempotency;
 pub mod limits;
 mod operator;
 mod reply;
@@ -24,6 +25,9 @@ pub use command::{Command, Request, fill_path};
 pub use http::{
     AGENT_STATE_PATH, AgentView, AuditCount, AuditPage, AuditParams, CountParams, IDEMPOTENCY_KEY,
     Identity, PROBLEM_BASE, Problem,
+};
+pub use idempotency::{
+    Executed, IDEMPOTENCY_WINDOW_HOURS, IdempotencyKey, KEY_REUSED, RecordedAnswer, answer_body,
 };
 pub use operator::{
     ActOnAgent, ActOnApproval, ActOnIncident, ActOnRollout, AgentAction, ApprovalAction,

@@ -1,82 +1,41 @@
-//! Idempotency keys: a retried mutation (same key, same body) gets the first answer again
-//! instead of acting twice; the same key with another body is refused.
+//! Idempotency keys at the door. Answers are not kept here: the engine records a keyed command's
+//! answer in the store, in the transaction of the command's effect, and gives it back to a retry
+//! with the same key and body for `IDEMPOTENCY_WINDOW_HOURS`, across restarts (see
+//! `Engine::execute_once`); the key with another body is refused there. A command that fails
+//! records nothing, because it wrote nothing: a retry runs it again and gets the answer of the
+//! moment.
 //!
-//! Answers are kept in memory for a day, at most `CAPACITY` of them, oldest dropped first. A
-//! retry after a server restart is not a replay: it meets the engine's own checks (the version
-//! it names is no longer current, or the decision is already taken), so it still cannot act twice.
+//! What the server keeps in memory is which keys are in flight, so a retry racing its first
+//! request is told to come back (409 `in-progress`) instead of queueing behind it, and the same
+//! key with another body while the first is running is refused at once.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-const CAPACITY: usize = 10_000;
-const KEEP: Duration = Duration::from_secs(24 * 3600);
 const MAX_KEY_LEN: usize = 255;
-
-/// A finished answer, kept to replay.
-#[derive(Debug, Clone)]
-pub struct Stored {
-    pub status: StatusCode,
-    pub content_type: &'static str,
-    pub body: Bytes,
-}
-
-impl IntoResponse for Stored {
-    fn into_response(self) -> Response {
-        let mut response = (self.status, self.body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
-        response
-    }
-}
-
-enum Entry {
-    InFlight {
-        fingerprint: [u8; 32],
-    },
-    Done {
-        fingerprint: [u8; 32],
-        answer: Stored,
-    },
-}
 
 type Key = (String, String);
 
-#[derive(Default)]
-struct Entries {
-    map: HashMap<Key, Entry>,
-    order: VecDeque<(Key, Instant)>,
-}
-
 #[derive(Clone, Default)]
-pub struct Idempotency {
-    entries: Arc<Mutex<Entries>>,
+pub struct InFlight {
+    keys: Arc<Mutex<HashMap<Key, String>>>,
 }
 
 pub enum Begin {
-    /// First time: act, then `finish` the ticket.
+    /// Nobody else is running this key: go ahead while the ticket lives.
     Fresh(Ticket),
-    Replay(Stored),
-    /// The key was used with another request.
+    /// The key is in flight with another request.
     Mismatch,
     /// The first request with this key has not finished yet.
     InFlight,
 }
 
-/// A request in flight under its key; dropped unfinished (an error, a cancelled request), it
-/// frees the key for a retry.
+/// A key in flight; dropping it (the request answered, failed or was cancelled) frees the key.
 pub struct Ticket {
-    entries: Arc<Mutex<Entries>>,
+    keys: Arc<Mutex<HashMap<Key, String>>>,
     key: Key,
-    fingerprint: [u8; 32],
-    finished: bool,
 }
 
 /// Checks a client's key: printable ASCII, not too long.
@@ -84,77 +43,37 @@ pub fn valid_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= MAX_KEY_LEN && key.bytes().all(|b| (0x21..0x7f).contains(&b))
 }
 
-/// What identifies "the same request": route and body.
-pub fn fingerprint(route: &str, body: &[u8]) -> [u8; 32] {
+/// What identifies "the same request": route and body, as hex.
+pub fn fingerprint(route: &str, body: &[u8]) -> String {
     let mut hash = Sha256::new();
     hash.update(route.as_bytes());
     hash.update([0]);
     hash.update(body);
-    hash.finalize().into()
+    hex::encode(hash.finalize())
 }
 
-impl Idempotency {
-    pub fn begin(&self, caller: &str, key: &str, fingerprint: [u8; 32]) -> Begin {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.evict(Instant::now());
+impl InFlight {
+    pub fn begin(&self, caller: &str, key: &str, fingerprint: &str) -> Begin {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         let key = (caller.to_string(), key.to_string());
-        match entries.map.get(&key) {
-            Some(Entry::Done {
-                fingerprint: f,
-                answer,
-            }) if *f == fingerprint => Begin::Replay(answer.clone()),
-            Some(Entry::InFlight { fingerprint: f }) if *f == fingerprint => Begin::InFlight,
+        match keys.get(&key) {
+            Some(f) if f == fingerprint => Begin::InFlight,
             Some(_) => Begin::Mismatch,
             None => {
-                entries
-                    .map
-                    .insert(key.clone(), Entry::InFlight { fingerprint });
-                entries.order.push_back((key.clone(), Instant::now()));
+                keys.insert(key.clone(), fingerprint.to_string());
                 Begin::Fresh(Ticket {
-                    entries: self.entries.clone(),
+                    keys: self.keys.clone(),
                     key,
-                    fingerprint,
-                    finished: false,
                 })
             }
         }
     }
 }
 
-impl Entries {
-    fn evict(&mut self, now: Instant) {
-        while let Some((key, at)) = self.order.front() {
-            if self.order.len() <= CAPACITY && now.duration_since(*at) < KEEP {
-                break;
-            }
-            self.map.remove(key);
-            self.order.pop_front();
-        }
-    }
-}
-
-impl Ticket {
-    /// Keeps the answer for replays.
-    pub fn finish(mut self, answer: &Stored) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.map.insert(
-            self.key.clone(),
-            Entry::Done {
-                fingerprint: self.fingerprint,
-                answer: answer.clone(),
-            },
-        );
-        self.finished = true;
-    }
-}
-
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if !self.finished {
-            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            entries.map.remove(&self.key);
-            entries.order.retain(|(k, _)| *k != self.key);
-        }
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        keys.remove(&self.key);
     }
 }
 
@@ -162,39 +81,32 @@ impl Drop for Ticket {
 mod tests {
     use super::*;
 
-    fn answer(text: &'static str) -> Stored {
-        Stored {
-            status: StatusCode::OK,
-            content_type: "application/json",
-            body: Bytes::from_static(text.as_bytes()),
-        }
-    }
-
     #[test]
-    fn same_key_same_body_replays_other_body_mismatches() {
-        let store = Idempotency::default();
+    fn a_key_in_flight_holds_until_its_ticket_drops() {
+        let keys = InFlight::default();
         let f = fingerprint("POST /x", b"{}");
-        let Begin::Fresh(ticket) = store.begin("alice", "k1", f) else {
+        let Begin::Fresh(ticket) = keys.begin("operator:alice", "k1", &f) else {
             panic!("fresh expected")
         };
-        assert!(matches!(store.begin("alice", "k1", f), Begin::InFlight));
-        ticket.finish(&answer("first"));
-        match store.begin("alice", "k1", f) {
-            Begin::Replay(a) => assert_eq!(a.body, "first"),
-            _ => panic!("replay expected"),
-        }
+        assert!(matches!(
+            keys.begin("operator:alice", "k1", &f),
+            Begin::InFlight
+        ));
         let other = fingerprint("POST /x", b"{\"a\":1}");
-        assert!(matches!(store.begin("alice", "k1", other), Begin::Mismatch));
+        assert!(matches!(
+            keys.begin("operator:alice", "k1", &other),
+            Begin::Mismatch
+        ));
         // Keys belong to their caller.
-        assert!(matches!(store.begin("bob", "k1", f), Begin::Fresh(_)));
-    }
-
-    #[test]
-    fn an_unfinished_ticket_frees_its_key() {
-        let store = Idempotency::default();
-        let f = fingerprint("POST /x", b"{}");
-        drop(store.begin("alice", "k", f));
-        assert!(matches!(store.begin("alice", "k", f), Begin::Fresh(_)));
+        assert!(matches!(
+            keys.begin("operator:bob", "k1", &f),
+            Begin::Fresh(_)
+        ));
+        drop(ticket);
+        assert!(matches!(
+            keys.begin("operator:alice", "k1", &f),
+            Begin::Fresh(_)
+        ));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The one way a request changes anything: rate limit, idempotency key, parse the body, run the
-//! command, answer, and keep the answer for retries.
+//! command (which records its answer under the key, in the store), answer or replay.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,11 +10,14 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
-use super::idempotency::{self, Begin, Stored};
+use super::idempotency::{self, Begin};
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::model::EntityKind;
-use crate::protocol::{Actor, Command, IDEMPOTENCY_KEY, Outcome, Request, fill_path};
+use crate::protocol::{
+    Actor, Command, Executed, IDEMPOTENCY_KEY, IdempotencyKey, KEY_REUSED, Request, answer_body,
+    fill_path,
+};
 
 /// Who is asking, for limits and key scopes.
 pub enum Who<'a> {
@@ -22,7 +25,18 @@ pub enum Who<'a> {
     Agent(&'a str),
 }
 
-/// Runs `act` at most once per idempotency key and answers (or replays) its result.
+impl Who<'_> {
+    /// Whose idempotency keys these are: operators' and agent tokens' never meet.
+    fn key_scope(&self) -> String {
+        match self {
+            Who::Operator(name) => format!("operator:{name}"),
+            Who::Agent(token) => format!("token:{token}"),
+        }
+    }
+}
+
+/// Runs `act` with the request's idempotency key (the engine runs the command at most once per
+/// key) and answers its result: a fresh outcome, or the first answer replayed.
 pub async fn mutate<F, Fut>(
     state: &Arc<AppState>,
     who: Who<'_>,
@@ -32,8 +46,8 @@ pub async fn mutate<F, Fut>(
     act: F,
 ) -> Response
 where
-    F: FnOnce(Bytes) -> Fut,
-    Fut: Future<Output = Result<(StatusCode, Outcome), ApiError>>,
+    F: FnOnce(Bytes, Option<IdempotencyKey>) -> Fut,
+    Fut: Future<Output = Result<(StatusCode, Executed), ApiError>>,
 {
     match mutate_inner(state, who, headers, route, body, act).await {
         Ok(response) => response,
@@ -50,24 +64,24 @@ async fn mutate_inner<F, Fut>(
     act: F,
 ) -> Result<Response, ApiError>
 where
-    F: FnOnce(Bytes) -> Fut,
-    Fut: Future<Output = Result<(StatusCode, Outcome), ApiError>>,
+    F: FnOnce(Bytes, Option<IdempotencyKey>) -> Fut,
+    Fut: Future<Output = Result<(StatusCode, Executed), ApiError>>,
 {
-    let (name, key_required) = match who {
+    let key_required = match who {
         Who::Operator(name) => {
             state.limits.operator(name)?;
-            (name, true)
+            true
         }
         Who::Agent(name) => {
             state.limits.agent(name)?;
-            (name, false)
+            false
         }
     };
     let body = match body {
         Ok(body) => body.clone(),
         Err(rejection) => return Err(body_rejection(rejection)),
     };
-    if !key_required {
+    if let Who::Agent(name) = who {
         // Agents' bodies become records: a byte budget per token bounds how fast one token
         // can grow the store.
         state.limits.agent_bytes(name, body.len())?;
@@ -92,26 +106,15 @@ where
         }
         None => None,
     };
-    let ticket = match key {
+    let scope = who.key_scope();
+    let mut idempotency = None;
+    let _ticket = match key {
         None => None,
         Some(key) => {
-            match state
-                .idempotency
-                .begin(name, key, idempotency::fingerprint(route, &body))
-            {
-                Begin::Fresh(ticket) => Some(ticket),
-                Begin::Replay(answer) => {
-                    let mut response = answer.into_response();
-                    response
-                        .headers_mut()
-                        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-                    return Ok(response);
-                }
-                Begin::Mismatch => {
-                    return Err(ApiError::unprocessable(
-                        "this Idempotency-Key was already used for a different request; use a fresh key for a new action",
-                    ));
-                }
+            let fingerprint = idempotency::fingerprint(route, &body);
+            let ticket = match state.idempotency.begin(&scope, key, &fingerprint) {
+                Begin::Fresh(ticket) => ticket,
+                Begin::Mismatch => return Err(ApiError::unprocessable(KEY_REUSED)),
                 Begin::InFlight => {
                     let mut err = ApiError::new(
                         StatusCode::CONFLICT,
@@ -121,26 +124,37 @@ where
                     err.retry_after = Some(1);
                     return Err(err);
                 }
-            }
+            };
+            idempotency = Some(IdempotencyKey {
+                caller: scope,
+                key: key.to_string(),
+                fingerprint,
+            });
+            Some(ticket)
         }
     };
-    let answer = match act(body).await {
-        Ok((status, outcome)) => Ok(Stored {
-            status,
-            content_type: "application/json",
-            body: Bytes::from(serde_json::to_vec(&outcome).unwrap_or_default()),
-        }),
-        Err(e) if e.is_final() => Ok(Stored {
-            status: e.status(),
-            content_type: "application/problem+json",
-            body: Bytes::from(serde_json::to_vec(&e.problem).unwrap_or_default()),
-        }),
-        Err(e) => Err(e),
-    }?;
-    if let Some(ticket) = ticket {
-        ticket.finish(&answer);
-    }
-    Ok(answer.into_response())
+    Ok(match act(body, idempotency).await? {
+        (status, Executed::Fresh(outcome)) => {
+            json_answer(status, answer_body(&outcome).into_bytes())
+        }
+        (_, Executed::Replayed(recorded)) => {
+            let status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
+            let mut response = json_answer(status, recorded.body.into_bytes());
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+        }
+    })
+}
+
+fn json_answer(status: StatusCode, body: Vec<u8>) -> Response {
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
@@ -182,15 +196,25 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// Runs a command; a conflict answers with the thing as it is now.
+/// Runs a command, at most once per key when it has one; a conflict answers with the thing as
+/// it is now.
 pub async fn execute(
     state: &Arc<AppState>,
     actor: Actor,
     command: Command,
+    key: Option<IdempotencyKey>,
     about: Option<(EntityKind, String)>,
-) -> Result<(StatusCode, Outcome), ApiError> {
-    match state.orchestrator.execute(actor, command).await {
-        Ok(outcome) => Ok((StatusCode::OK, outcome)),
+) -> Result<Executed, ApiError> {
+    let executed = match key {
+        Some(key) => state.orchestrator.execute_once(actor, command, key).await,
+        None => state
+            .orchestrator
+            .execute(actor, command)
+            .await
+            .map(Executed::Fresh),
+    };
+    match executed {
+        Ok(executed) => Ok(executed),
         Err(e) => {
             let mut err = ApiError::from(e);
             if err.status() == StatusCode::CONFLICT
@@ -222,7 +246,7 @@ pub async fn command_route<T: Request>(
     actor: impl FnOnce(&T) -> Actor,
 ) -> Response {
     let route = format!("POST {}", fill_path(T::PATH, segment.unwrap_or_default()));
-    mutate(state, who, headers, &route, body, |body| async move {
+    mutate(state, who, headers, &route, body, |body, key| async move {
         let mut request: T = parse(&body)?;
         if let Some(segment) = segment {
             request.set_path(segment).map_err(ApiError::bad_request)?;
@@ -240,13 +264,9 @@ pub async fn command_route<T: Request>(
                 kind.noun()
             )));
         }
-        let status = match command {
-            Command::DeclareIncident(_) => StatusCode::CREATED,
-            _ => StatusCode::OK,
-        };
+        let status = StatusCode::from_u16(command.success_status()).unwrap_or(StatusCode::OK);
         let about = command.target().map(|(kind, id)| (kind, id.to_string()));
-        let (_, outcome) = execute(state, actor, command, about).await?;
-        Ok((status, outcome))
+        Ok((status, execute(state, actor, command, key, about).await?))
     })
     .await
 }

@@ -68,11 +68,6 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         StatusCode::from_u16(self.problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
-
-    /// The answer to replay for a retried request, or `None` when a retry should try again.
-    pub fn is_final(&self) -> bool {
-        !self.status().is_server_error() && self.status() != StatusCode::TOO_MANY_REQUESTS
-    }
 }
 
 impl From<OrchestratorError> for ApiError {

@@ -7,7 +7,7 @@ use tokio::sync::{broadcast, watch};
 
 use super::auth::Tokens;
 use super::events::Frame;
-use super::idempotency::Idempotency;
+use super::idempotency::InFlight;
 use super::limits::Limits;
 use crate::orchestrator::Orchestrator;
 
@@ -15,7 +15,8 @@ pub struct AppState {
     pub name: String,
     pub orchestrator: Orchestrator,
     pub tokens: Tokens,
-    pub idempotency: Idempotency,
+    /// Idempotency keys in flight (their answers are in the store).
+    pub idempotency: InFlight,
     pub limits: Limits,
     /// Each event serialised once, for every console.
     pub frames: broadcast::Sender<Arc<Frame>>,

@@ -13,9 +13,11 @@
 //! - [`WriteTx`]: `head`, `load_state` and `events_since` (another writer's); `put` (entity
 //!   changes); `append_audit` (a draft chained after the head), `chainer` and `append_chained`
 //!   (records prepared and chained off the writer's thread), `append_event`; `prune_audit`;
-//!   `record_purge`; `note_origin`, `first_duplicate_id` and `find_id` for imports; `index_inline`, `set_text_buffer` and
-//!   `index_audit_text` for the trail's text index; `set_ids`, `set_clock`, `put_metrics`;
-//!   `commit`, which returns the new head (dropping the transaction rolls it back).
+//!   `record_purge`; `note_origin`, `first_duplicate_id` and `find_id` for imports;
+//!   `recorded_answer`, `record_answer` and `prune_answers` for idempotency keys (an answer
+//!   commits with its effect); `index_inline`, `set_text_buffer` and `index_audit_text` for the
+//!   trail's text index; `set_ids`, `set_clock`, `put_metrics`; `commit`, which returns the new
+//!   head (dropping the transaction rolls it back).
 //!
 //! Both are enums with one variant per backend, each operation a `match` that delegates, as
 //! `link::Link` is: the set of backends is closed and known here, `WriteTx` borrows its store
@@ -42,6 +44,7 @@ pub use error::StoreError;
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteStore, SqliteWriteTx, inspect};
 pub use types::{ClockMode, Head, Location, Pruned};
 
+use crate::protocol::{IdempotencyKey, RecordedAnswer};
 use crate::query::AuditFilter;
 
 use crate::model::{
@@ -312,6 +315,38 @@ impl WriteTx<'_> {
     ) -> Result<AuditRecord, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.record_purge(id, at, actor, pruned),
+        }
+    }
+
+    /// The answer recorded under the caller's idempotency key at or after `since`, if any.
+    pub fn recorded_answer(
+        &self,
+        caller: &str,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<Option<RecordedAnswer>, StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.recorded_answer(caller, key, since),
+        }
+    }
+
+    /// Records a command's answer under its idempotency key, in the transaction of its effect.
+    pub fn record_answer(
+        &mut self,
+        key: &IdempotencyKey,
+        status: u16,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.record_answer(key, status, body, at),
+        }
+    }
+
+    /// Forgets idempotency answers recorded before `before`; returns how many.
+    pub fn prune_answers(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.prune_answers(before),
         }
     }
 

@@ -18,6 +18,7 @@ mod alerts;
 mod approvals;
 mod damage;
 mod durability;
+mod idempotency;
 mod incidents;
 mod rollouts;
 mod sensitive;

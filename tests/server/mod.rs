@@ -13,6 +13,7 @@ mod access;
 mod agents;
 mod events;
 mod guards;
+mod idempotency;
 mod limits;
 mod matrix;
 mod operations;

@@ -2,6 +2,7 @@
 //! `user_version`, an application id that tells an opsdeck database from any other file. Every
 //! line of SQL in opsdeck is in this module.
 
+mod answers;
 mod bulk;
 mod entities;
 mod error;

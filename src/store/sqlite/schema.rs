@@ -5,13 +5,13 @@ use rusqlite::Connection;
 use super::error::SchemaError;
 
 /// The newest schema this binary knows.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// `OPSD` in ASCII: marks the file as an opsdeck database.
 const APPLICATION_ID: i64 = 0x4F50_5344;
 
 /// One SQL batch per schema version, in order (`health` builds its expected objects from them).
-pub(super) const MIGRATIONS: [&str; 2] = [
+pub(super) const MIGRATIONS: [&str; 3] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);
@@ -64,6 +64,20 @@ CREATE TABLE audit_origin (
 INSERT OR REPLACE INTO meta(key, value)
     SELECT 'audit_high', json_object('seq', seq, 'hash', hash) FROM audit ORDER BY seq DESC LIMIT 1;
 "#,
+    // Answers recorded under idempotency keys, in the transaction of the effect they answer, so
+    // a retry after a restart gets the first answer instead of acting twice. `at` is the
+    // engine's time (RFC 3339, milliseconds, UTC), so text order is time order for pruning.
+    r#"
+CREATE TABLE idempotency (
+    caller TEXT NOT NULL,
+    key TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    answer TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (caller, key));
+CREATE INDEX idempotency_at ON idempotency(at);
+"#,
 ];
 
 /// Refuses a file that is not an opsdeck database, or one from a newer opsdeck, read-only.
@@ -104,4 +118,37 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written before idempotency answers were kept gains their table on open, and
+    /// keeps what it had.
+    #[test]
+    fn a_first_version_store_migrates_to_the_newest() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute("INSERT INTO meta(key, value) VALUES ('kept', '1')", [])
+            .unwrap();
+        assert!(migrate(&mut conn).is_ok());
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let answers: i64 = conn
+            .query_row("SELECT count(*) FROM idempotency", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(answers, 0);
+        let kept: String = conn
+            .query_row("SELECT value FROM meta WHERE key = 'kept'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(kept, "1");
+    }
 }

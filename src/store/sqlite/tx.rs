@@ -3,8 +3,9 @@
 
 use rusqlite::{Connection, TransactionBehavior};
 
-use super::{bulk, entities, trail, write};
+use super::{answers, bulk, entities, trail, write};
 use crate::model::{AuditDraft, AuditRecord, Change, Event, Ids, Metrics, State, Timestamp};
+use crate::protocol::{IdempotencyKey, RecordedAnswer};
 use crate::store::chain::{Sealed, hex_str, seal};
 use crate::store::{Chained, Chainer, ClockMode, Head, Location, Pruned, StoreError};
 
@@ -177,6 +178,32 @@ impl<'a> SqliteWriteTx<'a> {
         trail::mark_purge(&self.tx, record.seq).map_err(|e| self.err(e))?;
         pruned.purge_record = Some(record.seq);
         Ok(record)
+    }
+
+    /// The answer recorded under the caller's key at or after `since`, if any.
+    pub fn recorded_answer(
+        &self,
+        caller: &str,
+        key: &str,
+        since: Timestamp,
+    ) -> Result<Option<RecordedAnswer>, StoreError> {
+        answers::find(&self.tx, caller, key, since).map_err(|e| self.err(e))
+    }
+
+    /// Records a command's answer under its key, with the command's effect.
+    pub fn record_answer(
+        &mut self,
+        key: &IdempotencyKey,
+        status: u16,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        answers::record(&self.tx, key, status, body, at).map_err(|e| self.err(e))
+    }
+
+    /// Forgets answers recorded before `before`.
+    pub fn prune_answers(&mut self, before: Timestamp) -> Result<u64, StoreError> {
+        answers::prune(&self.tx, before).map_err(|e| self.err(e))
     }
 
     /// Notes where imported records came from (see `trail::note_origin`).
