@@ -48,9 +48,26 @@ fn approve_in_the_console_then_the_cli_sees_it_decided_and_audited() {
         .to_string();
 
     let store_arg = store.to_str().unwrap();
+    let config = home.path().join("erin.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[operators]]\nname = \"erin\"\nos_user = \"{}\"\nrole = \"enterprise\"\n",
+            crate::support::os_user()
+        ),
+    )
+    .unwrap();
     let mut pty = Pty::spawn(
         BIN,
-        &["--store", store_arg, "--no-demo", "--as", "erin"],
+        &[
+            "--store",
+            store_arg,
+            "--no-demo",
+            "--config",
+            config.to_str().unwrap(),
+            "--as",
+            "erin",
+        ],
         120,
         36,
         home.path(),
@@ -119,6 +136,8 @@ fn the_terminal_is_restored_on_sigterm() {
         &[],
     );
     pty.wait_for("nothing awaits a decision", LIMIT);
+    // Nothing in the config gives this OS user a role: the header says whose role it holds.
+    pty.wait_for("(enterprise, demo default)", LIMIT);
     assert!(pty.alternate_screen());
     let pid = pty.pid().expect("a pid");
     let killed = Command::new("kill")

@@ -165,10 +165,16 @@ fn config_show_prints_the_effective_config_as_toml() {
     // The file over the defaults, and the flags over the file.
     home.write(
         &home.config_file(),
-        "[operator]\nname = \"zoe\"\n[console]\ntheme = \"light\"\n",
+        &format!(
+            "[operator]\nname = \"zoe\"\n[console]\ntheme = \"light\"\n[[operators]]\nname = \"yann\"\nos_user = \"{}\"\nrole = \"enterprise\"\n",
+            crate::support::os_user()
+        ),
     );
     let shown = as_toml(&home.ok(&["config", "show"]));
     assert_eq!(shown["operator"]["name"].as_str(), Some("zoe"));
+    // --as names only the operator bound to this OS user.
+    let (_, err) = home.exits(&["--as", "zoe2", "config", "show"], 2);
+    assert!(err.contains("one OS user is one operator"), "{err}");
     assert_eq!(shown["console"]["theme"].as_str(), Some("light"));
     assert_eq!(shown["alerts"]["queue_depth"].as_integer(), Some(40));
     let shown = as_toml(&home.ok(&[
@@ -322,7 +328,10 @@ fn doctor_reports_terminal_theme_config_store_and_audit_chain() {
             "audit chain    intact:",
             "Contexts",
             "embedded",
-            "operator:tester (enterprise)",
+            &format!(
+                "operator:{} (enterprise, the demo's default role)",
+                crate::support::os_user()
+            ),
             "✔ no problems found",
         ],
     );

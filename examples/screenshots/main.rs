@@ -116,6 +116,7 @@ impl Demo {
             remote: false,
             operator: "alice".into(),
             role: "enterprise".into(),
+            role_note: None,
             read_only: false,
             frozen_at: None,
         };

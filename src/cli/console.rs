@@ -4,6 +4,7 @@
 use super::context::Context;
 use super::error::CliError;
 use crate::config::ConsoleConfig;
+use crate::config::operators::RoleSource;
 use crate::link::{Embedded, EmbeddedOptions, Link, Remote};
 use crate::tui::keymap::Keymap;
 use crate::tui::theme::{self, Appearance, TermEnv};
@@ -50,13 +51,18 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
         engine,
         (!no_demo).then_some(ctx.config.demo.seed),
     );
-    let link = Link::Embedded(Embedded::on(
+    let mut embedded = Embedded::on(
         orchestrator,
         EmbeddedOptions {
             actor: ctx.actor(),
             read_only: ctx.global.read_only,
         },
-    ));
+    );
+    if ctx.role_source == RoleSource::DemoDefault {
+        // Nothing in the config gives this OS user a role: say whose role it is.
+        embedded = embedded.with_role_note("demo default");
+    }
+    let link = Link::Embedded(embedded);
     tui::run(link, options).map_err(tui_error)
 }
 

@@ -6,6 +6,7 @@ use super::args::{Format, Global};
 use super::error::CliError;
 use crate::authority::Role;
 use crate::config::Config;
+use crate::config::operators::{Identity, RoleSource};
 use crate::engine::{Clock, Engine};
 use crate::link::{Embedded, EmbeddedOptions, Link, LinkError, Remote, Target};
 use crate::orchestrator::Orchestrator;
@@ -18,6 +19,8 @@ pub struct Context {
     pub config: Config,
     pub operator: String,
     pub role: Role,
+    /// Whether the role is bound to the OS user, set in `[operator]`, or the demo's default.
+    pub role_source: RoleSource,
 }
 
 impl Context {
@@ -29,19 +32,13 @@ impl Context {
         }
         let (path, explicit) = config_location(&global)?;
         let config = Config::load(&path, explicit)?;
-        let operator = operator_name(&global, &config);
-        if operator.chars().any(|c| c.is_control() || c == ':') || operator.len() > 64 {
-            return Err(CliError::Usage(format!(
-                "operator name {:?} is not usable: no colons or control characters, at most 64 bytes",
-                crate::text::SafeText::new(&operator).as_str()
-            )));
-        }
-        let role = config.operator.role.clone();
+        let identity = local_identity(&global, &config)?;
         Ok(Context {
             global,
             config,
-            operator,
-            role,
+            operator: identity.name,
+            role: identity.role,
+            role_source: identity.source,
         })
     }
 
@@ -193,7 +190,6 @@ impl Context {
     }
 }
 
-/// The operator's name: `--as`, else `[operator] name`, else the OS user.
 /// Whether the token was typed as an argument (rather than read from the environment).
 fn token_on_command_line(args: impl Iterator<Item = std::ffi::OsString>) -> bool {
     args.skip(1)
@@ -201,15 +197,30 @@ fn token_on_command_line(args: impl Iterator<Item = std::ffi::OsString>) -> bool
         .any(|a| a == "--token" || a.to_string_lossy().starts_with("--token="))
 }
 
-pub fn operator_name(global: &Global, config: &Config) -> String {
-    global
+/// The local operator (embedded mode): the OS user as the config binds them (`[[operators]]`,
+/// else `[operator]`); `--as` may name only an operator bound to the same OS user.
+pub fn local_identity(global: &Global, config: &Config) -> Result<Identity, CliError> {
+    let asked = global
         .as_operator
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .or_else(|| Some(config.operator.name.clone()).filter(|n| !n.is_empty()))
+        .as_deref()
+        .filter(|n| !n.trim().is_empty());
+    for name in asked.into_iter().chain(Some(config.operator.name.as_str())) {
+        if name.chars().any(|c| c.is_control() || c == ':') || name.len() > 64 {
+            return Err(CliError::Usage(format!(
+                "operator name {:?} is not usable: no colons or control characters, at most 64 bytes",
+                crate::text::SafeText::new(name).as_str()
+            )));
+        }
+    }
+    crate::config::operators::resolve(config, &os_user_name(), asked)
+        .map_err(|e| CliError::Usage(e.to_string()))
+}
+
+/// The account this process runs as: its real uid's name (not `$USER`, which anyone sets).
+pub fn os_user_name() -> String {
+    os_user()
         .or_else(|| std::env::var("USER").ok().filter(|n| !n.is_empty()))
         .or_else(|| std::env::var("LOGNAME").ok().filter(|n| !n.is_empty()))
-        .or_else(os_user)
         .unwrap_or_else(|| "unknown".to_string())
 }
 

@@ -7,6 +7,7 @@ pub mod actions;
 mod color;
 pub mod context;
 pub mod keys;
+pub mod operators;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub use color::ColorMode;
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub operator: OperatorConfig,
+    /// The operators of this machine, each bound to one OS user (embedded mode).
+    pub operators: Vec<operators::LocalOperator>,
     pub store: StoreConfig,
     pub engine: EngineConfig,
     pub approvals: ApprovalConfig,
@@ -46,6 +49,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             operator: OperatorConfig::default(),
+            operators: Vec::new(),
             store: StoreConfig::default(),
             engine: EngineConfig::default(),
             approvals: ApprovalConfig::default(),
@@ -61,21 +65,15 @@ impl Default for Config {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The local operator when no `[[operators]]` entry is bound to the OS user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct OperatorConfig {
     /// Empty: the OS user name.
     pub name: String,
-    pub role: Role,
-}
-
-impl Default for OperatorConfig {
-    fn default() -> Self {
-        OperatorConfig {
-            name: String::new(),
-            role: Role::Enterprise,
-        }
-    }
+    /// Unset: the demo's enterprise role (and the console's header says so).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -321,6 +319,7 @@ impl Config {
             return Err("rollouts.max_error_ratio must be at least 1.0; ".into());
         }
         self.server.validate()?;
+        operators::validate(&self.operators)?;
         context::validate(&self.contexts)?;
         keys::resolve(&self.keymap).map_err(|e| format!("{e}; "))?;
         Ok(())

@@ -33,12 +33,19 @@ impl Embedded {
                 remote: false,
                 operator: name,
                 role,
+                role_note: None,
                 read_only: options.read_only,
                 frozen_at: orchestrator.frozen_at(),
             },
             orchestrator,
             actor: options.actor,
         }
+    }
+
+    /// Says in the console's header where the operator's role comes from.
+    pub fn with_role_note(mut self, note: &str) -> Embedded {
+        self.info.role_note = Some(note.to_string());
+        self
     }
 
     pub fn info(&self) -> LinkInfo {

@@ -87,6 +87,9 @@ pub struct LinkInfo {
     pub remote: bool,
     pub operator: String,
     pub role: String,
+    /// Where the role comes from, when the operator should know it (embedded: "demo default"
+    /// when nothing in the config gives one).
+    pub role_note: Option<String>,
     pub read_only: bool,
     /// Set when the orchestrator's time stands still (a store written on a simulated clock).
     pub frozen_at: Option<crate::model::Timestamp>,

@@ -78,6 +78,7 @@ impl Remote {
                 remote: true,
                 operator: String::new(),
                 role: String::new(),
+                role_note: None,
                 read_only: read_only || target.read_only,
                 frozen_at: None,
             },

@@ -231,15 +231,18 @@ fn sixteen_concurrent_approvals_decide_once() {
             && (a["level"] == "domain" || a["level"] == "enterprise")
     });
     let id = s(&a, "id");
-    let config = deck.config("ops", "enterprise");
+    // Sixteen operators, each with a config of their own (one OS user is one operator).
+    let configs: Vec<_> = (0..16)
+        .map(|i| deck.config(&format!("op{i}"), "enterprise"))
+        .collect();
     let children: Vec<std::process::Child> = (0..16)
         .map(|i| {
             isolated(std::process::Command::new(BIN), deck.dir.path())
                 .arg("--store")
                 .arg(&deck.store)
                 .arg("--config")
-                .arg(&config)
-                .args(["--as", &format!("op{i}"), "approve", id])
+                .arg(&configs[i])
+                .args(["approve", id])
                 .args(["--reason", &format!("vote {i}"), "-o", "json"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())

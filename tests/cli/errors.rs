@@ -190,3 +190,50 @@ fn an_operator_name_with_a_colon_is_refused() {
         &["not usable", "no colons"],
     );
 }
+
+#[test]
+fn as_names_only_the_operator_bound_to_this_os_user() {
+    let deck = Deck::demo();
+    let me = crate::support::os_user();
+    // Without a binding, --as cannot make up a second operator for a second vote.
+    fails(
+        deck.cmd()
+            .args(["--as", "alice2", "approve", "APR-1", "--reason", "x"]),
+        2,
+        &["--as alice2", "one OS user is one operator"],
+    );
+    let config = deck.path("bound.toml");
+    std::fs::write(
+        &config,
+        format!("[[operators]]\nname = \"alice\"\nos_user = \"{me}\"\nrole = \"lead:platform\"\n"),
+    )
+    .unwrap();
+    let who = super::parse(&success(
+        deck.cmd()
+            .arg("--config")
+            .arg(&config)
+            .args(["--as", "alice", "config", "show", "-o", "json"]),
+    ));
+    assert_eq!(who["operator"]["name"], "alice");
+    fails(
+        deck.cmd()
+            .arg("--config")
+            .arg(&config)
+            .args(["--as", "alice2", "agents"]),
+        2,
+        &["alice2", "you act as alice"],
+    );
+    // Two operators bound to one OS user is a config error.
+    std::fs::write(
+        &config,
+        format!(
+            "[[operators]]\nname = \"alice\"\nos_user = \"{me}\"\nrole = \"enterprise\"\n\n[[operators]]\nname = \"alice2\"\nos_user = \"{me}\"\nrole = \"enterprise\"\n"
+        ),
+    )
+    .unwrap();
+    fails(
+        deck.cmd().arg("--config").arg(&config).arg("agents"),
+        2,
+        &["one OS user is one operator"],
+    );
+}

@@ -2,3 +2,13 @@
 
 pub mod orchestrator;
 pub mod pty;
+
+/// The OS account the tests run as, which opsdeck takes as the local operator.
+#[allow(dead_code)]
+pub fn os_user() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("id -un");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

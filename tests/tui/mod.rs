@@ -60,6 +60,7 @@ fn info(role: &str, read_only: bool) -> LinkInfo {
         remote: false,
         operator: "alice".into(),
         role: role.into(),
+        role_note: None,
         read_only,
         frozen_at: None,
     }

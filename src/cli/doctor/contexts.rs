@@ -22,15 +22,15 @@ pub struct ContextCheck {
     pub problem: Option<String>,
 }
 
-/// One entry per context. `operator` is the local operator name (`--as`, `[operator] name`, or
-/// the OS user), and `store` the store the embedded orchestrator runs on.
-pub fn check_contexts(config: &Config, operator: &str, store: &str) -> Vec<ContextCheck> {
+/// One entry per context. `identity` is the local operator as the embedded orchestrator knows
+/// them, and `store` the store it runs on.
+pub fn check_contexts(config: &Config, identity: &str, store: &str) -> Vec<ContextCheck> {
     let mut checks = vec![ContextCheck {
         name: "embedded".into(),
         kind: "embedded",
         target: store.to_string(),
         answers: None,
-        identity: format!("operator:{operator} ({})", config.operator.role),
+        identity: identity.to_string(),
         problem: None,
     }];
     if config.contexts.is_empty() {

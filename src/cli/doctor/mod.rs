@@ -12,7 +12,7 @@ use serde::Serialize;
 pub use contexts::{ContextCheck, check_contexts};
 
 use super::args::{Format, Global};
-use super::context::{config_location, operator_name, store_path};
+use super::context::{config_location, local_identity, store_path};
 use super::error::CliError;
 use super::output::{Json, write_json};
 use crate::config::Config;
@@ -161,7 +161,19 @@ pub fn examine(global: &Global) -> Result<Report, CliError> {
     } else {
         StoreCheck::examine(&store_path(global, &config)?, &mut problems)
     };
-    let contexts = check_contexts(&config, &operator_name(global, &config), &store.path);
+    let identity = match local_identity(global, &config) {
+        Ok(i) => format!(
+            "operator:{} ({}{})",
+            i.name,
+            i.role,
+            match i.source {
+                crate::config::operators::RoleSource::DemoDefault => ", the demo's default role",
+                _ => "",
+            }
+        ),
+        Err(e) => format!("no local operator: {e}"),
+    };
+    let contexts = check_contexts(&config, &identity, &store.path);
     problems.extend(contexts.iter().filter_map(|c| {
         c.problem
             .as_ref()

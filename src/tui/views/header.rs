@@ -102,8 +102,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     ));
     spans.push(sep());
     let mode = if app.info.read_only { " read-only" } else { "" };
+    let note = match &app.info.role_note {
+        Some(note) => format!(", {}", safe(note)),
+        None => String::new(),
+    };
     spans.push(Span::raw(format!(
-        "{} ({}){mode}",
+        "{} ({}{note}){mode}",
         safe(&app.info.operator),
         safe(&app.info.role)
     )));
