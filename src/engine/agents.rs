@@ -5,6 +5,7 @@ use super::{EngineError, guard};
 use crate::model::{
     ActionType, Agent, AgentStatus, AuditDetails, Change, Circuit, EntityKind, Queue,
 };
+use crate::protocol::limits;
 use crate::protocol::{Actor, Reply};
 
 pub fn get(txn: &Txn<'_>, id: &str) -> Result<Agent, EngineError> {
@@ -47,7 +48,7 @@ pub fn register(
             "agents register themselves, with an agent token",
         ));
     }
-    let name = guard::text(name, "name", 80)?;
+    let name = guard::text(name, "name", limits::NAME.max_chars)?;
     check_domain(txn, domain)?;
     guard::token_covers(actor, domain)?;
     let owner = match actor {
@@ -56,8 +57,8 @@ pub fn register(
         } => Some(token.name.clone()),
         _ => None,
     };
-    let team = guard::text(team, "team", 80)?;
-    let version = guard::text(version, "version", 40)?;
+    let team = guard::text(team, "team", limits::NAME.max_chars)?;
+    let version = guard::text(version, "version", limits::VERSION.max_chars)?;
     let id = txn.next_id(EntityKind::Agent);
     let agent = Agent {
         id: id.clone(),
@@ -207,7 +208,7 @@ pub fn record_execution(
 ) -> Result<Reply, EngineError> {
     guard::agent_is(txn.state, actor, id)?;
     let agent = get(txn, id)?;
-    let summary = guard::text(summary, "summary", 500)?;
+    let summary = guard::text(summary, "summary", limits::EXECUTION_SUMMARY.max_chars)?;
     txn.record(
         id,
         ActionType::Execution,

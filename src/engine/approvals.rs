@@ -11,6 +11,7 @@ use crate::model::{
     ActionType, Approval, ApprovalState, AuditDetails, AuditDraft, Category, Change,
     Classification, EntityKind, Retention, Vote,
 };
+use crate::protocol::limits;
 use crate::protocol::{Actor, ApprovalAction, Reply};
 
 pub struct Request {
@@ -84,7 +85,7 @@ pub fn raise(
             request.category.as_str()
         )));
     }
-    let summary = guard::text(&request.summary, "summary", 300)?;
+    let summary = guard::text(&request.summary, "summary", limits::SUMMARY.max_chars)?;
     if request.options_considered.len() > 20 {
         return Err(EngineError::Invalid("at most 20 options_considered".into()));
     }

@@ -64,10 +64,11 @@ pub fn reason(text: &str, what: &str) -> Result<String, EngineError> {
             "a reason is required to {what}: say why, it goes into the audit trail"
         )));
     }
-    if trimmed.chars().count() > 4000 {
-        return Err(EngineError::Invalid(
-            "the reason is longer than 4000 characters; shorten it".into(),
-        ));
+    let max = crate::protocol::limits::REASON.max_chars;
+    if trimmed.chars().count() > max {
+        return Err(EngineError::Invalid(format!(
+            "the reason is longer than {max} characters; shorten it"
+        )));
     }
     Ok(trimmed.to_string())
 }

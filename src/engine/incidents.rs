@@ -7,6 +7,7 @@ use crate::model::{
     ActionType, AuditDetails, Change, Classification, EntityKind, Incident, IncidentSource,
     IncidentState, Retention, Severity, TimelineEntry,
 };
+use crate::protocol::limits;
 use crate::protocol::{Actor, IncidentAction, Reply};
 
 fn get(txn: &Txn<'_>, id: &str) -> Result<Incident, EngineError> {
@@ -155,7 +156,7 @@ pub fn declare(
     domain: &str,
 ) -> Result<Reply, EngineError> {
     let (name, _) = guard::operator_for(actor, domain)?;
-    let title = guard::text(title, "title", 200)?;
+    let title = guard::text(title, "title", limits::TITLE.max_chars)?;
     if !txn.config.engine.domains.iter().any(|d| d == domain) {
         return Err(EngineError::Invalid(format!("unknown domain {domain:?}")));
     }
@@ -183,7 +184,7 @@ pub fn report(
 ) -> Result<Reply, EngineError> {
     guard::agent_is(txn.state, actor, agent_id)?;
     let agent = agents::get(txn, agent_id)?;
-    let title = guard::text(title, "title", 200)?;
+    let title = guard::text(title, "title", limits::TITLE.max_chars)?;
     let source = IncidentSource::Agent {
         agent_id: agent_id.to_string(),
     };

@@ -9,6 +9,7 @@ use crate::model::{
     ActionType, Agent, AuditDetails, Change, EntityKind, Phase, PhaseState, Rollout, RolloutHealth,
     RolloutKind, RolloutState,
 };
+use crate::protocol::limits;
 use crate::protocol::{Actor, Reply, RolloutAction};
 
 const LATENCY_SAMPLES: usize = 50;
@@ -107,8 +108,8 @@ pub fn start(
     if let Actor::Operator { .. } = actor {
         guard::operator_for(actor, domain)?;
     }
-    let name = guard::text(name, "name", 80)?;
-    let target_version = guard::text(target_version, "target_version", 40)?;
+    let name = guard::text(name, "name", limits::NAME.max_chars)?;
+    let target_version = guard::text(target_version, "target_version", limits::VERSION.max_chars)?;
     if !txn.config.engine.domains.iter().any(|d| d == domain) {
         return Err(EngineError::Invalid(format!("unknown domain {domain:?}")));
     }

@@ -8,6 +8,7 @@ use crate::model::{
     ActionType, Agent, AgentStatus, AuditDetails, Change, Circuit, EntityKind, IncidentSource,
     Severity, Task, TaskState,
 };
+use crate::protocol::limits;
 use crate::protocol::{Actor, Reply, TaskOutcome};
 
 fn get(txn: &Txn<'_>, id: &str) -> Result<Task, EngineError> {
@@ -45,7 +46,7 @@ pub fn submit(
         guard::operator_for(actor, domain)?;
     }
     guard::token_covers(actor, domain)?;
-    let title = guard::text(title, "title", 200)?;
+    let title = guard::text(title, "title", limits::TITLE.max_chars)?;
     let team = guard::text(team, "team", 80)?;
     if !txn.config.engine.domains.iter().any(|d| d == domain) {
         return Err(EngineError::Invalid(format!("unknown domain {domain:?}")));

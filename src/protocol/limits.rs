@@ -31,10 +31,12 @@ pub const NAME: FieldLimit = limit("name", 80, 1);
 pub const VERSION: FieldLimit = limit("version", 40, 1);
 /// Titles of tasks and incidents.
 pub const TITLE: FieldLimit = limit("title", 200, 1);
-/// One-line summaries of escalations and executions.
+/// One-line summaries of escalations (they head the approvals list).
 pub const SUMMARY: FieldLimit = limit("summary", 300, 1);
+/// Summaries of executions an agent records.
+pub const EXECUTION_SUMMARY: FieldLimit = limit("execution summary", 500, 1);
 /// Reasons, notes, recommendations, outcomes, errors.
-pub const REASON: FieldLimit = limit("reason", 2_000, 1);
+pub const REASON: FieldLimit = limit("reason", 4_000, 1);
 /// The context of an escalation or an execution.
 pub const CONTEXT: FieldLimit = limit("context", 8_000, 1);
 /// Options an agent considered, each.
@@ -45,8 +47,18 @@ pub const SKILLS: FieldLimit = limit("skill", 80, 32);
 pub const RELATED: FieldLimit = limit("related task", 64, 64);
 
 /// Every limit, for documentation and dialogs.
-pub const ALL: [FieldLimit; 10] = [
-    ID, NAME, VERSION, TITLE, SUMMARY, REASON, CONTEXT, OPTION, SKILLS, RELATED,
+pub const ALL: [FieldLimit; 11] = [
+    ID,
+    NAME,
+    VERSION,
+    TITLE,
+    SUMMARY,
+    EXECUTION_SUMMARY,
+    REASON,
+    CONTEXT,
+    OPTION,
+    SKILLS,
+    RELATED,
 ];
 
 /// A field over its limit: the field's name (as in the JSON body) and what was wrong.
@@ -139,7 +151,7 @@ impl Command {
             }
             Command::RecordExecution(c) => {
                 one("agent", &c.agent, ID)?;
-                one("summary", &c.summary, SUMMARY)?;
+                one("summary", &c.summary, EXECUTION_SUMMARY)?;
                 one("context", &c.context, CONTEXT)?;
                 one("outcome", &c.outcome, REASON)?;
                 list("related_tasks", &c.related_tasks, RELATED)
@@ -187,7 +199,7 @@ mod tests {
             related_tasks: vec![],
         };
         assert_eq!(Command::from(c.clone()).check_lengths(), Ok(()));
-        c.summary = "é".repeat(SUMMARY.max_chars);
+        c.summary = "é".repeat(EXECUTION_SUMMARY.max_chars);
         assert_eq!(
             Command::from(c.clone()).check_lengths(),
             Ok(()),

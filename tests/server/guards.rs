@@ -150,7 +150,7 @@ async fn a_field_over_its_length_gets_422_naming_it() {
     let cases = [
         (
             "/v1/agent/executions",
-            json!({"agent": agent, "summary": "s".repeat(301)}),
+            json!({"agent": agent, "summary": "s".repeat(501)}),
             "summary",
         ),
         (
@@ -189,7 +189,7 @@ async fn a_field_over_its_length_gets_422_naming_it() {
     }
     let (id, version) = f.pending(None).await;
     let mut long = decision("approve", version);
-    long["reason"] = json!("r".repeat(2_001));
+    long["reason"] = json!("r".repeat(4_001));
     let (status, problem) = answer(
         f.post(&format!("/v1/approvals/{id}/decision"), ALICE, "fl-op")
             .json(&long)
