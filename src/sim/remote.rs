@@ -135,11 +135,18 @@ impl RemoteFleet {
             .base
             .join(path)
             .map_err(|e| EngineError::Invalid(e.to_string()))?;
-        let response = self
+        let mut request = self
             .client
             .request(Method::POST, url)
-            .bearer_auth(&self.token)
-            .header(protocol::IDEMPOTENCY_KEY, uuid::Uuid::now_v7().to_string())
+            .bearer_auth(&self.token);
+        // A heartbeat acts the same however often it arrives: a key would only store an answer
+        // (for a day) that no retry will ask for.
+        if path.trim_start_matches('/')
+            != <protocol::Heartbeat as protocol::Request>::PATH.trim_start_matches('/')
+        {
+            request = request.header(protocol::IDEMPOTENCY_KEY, uuid::Uuid::now_v7().to_string());
+        }
+        let response = request
             .json(&body)
             .send()
             .await
