@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use super::args::AuditCmd;
 use super::context::Context;
 use super::error::CliError;
-use super::output::{Rows, emit_list, emit_one, truncate};
+use super::output::{Rows, emit_lines, emit_list, emit_one, truncate};
 use crate::model::AuditRecord;
 use crate::query::AuditFilter;
 use crate::text::SafeText;
@@ -263,9 +263,9 @@ fn reveal(ctx: &Context, seq: u64) -> Result<(), CliError> {
             "the orchestrator answered the reveal of seq {seq} without the record"
         )));
     };
-    emit_one(ctx.format(), &record, || {
+    emit_lines(ctx.format(), &record, || {
         let d = &record.details;
-        [
+        vec![
             format!(
                 "seq {} · {} · {}",
                 record.seq,
@@ -281,6 +281,5 @@ fn reveal(ctx: &Context, seq: u64) -> Result<(), CliError> {
             format!("tasks:     {}", record.related_tasks.join(", ")),
             "(this reveal is recorded in the audit trail)".to_string(),
         ]
-        .join("\n")
     })
 }
