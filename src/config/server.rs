@@ -82,6 +82,10 @@ pub struct AgentToken {
     /// The domains its agents may join and its work may go to (empty: every domain).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub domains: Vec<String>,
+    /// Agents it may act for besides those it registered (e.g. agents that joined before tokens
+    /// owned their agents, or the orchestrator's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
 }
 
 impl ServerConfig {
@@ -197,6 +201,7 @@ mod tests {
             name: "fleet".into(),
             token_sha256: token_hash("t"),
             domains: vec![],
+            agents: vec![],
         });
         assert!(config.validate().unwrap_err().contains("twice"));
         config.agents[0].token_sha256 = token_hash("u");

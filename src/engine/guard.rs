@@ -25,9 +25,9 @@ pub fn operator_for<'a>(
 pub fn agent_is(state: &State, actor: &Actor, agent: &str) -> Result<(), EngineError> {
     match actor {
         Actor::Agent { id, token, .. } if id == agent => match (token, state.agents.get(agent)) {
-            (Some(token), Some(a)) if a.owner.as_deref() != Some(token.name.as_str()) => {
+            (Some(token), Some(a)) if !token.acts_for(agent, a.owner.as_deref()) => {
                 Err(EngineError::refused(format!(
-                    "agent token {} may act only for the agents it registered; {agent} is not one of them",
+                    "agent token {} may act only for the agents it registered or the config lists for it; {agent} is neither",
                     token.name
                 )))
             }

@@ -9,9 +9,16 @@ pub struct TokenScope {
     pub name: String,
     /// Empty: every domain.
     pub domains: Vec<String>,
+    /// Agents listed for the token in the server's config: it acts for them as for its own.
+    pub agents: Vec<String>,
 }
 
 impl TokenScope {
+    /// Whether the token acts for `agent`, whose `owner` is the token that registered it.
+    pub fn acts_for(&self, agent: &str, owner: Option<&str>) -> bool {
+        owner == Some(self.name.as_str()) || self.agents.iter().any(|a| a == agent)
+    }
+
     pub fn covers(&self, domain: &str) -> bool {
         self.domains.is_empty() || self.domains.iter().any(|d| d == domain)
     }

@@ -30,14 +30,14 @@ pub async fn view(
         AGENT_STATE_PATH
     ));
     let snapshot = state.orchestrator.snapshot().await?;
-    Ok(Json(agent_view(snapshot, &caller.token.name)))
+    Ok(Json(agent_view(snapshot, &caller.token)))
 }
 
-fn agent_view(s: Snapshot, token: &str) -> AgentView {
+fn agent_view(s: Snapshot, token: &TokenScope) -> AgentView {
     let agents: Vec<_> = s
         .agents
         .into_iter()
-        .filter(|a| a.owner.as_deref() == Some(token))
+        .filter(|a| token.acts_for(&a.id, a.owner.as_deref()))
         .collect();
     let ours = |id: &Option<String>| {
         id.as_ref()

@@ -43,6 +43,7 @@ impl Tokens {
                     token: TokenScope {
                         name: a.name.clone(),
                         domains: a.domains.clone(),
+                        agents: a.agents.clone(),
                     },
                 },
             )

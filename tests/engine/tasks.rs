@@ -152,6 +152,7 @@ fn an_agent_token_acts_only_for_its_own_agents_in_its_domains() {
     let token = |name: &str, domains: &[&str]| TokenScope {
         name: name.into(),
         domains: domains.iter().map(|d| d.to_string()).collect(),
+        agents: vec![],
     };
     let join = |engine: &mut opsdeck::engine::Engine, scope: TokenScope, domain: &str| {
         engine.execute(

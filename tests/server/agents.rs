@@ -1,6 +1,6 @@
 //! Agents join and work with an agent token.
 
-use crate::support::orchestrator::{ALICE, FLEET, PLATFORM_FLEET};
+use crate::support::orchestrator::{ALICE, FLEET, LISTED_FLEET, PLATFORM_FLEET};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -199,5 +199,46 @@ async fn an_agent_token_acts_only_for_the_agents_it_registered() {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    f.server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_token_also_acts_for_the_agents_the_config_lists_for_it() {
+    let f = fixture().await;
+    // agent-1 is the seeded store's own (no token registered it); the config lists it for
+    // listed-fleet, and only it.
+    let beat = |token: &'static str, key: &'static str, agent: &'static str| {
+        f.post("/v1/agent/heartbeat", token, key)
+            .json(&json!({"agent": agent}))
+    };
+    let (status, body) = answer(beat(LISTED_FLEET, "l-1", "agent-1").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = answer(beat(LISTED_FLEET, "l-2", "agent-2").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("config lists"),
+        "{body}"
+    );
+    let (status, _) = answer(beat(FLEET, "l-3", "agent-1").send().await.unwrap()).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "another token is refused agent-1"
+    );
+    let (status, view) = answer(
+        f.get("/v1/agent/state", Some(LISTED_FLEET))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let ids: Vec<&str> = view["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["agent-1"]);
     f.server.stop().await;
 }

@@ -23,6 +23,8 @@ pub const VIEWER: &str = "opsd_victor_viewer";
 pub const ONCALL: &str = "opsd_olga_oncall_product";
 pub const FLEET: &str = "opsd_fleet_agents";
 /// A second fleet's token, limited to the platform domain.
+/// An agent token the config lists `agent-1` (one of the seeded store's own agents) for.
+pub const LISTED_FLEET: &str = "opsd_listed_fleet_agents";
 pub const PLATFORM_FLEET: &str = "opsd_platform_fleet_agents";
 
 pub fn start() -> DateTime<Utc> {
@@ -71,11 +73,19 @@ pub fn server_config() -> ServerConfig {
                 name: "fleet".into(),
                 token_sha256: token_hash(FLEET),
                 domains: vec![],
+                agents: vec![],
             },
             AgentToken {
                 name: "platform-fleet".into(),
                 token_sha256: token_hash(PLATFORM_FLEET),
                 domains: vec!["platform".into()],
+                agents: vec![],
+            },
+            AgentToken {
+                name: "listed-fleet".into(),
+                token_sha256: token_hash(LISTED_FLEET),
+                domains: vec![],
+                agents: vec!["agent-1".into()],
             },
         ],
         ..ServerConfig::default()
