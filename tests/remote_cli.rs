@@ -264,3 +264,40 @@ fn serve_refuses_a_bad_listen_address_and_a_missing_certificate() {
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output).contains("64 hex"), "{}", text(&output));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_details_stay_withheld_over_connect_until_a_reveal() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    crate::support::orchestrator::sensitive_escalation(&store, "platform");
+    let server = serve(&store, &server_config(), "127.0.0.1:0").await;
+    let url = server.url();
+    let connect = |args: &[&str], token: &str| {
+        let mut cmd = opsdeck(dir.path(), args);
+        cmd.args(["--connect", &url, "-o", "json"])
+            .env("OPSDECK_TOKEN", token);
+        cmd
+    };
+    let found = run(connect(&["audit", "search", "class:sensitive"], VIEWER)).await;
+    assert!(found.status.success(), "{}", text(&found));
+    let records: Value = serde_json::from_slice(&found.stdout).unwrap();
+    let record = &records[0];
+    assert_eq!(record["redacted"], true, "{record}");
+    assert_eq!(record["details"]["context"], "");
+    let seq = record["seq"].as_u64().unwrap().to_string();
+    // The viewer may not reveal; alice may, and gets the record whole.
+    let refused = run(connect(&["audit", "reveal", &seq], VIEWER)).await;
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused));
+    let shown = run(connect(&["audit", "reveal", &seq], ALICE)).await;
+    assert!(shown.status.success(), "{}", text(&shown));
+    let whole: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        whole["details"]["context"],
+        "customer records of 12 accounts were exposed"
+    );
+    assert!(whole.get("redacted").is_none());
+    // Export reads the local store only: over --connect it is refused, so nothing leaks there.
+    let export = run(connect(&["audit", "export"], VIEWER)).await;
+    assert!(!export.status.success(), "{}", text(&export));
+    server.stop().await;
+}
