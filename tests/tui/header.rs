@@ -1,0 +1,49 @@
+//! The header at every width: who is acting, where, and whether the data can be trusted are the
+//! last things to go.
+
+use opsdeck::tui::app::App;
+use opsdeck::tui::keymap::Keymap;
+use opsdeck::tui::theme::Theme;
+
+use super::{demo, info, render, text};
+
+fn app_with(context: Option<&str>, read_only: bool, note: Option<&str>) -> App {
+    let (snapshot, _) = demo();
+    let mut info = info("lead:platform", read_only);
+    info.name = "a-very-long-orchestrator-name-for-the-east-region".into();
+    info.context = context.map(str::to_string);
+    info.operator = "bob".into();
+    info.role_note = note.map(str::to_string);
+    App::new(
+        info,
+        snapshot.clone(),
+        snapshot.at,
+        Keymap::default(),
+        Theme::default_theme(),
+    )
+}
+
+#[test]
+fn identity_context_and_link_state_survive_every_width_down_to_80() {
+    for (context, read_only, note) in [
+        (Some("prod-eu-west"), true, None),
+        (None, false, Some("demo default")),
+        (Some("staging"), false, None),
+    ] {
+        let app = app_with(context, read_only, note);
+        for width in 80..=200 {
+            let header = text(&render(&app, width, 24));
+            let line = header.lines().next().unwrap();
+            let who = match (read_only, note) {
+                (true, _) => "bob (lead:platform) read-only".to_string(),
+                (false, Some(n)) => format!("bob (lead:platform, {n})"),
+                (false, None) => "bob (lead:platform)".to_string(),
+            };
+            assert!(line.contains(&who), "{width} columns: {line}");
+            if let Some(c) = context {
+                assert!(line.contains(c), "{width} columns: {line}");
+            }
+            assert!(line.contains('◆') || line.contains('●'), "{width}: {line}");
+        }
+    }
+}
