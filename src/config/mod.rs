@@ -164,6 +164,9 @@ pub struct AlertConfig {
     pub latency_sla: Duration,
     /// Domain utilization over this plans scaling (raises a resource request).
     pub utilization: f64,
+    /// Share of a domain's agents down (no heartbeat within `engine.heartbeat_timeout`) over
+    /// which an incident opens: SEV3, or SEV2 when the domain has no live agent left.
+    pub agents_down: f64,
 }
 
 impl Default for AlertConfig {
@@ -174,6 +177,7 @@ impl Default for AlertConfig {
             queue_depth: 40,
             latency_sla: Duration::minutes(15),
             utilization: 0.9,
+            agents_down: 0.5,
         }
     }
 }
@@ -308,6 +312,9 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&self.alerts.utilization) {
             return Err("alerts.utilization must be between 0 and 1; ".into());
+        }
+        if !(0.0..1.0).contains(&self.alerts.agents_down) {
+            return Err("alerts.agents_down must be at least 0 and below 1; ".into());
         }
         if e.max_attempts == 0 {
             return Err("engine.max_attempts must be at least 1; ".into());

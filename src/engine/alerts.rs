@@ -1,5 +1,5 @@
-//! The four alert rules: error rate pages, queue depth warns, latency over the SLA escalates,
-//! utilization over the limit plans scaling. Each fires once per subject until it clears
+//! The alert rules: error rate pages, agents down (a fleet gone quiet) pages, queue depth
+//! warns, latency over the SLA escalates, utilization over the limit plans scaling. Each fires once per subject until it clears
 //! (with hysteresis, so a reading hovering at the threshold does not flap).
 
 use super::approvals::{self, Request};
@@ -7,8 +7,8 @@ use super::incidents;
 use super::metrics::domain_utilization;
 use super::txn::Txn;
 use crate::model::{
-    ActionType, Alert, AlertLevel, AuditDetails, Category, Change, Classification, IncidentSource,
-    Severity,
+    ActionType, AgentStatus, Alert, AlertLevel, AuditDetails, Category, Change, Classification,
+    IncidentSource, Severity,
 };
 
 /// A firing alert clears when the reading falls below this share of its threshold.
@@ -43,6 +43,26 @@ fn readings(txn: &Txn<'_>) -> Vec<Reading> {
             level: AlertLevel::Page,
             value: rate,
             threshold: cfg.error_rate,
+        });
+        let (total, down) = txn
+            .state
+            .agents
+            .values()
+            .filter(|a| &a.domain == domain)
+            .fold((0usize, 0usize), |(t, d), a| {
+                (t + 1, d + usize::from(a.status == AgentStatus::Down))
+            });
+        out.push(Reading {
+            rule: "agents_down",
+            subject: domain.clone(),
+            domain: domain.clone(),
+            level: AlertLevel::Page,
+            value: if total == 0 {
+                0.0
+            } else {
+                down as f64 / total as f64
+            },
+            threshold: cfg.agents_down,
         });
         let (util, agents) = domain_utilization(txn, domain);
         out.push(Reading {
@@ -83,6 +103,16 @@ fn describe(r: &Reading) -> String {
             r.value * 100.0,
             r.threshold * 100.0
         ),
+        "agents_down" if r.value >= 1.0 => format!(
+            "{}: every agent is down (no heartbeat), no live agent left",
+            r.subject
+        ),
+        "agents_down" => format!(
+            "{}: {:.0}% of agents down (no heartbeat), over the {:.0}% threshold",
+            r.subject,
+            r.value * 100.0,
+            r.threshold * 100.0
+        ),
         "utilization" => format!(
             "{} agents {:.0}% utilized, over the {:.0}% limit",
             r.subject,
@@ -107,6 +137,9 @@ fn open(txn: &mut Txn<'_>, r: &Reading, key: &str, actor: &str) -> Option<String
         rule: r.rule.to_string(),
     };
     let severity = match r.level {
+        // A fleet gone quiet: SEV2 once no agent of the domain is live.
+        AlertLevel::Page if r.rule == "agents_down" && r.value >= 1.0 => Severity::Sev2,
+        AlertLevel::Page if r.rule == "agents_down" => Severity::Sev3,
         AlertLevel::Page if r.value >= (r.threshold * 2.0).min(1.0) => Severity::Sev1,
         AlertLevel::Page => Severity::Sev2,
         AlertLevel::Escalate => Severity::Sev3,

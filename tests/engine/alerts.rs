@@ -95,3 +95,46 @@ fn utilization_over_the_limit_plans_scaling() {
     assert_eq!(request.requested_by, "orchestrator:operations");
     assert!(engine.state().alerts["utilization:operations"].firing);
 }
+
+#[test]
+fn a_fleet_gone_quiet_is_an_incident_sev2_once_no_agent_is_live() {
+    let mut config = Config::default();
+    config.alerts.agents_down = 0.5;
+    let (_dir, mut engine) = fresh(config);
+    let agents: Vec<String> = (0..3)
+        .map(|_| register(&mut engine, "operations", "support", &[]))
+        .collect();
+    engine.tick().unwrap();
+    assert!(
+        by_rule(&engine, "agents_down").is_none(),
+        "all live: nothing"
+    );
+    // Two of three stop beating: 67% down, over the 50% threshold.
+    advance(&engine, Duration::seconds(20));
+    heartbeat(&mut engine, &agents[0]);
+    advance(&engine, Duration::seconds(20));
+    engine.tick().unwrap();
+    let quiet = by_rule(&engine, "agents_down").expect("a fleet going quiet pages");
+    assert_eq!(quiet.severity, Severity::Sev3);
+    assert_eq!(quiet.domain, "operations");
+    assert!(
+        quiet.title.contains("67% of agents down"),
+        "{}",
+        quiet.title
+    );
+    // The last one goes quiet too: the same incident, raised to SEV2.
+    advance(&engine, Duration::seconds(40));
+    engine.tick().unwrap();
+    let dead = by_rule(&engine, "agents_down").unwrap();
+    assert_eq!(dead.id, quiet.id, "one incident per domain");
+    assert_eq!(dead.severity, Severity::Sev2, "{dead:?}");
+    let incidents = engine
+        .state()
+        .incidents
+        .values()
+        .filter(
+            |i| matches!(&i.source, IncidentSource::AlertRule { rule } if rule == "agents_down"),
+        )
+        .count();
+    assert_eq!(incidents, 1);
+}
