@@ -67,10 +67,16 @@ fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
             })
             .collect(),
     })?;
+    let total = if more { format!("{n}+") } else { n.to_string() };
     if format == super::args::Format::Table {
-        let total = if more { format!("{n}+") } else { n.to_string() };
         println!(
             "showing {} of {total} matching records, newest first",
+            records.len()
+        );
+    } else if (records.len() as u64) < n {
+        // The JSON holds the records only: say on stderr that there are more.
+        eprintln!(
+            "opsdeck: showing {} of {total} matching records, newest first; --limit N shows more",
             records.len()
         );
     }

@@ -74,9 +74,8 @@ fn csv_row(r: &AuditRecord) -> [String; 17] {
     ]
 }
 
-/// Writes the matching records oldest first; returns how many. `terminal` says the sink is one.
 /// Writes the matching records up to `until_seq`, oldest first, each as `shown` makes it (whole
-/// or withheld); returns how many.
+/// or withheld); returns how many. `terminal` says the sink is one.
 pub fn export(
     store: &crate::store::Store,
     filter: &AuditFilter,

@@ -91,12 +91,15 @@ pub fn incidents(ctx: &Context, state: &Option<String>) -> Result<(), CliError> 
         "incident",
     )?;
     let snap = snapshot(ctx)?;
-    let items: Vec<_> = snap
+    let mut items: Vec<_> = snap
         .incidents
         .iter()
         .filter(|i| state.as_deref().is_none_or(|s| i.state.as_str() == s))
         .cloned()
         .collect();
+    // Newest first, as the help says: the incident just opened is the one to look at.
+    items.reverse();
+    items.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
     emit_list(ctx.format(), &items, || Rows {
         headers: &["ID", "SEV", "STATE", "DOMAIN", "AGE", "TARGET", "TITLE"],
         rows: items

@@ -3,7 +3,9 @@
 use assert_cmd::Command;
 use serde_json::Value;
 
-use super::{BIN, DOMAINS, Deck, check_listing, fails, isolated, parse, s, success, u};
+use super::{
+    BIN, DOMAINS, Deck, array, check_listing, fails, isolated, parse, run, s, success, text, u,
+};
 
 #[test]
 fn agents_are_listed_as_json_jsonl_and_table() {
@@ -193,4 +195,36 @@ fn an_ephemeral_store_lists_nothing() {
         "(none)"
     );
     assert!(!deck.store.exists(), "--ephemeral wrote a file");
+}
+
+#[test]
+fn incidents_list_newest_first_as_their_help_says() {
+    let deck = Deck::demo();
+    let list = array(parse(&deck.ok(&["incidents", "-o", "json"])));
+    assert!(list.len() > 2);
+    let opened: Vec<&str> = list.iter().map(|i| s(i, "opened_at")).collect();
+    let mut newest_first = opened.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(opened, newest_first);
+}
+
+#[test]
+fn a_json_search_cut_at_its_limit_says_so_on_stderr() {
+    let deck = Deck::demo();
+    let out = run(deck.cmd().args([
+        "audit",
+        "search",
+        "type:decision",
+        "--limit",
+        "3",
+        "-o",
+        "json",
+    ]));
+    assert!(out.status.success());
+    assert_eq!(array(parse(&text(&out.stdout))).len(), 3);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("showing 3 of") && err.contains("--limit"),
+        "{err}"
+    );
 }

@@ -47,3 +47,21 @@ fn identity_context_and_link_state_survive_every_width_down_to_80() {
         }
     }
 }
+
+#[test]
+fn a_server_left_with_the_default_name_is_not_named_twice() {
+    let (snapshot, _) = demo();
+    let mut info = info("enterprise", false);
+    info.name = "opsdeck".into();
+    info.remote = true;
+    let app = App::new(
+        info,
+        snapshot.clone(),
+        snapshot.at,
+        Keymap::default(),
+        Theme::default_theme(),
+    );
+    let header = text(&render(&app, 160, 24));
+    let line = header.lines().next().unwrap();
+    assert_eq!(line.matches("opsdeck").count(), 1, "{line}");
+}

@@ -39,10 +39,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             )],
         });
     }
-    segments.push(Segment {
-        keep: 2,
-        spans: vec![Span::styled(safe(&app.info.name), t.context)],
-    });
+    // A server left with the default name would read "opsdeck │ opsdeck".
+    if app.info.name != "opsdeck" || app.info.context.is_some() {
+        segments.push(Segment {
+            keep: 2,
+            spans: vec![Span::styled(safe(&app.info.name), t.context)],
+        });
+    }
     segments.push(Segment {
         keep: ALWAYS,
         spans: vec![link_state(app, narrow)],
