@@ -82,7 +82,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         frame,
         list,
         app,
-        format!("Audit trail · {}", records.len()),
+        match &app.audit.query {
+            Some(_) => format!("Audit trail · {} shown", records.len()),
+            // Seqs are gapless from 1: the newest one counts the whole trail.
+            None => format!(
+                "Audit trail · newest {} of {}",
+                records.len(),
+                app.data.audit_tail.iter().map(|r| r.seq).max().unwrap_or(0)
+            ),
+        },
         &[
             col("SEQ", Constraint::Length(7)),
             col("TIME", Constraint::Length(15)),
