@@ -286,6 +286,12 @@ impl App {
     }
 
     /// Decisions are possible: not read-only and the data is live.
+    /// Whether this console acts at all: not read-only, and a role that acts (a viewer only
+    /// reads). The footer and help offer actions only then.
+    pub fn may_act(&self) -> bool {
+        !self.info.read_only && self.role.level().is_some()
+    }
+
     pub fn can_act(&self) -> Result<(), String> {
         if self.info.read_only {
             return Err("read-only console".into());

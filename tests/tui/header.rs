@@ -65,3 +65,19 @@ fn a_server_left_with_the_default_name_is_not_named_twice() {
     let line = header.lines().next().unwrap();
     assert_eq!(line.matches("opsdeck").count(), 1, "{line}");
 }
+
+#[test]
+fn a_viewer_is_offered_no_action_it_cannot_take() {
+    let mut viewer = super::app_as("viewer");
+    super::press(&mut viewer, vec![super::ch('5')]);
+    let screen = text(&render(&viewer, 160, 36));
+    let footer = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    for action in ["approve", "reject", "reveal", "acknowledge"] {
+        assert!(!footer.contains(action), "{footer}");
+    }
+    let mut lead = super::app_as("lead:platform");
+    super::press(&mut lead, vec![super::ch('5')]);
+    let screen = text(&render(&lead, 160, 36));
+    let footer = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+    assert!(footer.contains("approve"), "{footer}");
+}

@@ -19,7 +19,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         t.muted,
     ))];
     for action in Action::all() {
-        if !action.applies_to(app.pane) || (action.mutates() && app.info.read_only) {
+        if !action.applies_to(app.pane) || (action.mutates() && !app.may_act()) {
             continue;
         }
         lines.push(Line::from(vec![

@@ -114,7 +114,7 @@ fn hints(app: &App) -> Line<'static> {
     } else if app.pane_state(pane).detail.is_none() {
         actions.push(Action::Open);
     }
-    if !app.info.read_only {
+    if app.may_act() {
         actions.extend(Action::all().filter(|a| a.mutates() && a.applies_to(pane)));
     }
     actions.extend([
