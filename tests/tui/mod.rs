@@ -24,6 +24,7 @@ mod actions;
 mod audit;
 mod remote;
 mod render;
+mod selection;
 mod update;
 
 fn start() -> DateTime<Utc> {
