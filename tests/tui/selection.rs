@@ -120,6 +120,8 @@ fn an_approval_that_leaves_the_list_moves_the_cursor_to_its_neighbour_and_says_s
     let before = rows::ids(&app, Pane::Approvals);
     let at = before.iter().position(|id| *id == target).unwrap();
     let neighbour = before[at + 1].clone();
+    press(&mut app, vec![key(KeyCode::Enter)]);
+    assert_eq!(app.pane_state(Pane::Approvals).detail, Some(target.clone()));
 
     let (snapshot, _) = demo();
     let mut fresh = snapshot.clone();
@@ -129,6 +131,8 @@ fn an_approval_that_leaves_the_list_moves_the_cursor_to_its_neighbour_and_says_s
         rows::selected(&app, Pane::Approvals),
         Some(neighbour.clone())
     );
+    // Its details close: they would show one item while the keys act on another.
+    assert_eq!(app.pane_state(Pane::Approvals).detail, None);
     let notice = &app.toasts.last().expect("a notice").text;
     assert_eq!(
         *notice,

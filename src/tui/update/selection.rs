@@ -60,7 +60,12 @@ pub(super) fn restore(app: &mut App, marks: Marks) {
             .chain(old[..at].iter().rev())
             .find_map(find);
         let i = neighbour.unwrap_or(0);
-        app.pane_state_mut(pane).selected = i;
+        let state = app.pane_state_mut(pane);
+        state.selected = i;
+        // Its details would stay on screen while the actions went to the neighbour.
+        if state.detail.as_ref() == Some(id) {
+            state.detail = None;
+        }
         let notice = match now.get(i) {
             Some(next) => format!(
                 "{} left the {} list: the cursor moved to {}",
