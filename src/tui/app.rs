@@ -57,6 +57,8 @@ pub struct PaneState {
     pub sort: usize,
     /// The id of the item whose details are open.
     pub detail: Option<String>,
+    /// The selected item left the list while the operator was elsewhere: said on their return.
+    pub notice: Option<String>,
 }
 
 /// The audit pane's own state: a live tail, or search results that page in.

@@ -25,6 +25,7 @@ mod audit;
 mod header;
 mod remote;
 mod render;
+mod selection;
 mod update;
 
 fn start() -> DateTime<Utc> {

@@ -128,12 +128,19 @@ pub(super) fn more_results(app: &mut App, at_end: bool) -> Vec<Effect> {
     }]
 }
 
-/// End/G in the audit pane leaves a search and returns to the live tail.
+/// End/G in the audit pane leaves a search and returns to the live tail. The query line is the
+/// tail's filter too: left behind, a search's text would filter the tail down to nothing.
 pub(super) fn follow_tail(app: &mut App) {
     app.audit.query = None;
     app.audit.results.clear();
     app.audit.follow = true;
+    app.audit.searching = false;
+    app.audit.exhausted = false;
+    app.audit.total = None;
+    app.audit.error = None;
+    app.audit.history_at = None;
     let state = app.pane_state_mut(Pane::Audit);
+    state.filter.clear();
     state.selected = 0;
     state.detail = None;
 }

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 
-use super::{Effect, toast};
+use super::{Effect, selection, toast};
 use crate::link::LinkEvent;
 use crate::model::Snapshot;
 use crate::tui::app::{App, Connection, Pane, Toast, ToastKind};
@@ -14,7 +14,9 @@ const RECONNECTING_ATTEMPTS: u32 = 5;
 const NOTICE_SECONDS: i64 = 30;
 
 pub(super) fn on_snapshot(app: &mut App, snapshot: Snapshot) {
+    let marks = selection::mark(app);
     app.load(snapshot);
+    selection::restore(app, marks);
     app.connection = Connection::Live;
     app.data_at = app.now;
 }
@@ -72,7 +74,9 @@ fn on_change(app: &mut App, event: &crate::model::Event) -> Vec<Effect> {
         // A gap: what we hold can no longer be trusted piecemeal.
         return vec![Effect::Resync];
     }
+    let marks = selection::mark(app);
     app.data.apply_event(event);
+    selection::restore(app, marks);
     app.data_at = app.now;
     app.connection = Connection::Live;
     if app.audit.follow && app.pane == Pane::Audit && app.audit.query.is_none() {

@@ -10,6 +10,7 @@ mod dialogs;
 mod keys;
 mod link_events;
 mod navigation;
+mod selection;
 
 use chrono::Duration;
 use crossterm::event::KeyEvent;

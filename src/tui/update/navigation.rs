@@ -1,6 +1,6 @@
 //! Moving between panes and inside one: the selection, details, sorting, the overview's sections.
 
-use super::{Effect, audit, toast};
+use super::{Effect, audit, selection, toast};
 use crate::tui::app::{App, Pane, ToastKind};
 use crate::tui::rows;
 
@@ -20,6 +20,7 @@ pub(super) fn show(app: &mut App, pane: Pane) {
         app.previous.push(app.pane);
         app.pane = pane;
     }
+    selection::show_kept_notice(app, pane);
 }
 
 pub(super) fn open_pane(app: &mut App, pane: Pane) -> Vec<Effect> {
