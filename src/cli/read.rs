@@ -175,6 +175,7 @@ pub fn rollouts(ctx: &Context) -> Result<(), CliError> {
             "PERCENT",
             "CANARY ERR",
             "BASELINE ERR",
+            "PAUSES ABOVE",
             "VER",
         ],
         rows: snap
@@ -194,6 +195,7 @@ pub fn rollouts(ctx: &Context) -> Result<(), CliError> {
                         r.health.baseline_error_rate * 100.0,
                         r.health.baseline_samples
                     ),
+                    format!("{:.1}%", r.error_gate().threshold() * 100.0),
                     r.version.to_string(),
                 ]
             })
