@@ -22,6 +22,7 @@ use ratatui::buffer::Buffer;
 
 mod actions;
 mod audit;
+mod order;
 mod remote;
 mod render;
 mod update;
