@@ -178,6 +178,7 @@ pub fn rollouts(ctx: &Context) -> Result<(), CliError> {
             "PERCENT",
             "CANARY ERR",
             "BASELINE ERR",
+            "PAUSES ABOVE",
             "VER",
         ],
         rows: snap
@@ -197,6 +198,7 @@ pub fn rollouts(ctx: &Context) -> Result<(), CliError> {
                         r.health.baseline_error_rate * 100.0,
                         r.health.baseline_samples
                     ),
+                    format!("{:.1}%", r.error_gate().threshold() * 100.0),
                     r.version.to_string(),
                 ]
             })

@@ -13,19 +13,10 @@ use crate::protocol::limits;
 use crate::protocol::{Actor, Reply, RolloutAction};
 
 const LATENCY_SAMPLES: usize = 50;
-/// A canary must also exceed its baseline by this much in absolute terms: a small cohort is
-/// noisy, and three failures in twenty tasks should not stop a healthy rollout.
-const ABSOLUTE_MARGIN: f64 = 0.10;
 
-/// The error rate above which a canary is judged bad.
-fn error_limit(r: &Rollout) -> f64 {
-    (r.health.baseline_error_rate * r.max_error_ratio)
-        .max(r.health.baseline_error_rate + ABSOLUTE_MARGIN)
-}
-
-/// Enough canary tasks to judge, and more errors than the limit allows.
+/// Enough canary tasks to judge, and more errors than the rollout's gate allows.
 pub fn unhealthy(r: &Rollout, min_samples: u64) -> bool {
-    r.health.samples >= min_samples && r.health.error_rate > error_limit(r)
+    r.health.samples >= min_samples && r.error_gate().trips(r.health.error_rate)
 }
 
 fn get(txn: &Txn<'_>, id: &str) -> Result<Rollout, EngineError> {
@@ -246,8 +237,9 @@ pub fn act(
             }
             if unhealthy(&r, txn.config.rollouts.min_samples) {
                 return conflict(format!(
-                    "{id} has an unhealthy canary ({}); investigate, then resume or abort",
-                    health_text(&r.health)
+                    "{id} has an unhealthy canary ({}; the gate pauses above {}); investigate, then resume or abort",
+                    health_text(&r.health),
+                    r.error_gate()
                 ));
             }
             r.state = RolloutState::Progressing;
@@ -400,10 +392,9 @@ pub fn progress(txn: &mut Txn<'_>) {
         let judged = h.samples >= txn.config.rollouts.min_samples;
         if unhealthy(&r, txn.config.rollouts.min_samples) {
             let why = format!(
-                "canary error rate {:.1}% exceeds {:.1}× the baseline {:.1}%",
+                "canary error rate {:.1}% exceeds {}",
                 h.error_rate * 100.0,
-                r.max_error_ratio,
-                h.baseline_error_rate * 100.0
+                r.error_gate()
             );
             r.state = RolloutState::Paused;
             r.paused_reason = Some(why.clone());

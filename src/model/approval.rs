@@ -165,6 +165,16 @@ impl Approval {
         self.state == ApprovalState::Pending
     }
 
+    /// What happens to it next if nobody decides, and when: it escalates to the next level at
+    /// its level deadline, or expires (at the top level, or if that comes first). This is the
+    /// "time to escalation" approvals are sorted by.
+    pub fn next_deadline(&self) -> (Timestamp, &'static str) {
+        match self.level_deadline_at {
+            Some(d) if d < self.expires_at => (d, "escalates"),
+            _ => (self.expires_at, "expires"),
+        }
+    }
+
     /// The facts the authority checks look at.
     pub fn subject(&self) -> super::role::Subject<'_> {
         super::role::Subject {

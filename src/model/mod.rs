@@ -22,7 +22,9 @@ pub use ids::{EntityKind, Ids};
 pub use incident::{Incident, IncidentSource, IncidentState, Severity, TimelineEntry};
 pub use queue::{DomainStats, Queue};
 pub use role::{Level, Role, Subject};
-pub use rollout::{Phase, PhaseState, Rollout, RolloutHealth, RolloutKind, RolloutState};
+pub use rollout::{
+    ErrorGate, Phase, PhaseState, Rollout, RolloutHealth, RolloutKind, RolloutState,
+};
 pub use state::{Metrics, Snapshot, State};
 pub use task::{Task, TaskState};
 

@@ -82,7 +82,8 @@ pub struct Rollout {
     pub current_phase: String,
     pub phases: Vec<Phase>,
     pub health: RolloutHealth,
-    /// A canary whose error rate exceeds the baseline by this factor pauses itself.
+    /// A canary whose error rate exceeds the baseline by this factor (and by
+    /// [`ErrorGate::MARGIN`]) pauses itself: see [`Rollout::error_gate`].
     pub max_error_ratio: f64,
     /// Advance by itself once a phase's minimum duration has passed and health holds.
     pub auto_promote: bool,
@@ -111,11 +112,83 @@ impl Rollout {
         &self.phases[self.phase_index()]
     }
 
+    /// The health gate this rollout is judged by, at its current baseline.
+    pub fn error_gate(&self) -> ErrorGate {
+        ErrorGate {
+            baseline: self.health.baseline_error_rate,
+            ratio: self.max_error_ratio,
+        }
+    }
+
     pub fn percent(&self) -> u8 {
         if self.state == RolloutState::Aborted {
             0
         } else {
             self.current().percent
         }
+    }
+}
+
+/// The canary error rate above which a rollout pauses itself. The engine decides with it and
+/// every screen describes it with it, so the number shown is the number applied.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ErrorGate {
+    /// The error rate of the domain's agents outside the cohort (0.0–1.0).
+    pub baseline: f64,
+    /// How many times the baseline a canary may reach.
+    pub ratio: f64,
+}
+
+impl ErrorGate {
+    /// A canary must also exceed its baseline by this much in absolute terms: a small cohort is
+    /// noisy, and three failures in twenty tasks should not stop a healthy rollout.
+    pub const MARGIN: f64 = 0.10;
+
+    /// The error rate (0.0–1.0) a canary may reach without pausing.
+    pub fn threshold(&self) -> f64 {
+        (self.baseline * self.ratio).max(self.baseline + Self::MARGIN)
+    }
+
+    /// Whether a canary erring at `error_rate` is past the gate.
+    pub fn trips(&self, error_rate: f64) -> bool {
+        error_rate > self.threshold()
+    }
+}
+
+/// `12.9% (max of 2.0× baseline 2.9%, baseline + 10 points)`: the threshold, then how it is made.
+impl std::fmt::Display for ErrorGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:.1}% (max of {:.1}× baseline {:.1}%, baseline + {:.0} points)",
+            self.threshold() * 100.0,
+            self.ratio,
+            self.baseline * 100.0,
+            Self::MARGIN * 100.0
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorGate;
+
+    #[test]
+    fn the_gate_is_the_larger_of_ratio_and_margin() {
+        let low = ErrorGate {
+            baseline: 0.029,
+            ratio: 2.0,
+        };
+        assert!((low.threshold() - 0.129).abs() < 1e-9);
+        assert_eq!(
+            low.to_string(),
+            "12.9% (max of 2.0× baseline 2.9%, baseline + 10 points)"
+        );
+        let high = ErrorGate {
+            baseline: 0.3,
+            ratio: 2.0,
+        };
+        assert!((high.threshold() - 0.6).abs() < 1e-9);
+        assert!(high.trips(0.61) && !high.trips(0.59));
     }
 }

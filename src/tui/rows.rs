@@ -12,7 +12,7 @@ pub fn sort_columns(pane: Pane) -> &'static [&'static str] {
         Pane::Agents => &["domain", "name", "status", "utilization", "heartbeat"],
         Pane::Queues => &["name", "depth", "oldest", "wait p95"],
         Pane::Incidents => &["breaches next", "severity", "opened"],
-        Pane::Approvals => &["oldest first", "time left", "level"],
+        Pane::Approvals => &["time to escalation", "oldest first", "level"],
         Pane::Rollouts => &["started", "name"],
         Pane::Audit | Pane::Overview => &["newest"],
     }
@@ -121,7 +121,8 @@ pub fn incidents(app: &App) -> Vec<&Incident> {
     rows
 }
 
-/// Pending approvals first, oldest first (the next to escalate itself on top); then decided.
+/// Pending approvals first, by default the next to escalate (or expire) on top; then decided,
+/// newest decision first.
 pub fn approvals(app: &App) -> Vec<&Approval> {
     let (filter, sort) = state(app, Pane::Approvals);
     let mut rows: Vec<&Approval> = app
@@ -148,10 +149,10 @@ pub fn approvals(app: &App) -> Vec<&Approval> {
         let by_id = natural_key(&a.id).cmp(&natural_key(&b.id));
         pending
             .then(match sort {
-                1 => a.expires_at.cmp(&b.expires_at),
                 2 => b.level.cmp(&a.level).then(a.created_at.cmp(&b.created_at)),
-                _ if a.is_pending() => a.created_at.cmp(&b.created_at),
-                _ => b.decided_at.cmp(&a.decided_at),
+                _ if !a.is_pending() => b.decided_at.cmp(&a.decided_at),
+                1 => a.created_at.cmp(&b.created_at),
+                _ => a.next_deadline().0.cmp(&b.next_deadline().0),
             })
             .then(by_id)
     });

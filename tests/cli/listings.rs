@@ -141,8 +141,23 @@ fn rollouts_are_listed_with_their_phases() {
         &deck,
         &["rollouts"],
         &["id", "name", "state", "current_phase", "phases", "version"],
-        &["ID", "NAME", "STATE", "PHASE", "PERCENT"],
+        &["ID", "NAME", "STATE", "PHASE", "PERCENT", "PAUSES"],
     );
+    // The gate the engine applies: the larger of ratio × baseline and baseline + 10 points.
+    let table = deck.ok(&["rollouts", "-o", "table"]);
+    for r in &rollouts {
+        let base = r["health"]["baseline_error_rate"].as_f64().unwrap();
+        let ratio = r["max_error_ratio"].as_f64().unwrap();
+        let gate = format!("{:.1}%", (base * ratio).max(base + 0.10) * 100.0);
+        let row = table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(s(r, "id")))
+            .unwrap_or_else(|| panic!("{} missing from\n{table}", s(r, "id")));
+        assert!(
+            row.split_whitespace().any(|c| c == gate),
+            "{gate} not in {row}"
+        );
+    }
     for r in &rollouts {
         let phases: Vec<(String, u64)> = r["phases"]
             .as_array()

@@ -216,3 +216,79 @@ fn an_action_on_a_stale_version_is_refused() {
     let r = &engine.state().rollouts[&id];
     assert_eq!((r.state, r.version), (RolloutState::Paused, v));
 }
+
+/// Runs `tasks` tasks on `agent`, the first `failures` of them failing.
+fn run_tasks(engine: &mut Engine, agent: &str, tasks: usize, failures: usize) {
+    for i in 0..tasks {
+        let task = submit(engine, "platform", "infra", &[], vec![]);
+        assert_eq!(lease(engine, agent), Some(task.clone()));
+        complete(engine, agent, &task, i >= failures);
+    }
+}
+
+/// Gives the rollout a baseline of `baseline_failures` in 20 and a canary of `canary_failures`
+/// in 20, then ticks; returns the rollout as the engine left it.
+fn judged_rollout(baseline_failures: usize, canary_failures: usize) -> opsdeck::model::Rollout {
+    let (_dir, mut engine, agents, id) = rollout_fixture();
+    let canary = agents
+        .iter()
+        .find(|a| engine.state().agents[*a].rollout.is_some())
+        .unwrap()
+        .clone();
+    let other = agents.iter().find(|a| **a != canary).unwrap().clone();
+    run_tasks(&mut engine, &other, 20, baseline_failures);
+    run_tasks(&mut engine, &canary, 20, canary_failures);
+    for a in &agents {
+        heartbeat(&mut engine, a);
+    }
+    engine.tick().unwrap();
+    engine.state().rollouts[&id].clone()
+}
+
+/// The threshold the console shows (`Rollout::error_gate`) is the one the engine pauses at, on
+/// both sides of `max(ratio × baseline, baseline + 10 points)`: a canary just above it pauses,
+/// one just below keeps going.
+#[test]
+fn the_gate_shown_is_the_gate_applied_for_every_baseline() {
+    // (baseline failures in 20, the threshold the screen must show, in %)
+    let table = [
+        (0, 10.0),
+        (1, 15.0),
+        (2, 20.0),
+        (3, 30.0),
+        (5, 50.0),
+        (8, 80.0),
+    ];
+    for (baseline_failures, expected) in table {
+        let below_at = ((expected / 5.0) as usize) - 1;
+        let below = judged_rollout(baseline_failures, below_at);
+        let gate = below.error_gate();
+        assert!(
+            (gate.threshold() * 100.0 - expected).abs() < 0.05,
+            "baseline {baseline_failures}/20 shows {gate}, expected {expected}%"
+        );
+        assert!(
+            gate.to_string().starts_with(&format!("{expected:.1}% ")),
+            "{gate}"
+        );
+        assert!(!gate.trips(below.health.error_rate), "{:?}", below.health);
+        assert_eq!(
+            below.state,
+            RolloutState::Progressing,
+            "canary {:.1}% under the shown {gate} must keep going",
+            below.health.error_rate * 100.0
+        );
+
+        let above = judged_rollout(baseline_failures, below_at + 2);
+        assert_eq!(above.error_gate(), gate, "same baseline, same gate");
+        assert!(gate.trips(above.health.error_rate), "{:?}", above.health);
+        assert_eq!(
+            above.state,
+            RolloutState::Paused,
+            "canary {:.1}% over the shown {gate} must pause",
+            above.health.error_rate * 100.0
+        );
+        let why = above.paused_reason.unwrap();
+        assert!(why.contains(&gate.to_string()), "{why} should name {gate}");
+    }
+}

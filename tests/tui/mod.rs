@@ -23,6 +23,7 @@ use ratatui::buffer::Buffer;
 mod actions;
 mod audit;
 mod header;
+mod order;
 mod remote;
 mod render;
 mod selection;

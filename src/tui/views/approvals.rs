@@ -4,7 +4,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Wrap};
 
 use super::agents::filter_note;
-use super::overview::approval_deadline;
 use crate::authority::{Level, who_may_decide};
 use crate::format::{coarse, span};
 use crate::model::Approval;
@@ -25,7 +24,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         .iter()
         .map(|a| {
             let left = if a.is_pending() {
-                let (deadline, what) = approval_deadline(a);
+                let (deadline, what) = a.next_deadline();
                 format!("{what} {}", coarse(deadline - app.now))
             } else {
                 a.state.as_str().into()
@@ -62,7 +61,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             col("DOMAIN", Constraint::Length(11)),
             col("QUORUM", Constraint::Length(6)),
             wide("AGE", Constraint::Length(7)),
-            col("TIME LEFT", Constraint::Length(15)),
+            col("TO ESCALATION", Constraint::Length(15)),
             wide("SUMMARY", Constraint::Min(10)),
         ],
         rows,
@@ -149,7 +148,7 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         ));
     }
     if a.is_pending() {
-        let (deadline, what) = approval_deadline(a);
+        let (deadline, what) = a.next_deadline();
         lines.push(field(
             "time left",
             format!("{what} in {}", coarse(deadline - app.now)),

@@ -249,13 +249,16 @@ fn short_state(state: &str) -> &'static str {
     }
 }
 
-/// When a pending approval escalates itself (or expires, at the top level).
-pub fn approval_deadline(
-    a: &crate::model::Approval,
-) -> (chrono::DateTime<chrono::Utc>, &'static str) {
-    match a.level_deadline_at {
-        Some(d) if d < a.expires_at => (d, "escalates"),
-        _ => (a.expires_at, "expires"),
+/// Names the order the section lists in (the approvals pane's), short enough for 80 columns.
+fn approvals_title(app: &App, pending: usize, narrow: bool) -> String {
+    let by = rows::sort_columns(Pane::Approvals)[app.pane_state(Pane::Approvals).sort];
+    if narrow {
+        format!(
+            "Approvals · {pending} · by {}",
+            by.trim_start_matches("time to ")
+        )
+    } else {
+        format!("Approvals awaiting · {pending} pending · by {by}")
     }
 }
 
@@ -270,17 +273,14 @@ fn render_approvals(frame: &mut Frame, area: Rect, app: &App) {
         area,
         app,
         Pane::Approvals,
-        format!(
-            "Approvals awaiting · {} pending · oldest first",
-            pending.len()
-        ),
+        approvals_title(app, pending.len(), area.width < 60),
     );
     let narrow = inner.width < 50;
     let mut lines: Vec<Line> = pending
         .iter()
         .take(inner.height as usize)
         .map(|a| {
-            let (deadline, what) = approval_deadline(a);
+            let (deadline, what) = a.next_deadline();
             let left = deadline - app.now;
             let style = if left < chrono::Duration::minutes(10) {
                 t.danger

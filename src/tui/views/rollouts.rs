@@ -144,14 +144,14 @@ fn phase_tree(app: &App, r: &Rollout) -> Vec<Line<'static>> {
     lines.push(Line::from(vec![
         Span::styled("health  ", t.muted),
         Span::raw(format!(
-            "canary errors {:.1}% over {} tasks · baseline {:.1}% over {} · p95 {:.0}s vs {:.0}s · pauses itself above {:.1}× baseline",
+            "canary errors {:.1}% over {} tasks · baseline {:.1}% over {} · p95 {:.0}s vs {:.0}s · pauses itself above {}",
             h.error_rate * 100.0,
             h.samples,
             h.baseline_error_rate * 100.0,
             h.baseline_samples,
             h.latency_p95_ms / 1000.0,
             h.baseline_latency_p95_ms / 1000.0,
-            r.max_error_ratio
+            r.error_gate()
         )),
     ]));
     lines
