@@ -99,7 +99,7 @@ pub fn incidents(ctx: &Context, state: &Option<String>) -> Result<(), CliError> 
         .collect();
     // Newest first, as the help says: the incident just opened is the one to look at.
     items.reverse();
-    items.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+    items.sort_by_key(|i| std::cmp::Reverse(i.opened_at));
     emit_list(ctx.format(), &items, || Rows {
         headers: &["ID", "SEV", "STATE", "DOMAIN", "AGE", "TARGET", "TITLE"],
         rows: items
