@@ -24,6 +24,14 @@ fn opsdeck(dir: &Path, args: &[&str]) -> std::process::Command {
     cmd
 }
 
+/// `opsdeck ARGS --connect URL -o json` with `token` in OPSDECK_TOKEN.
+fn connected(dir: &Path, url: &str, args: &[&str], token: &str) -> std::process::Command {
+    let mut cmd = opsdeck(dir, args);
+    cmd.args(["--connect", url, "-o", "json"])
+        .env("OPSDECK_TOKEN", token);
+    cmd
+}
+
 /// Runs a command off the async runtime (the server lives on it).
 async fn run(mut cmd: std::process::Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap())
@@ -44,12 +52,7 @@ async fn reading_and_acting_over_connect_and_a_context() {
     let dir = tempfile::tempdir().unwrap();
     let server = serve(&seeded_store(dir.path()), &server_config(), "127.0.0.1:0").await;
     let url = server.url();
-    let connect = |args: &[&str], token: &str| {
-        let mut cmd = opsdeck(dir.path(), args);
-        cmd.args(["--connect", &url, "-o", "json"])
-            .env("OPSDECK_TOKEN", token);
-        cmd
-    };
+    let connect = |args: &[&str], token: &str| connected(dir.path(), &url, args, token);
     let approvals = run(connect(&["approvals", "--state", "pending"], ALICE)).await;
     assert!(approvals.status.success(), "{}", text(&approvals));
     let list: Value = serde_json::from_slice(&approvals.stdout).unwrap();
@@ -272,12 +275,7 @@ async fn sensitive_details_stay_withheld_over_connect_until_a_reveal() {
     crate::support::orchestrator::sensitive_escalation(&store, "platform");
     let server = serve(&store, &server_config(), "127.0.0.1:0").await;
     let url = server.url();
-    let connect = |args: &[&str], token: &str| {
-        let mut cmd = opsdeck(dir.path(), args);
-        cmd.args(["--connect", &url, "-o", "json"])
-            .env("OPSDECK_TOKEN", token);
-        cmd
-    };
+    let connect = |args: &[&str], token: &str| connected(dir.path(), &url, args, token);
     let found = run(connect(&["audit", "search", "class:sensitive"], VIEWER)).await;
     assert!(found.status.success(), "{}", text(&found));
     let records: Value = serde_json::from_slice(&found.stdout).unwrap();

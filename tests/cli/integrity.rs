@@ -317,16 +317,7 @@ fn re_imports_never_duplicate_a_record() {
         (Some(0), Some(lines.len() as u64))
     );
     // One byte changed in a plain copy: the id is known with other content.
-    let plain: Vec<String> = lines
-        .iter()
-        .map(|l| {
-            let mut v: Value = parse(l);
-            for key in ["seq", "prev_hash", "hash"] {
-                v.as_object_mut().unwrap().remove(key);
-            }
-            v.to_string()
-        })
-        .collect();
+    let plain: Vec<String> = lines.iter().map(|l| unchained(l)).collect();
     let mut changed = plain.clone();
     changed[20] = changed[20].replacen("\"domain\":\"", "\"domain\":\"x", 1);
     std::fs::write(&file, changed.join("\n")).unwrap();
@@ -339,19 +330,22 @@ fn re_imports_never_duplicate_a_record() {
     assert_eq!(v["verified"].as_u64(), Some(lines.len() as u64 + 1));
 }
 
+/// An exported line as a plain public-schema record: without `seq`, `prev_hash` and `hash`.
+fn unchained(line: &str) -> String {
+    let mut v: Value = parse(line);
+    for key in ["seq", "prev_hash", "hash"] {
+        v.as_object_mut().unwrap().remove(key);
+    }
+    v.to_string()
+}
+
 #[test]
 fn a_plain_trail_in_the_public_schema_is_imported_and_chained() {
     let deck = Deck::demo();
     let plain: Vec<String> = export_lines(&deck)
         .iter()
         .take(30)
-        .map(|l| {
-            let mut v: Value = parse(l);
-            for key in ["seq", "prev_hash", "hash"] {
-                v.as_object_mut().unwrap().remove(key);
-            }
-            v.to_string()
-        })
+        .map(|l| unchained(l))
         .collect();
     let file = deck.path("plain.jsonl");
     std::fs::write(&file, plain.join("\n")).unwrap();
