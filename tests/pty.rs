@@ -89,7 +89,11 @@ fn approve_in_the_console_then_the_cli_sees_it_decided_and_audited() {
     pty.send("fits this quarter's plan");
     pty.send("\r");
     pty.wait_for("Confirm?", LIMIT);
+    pty.wait_for(&format!("approve {target} as erin, 1 of"), LIMIT);
+    // Enter on the review decides nothing; only `y` does.
     pty.send("\r");
+    pty.wait_for("press y to confirm", LIMIT);
+    pty.send("y");
     pty.wait_for(&format!("{target} is approved"), LIMIT);
     pty.send("q");
     let status = pty.wait_exit(LIMIT);

@@ -136,7 +136,8 @@ pub enum Intent {
 pub enum DialogStep {
     /// Typing the reason (and the name, where asked).
     Compose,
-    /// Everything typed; Enter commits, Esc goes back.
+    /// Everything typed and the exact effect shown: only `y` commits, and only once this step
+    /// has been drawn (`review_seen`); `n`, Esc or Backspace go back.
     Confirm,
 }
 
@@ -154,6 +155,11 @@ pub struct Dialog {
     pub on_name: bool,
     pub step: DialogStep,
     pub error: Option<String>,
+    /// The review was on the screen before the current key: a `y` that came in the same burst
+    /// as the Enter that opened it (a pasted `\r\ry`) finds this false and commits nothing.
+    pub review_seen: bool,
+    /// What the review step says about a key it did not take ("press y to confirm").
+    pub hint: Option<String>,
 }
 
 impl Dialog {
@@ -177,6 +183,8 @@ impl Dialog {
             on_name: false,
             step: DialogStep::Compose,
             error: None,
+            review_seen: false,
+            hint: None,
         }
     }
 }
@@ -188,6 +196,8 @@ impl PartialEq for Dialog {
             && self.reason.lines() == other.reason.lines()
             && self.confirm_name == other.confirm_name
             && self.error == other.error
+            && self.review_seen == other.review_seen
+            && self.hint == other.hint
     }
 }
 

@@ -107,6 +107,9 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
             let since = last_draw.elapsed();
             if since >= FRAME {
                 screen.draw(&mut term, &app)?;
+                // Straight into update, not through the channel: being seen changes no pixel,
+                // and a message would only ask for another frame.
+                update(&mut app, Msg::Drawn);
                 last_draw = Instant::now();
                 pending = false;
             }

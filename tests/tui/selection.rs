@@ -24,8 +24,8 @@ fn approve_selected(app: &mut App) -> (String, Vec<Effect>) {
     press(app, typed("budget fits"));
     let mut effects = press(app, vec![key(KeyCode::Enter), key(KeyCode::Enter)]);
     if matches!(app.mode, Mode::Dialog(_)) {
-        // A dialog that confirms with its own key rather than a second Enter.
-        effects.extend(press(app, vec![ch('y')]));
+        // The review confirms with its own key, once it has been drawn.
+        effects.extend(press(app, vec![Msg::Drawn, ch('y')]));
     }
     (id, effects)
 }

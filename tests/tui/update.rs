@@ -78,8 +78,10 @@ fn approving_takes_a_reason_and_a_confirmation_never_one_key() {
     press(&mut app, vec![key(KeyCode::Esc)]);
     let Mode::Dialog(d) = &app.mode else { panic!() };
     assert_eq!(d.step, DialogStep::Compose);
-    press(&mut app, vec![key(KeyCode::Enter)]);
-    let effects = press(&mut app, vec![key(KeyCode::Enter)]);
+    // Back on the review, Enter does not decide; `y` does, once the review was drawn.
+    press(&mut app, vec![key(KeyCode::Enter), Msg::Drawn]);
+    assert!(press(&mut app, vec![key(KeyCode::Enter)]).is_empty());
+    let effects = press(&mut app, vec![ch('y')]);
     assert_eq!(
         effects,
         vec![Effect::Send {
@@ -193,7 +195,7 @@ fn promoting_to_complete_and_aborting_ask_for_the_rollout_name() {
     );
     press(&mut app, vec![key(KeyCode::Tab)]);
     press(&mut app, typed(&name));
-    press(&mut app, vec![key(KeyCode::Enter)]);
+    press(&mut app, vec![key(KeyCode::Enter), Msg::Drawn]);
     let effects = press(&mut app, vec![ch('y')]);
     assert!(
         matches!(

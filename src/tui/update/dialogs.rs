@@ -3,6 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::review::{self, Review};
 use super::{Effect, toast};
 use crate::authority;
 use crate::model::{Approval, IncidentState, RolloutState};
@@ -244,29 +245,45 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             KeyCode::Tab | KeyCode::BackTab if dialog.confirm_name.is_some() => {
                 dialog.on_name = !dialog.on_name;
             }
+            // Enter submits the reason: it opens the review, which Enter never passes.
             KeyCode::Enter => match validate(&dialog) {
                 Ok(()) => {
                     dialog.error = None;
+                    dialog.hint = None;
+                    dialog.review_seen = false;
                     dialog.step = DialogStep::Confirm;
                 }
                 Err(e) => dialog.error = Some(e),
             },
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => {
+                clear_field(&mut dialog)
+            }
             _ if dialog.on_name => type_name(&mut dialog, key),
             _ => {
                 dialog.reason.input(key);
             }
         },
-        // Enter confirms only here, after the reason was accepted: never on the first step.
-        DialogStep::Confirm => match key.code {
-            KeyCode::Enter | KeyCode::Char('y') => return commit(app, *dialog),
-            KeyCode::Esc | KeyCode::Char('n') | KeyCode::Backspace => {
-                dialog.step = DialogStep::Compose
+        DialogStep::Confirm => match review::on_key(&mut dialog, key) {
+            Review::Commit => return commit(app, *dialog),
+            Review::Back => {
+                dialog.hint = None;
+                dialog.step = DialogStep::Compose;
             }
-            _ => {}
+            Review::Stay => {}
         },
     }
     app.mode = Mode::Dialog(dialog);
     vec![]
+}
+
+/// `ctrl+u`, as on a shell line: the focused field starts over.
+fn clear_field(dialog: &mut Dialog) {
+    match &mut dialog.confirm_name {
+        Some((_, typed)) if dialog.on_name => typed.clear(),
+        _ => {
+            dialog.reason.clear();
+        }
+    }
 }
 
 /// The rollout name field: plain characters and backspace, nothing else.

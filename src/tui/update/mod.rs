@@ -10,6 +10,7 @@ mod dialogs;
 mod keys;
 mod link_events;
 mod navigation;
+mod review;
 mod selection;
 
 use chrono::Duration;
@@ -24,6 +25,7 @@ use crate::protocol::Command;
 pub use audit::related_item;
 pub use dialogs::{approval_denial, reason_text};
 pub use keys::command_words;
+pub use review::decision_line;
 
 /// Rows a page key moves.
 const PAGE: usize = 10;
@@ -59,6 +61,8 @@ pub enum Msg {
     },
     /// SIGTERM or SIGHUP: leave cleanly.
     Signal,
+    /// A frame reached the terminal: what it shows has been seen (a review may now be confirmed).
+    Drawn,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +123,10 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
             vec![]
         }
         Msg::Signal => quit(app),
+        Msg::Drawn => {
+            review::on_drawn(app);
+            vec![]
+        }
     }
 }
 

@@ -5,10 +5,11 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::centered;
 use crate::tui::app::{App, Dialog, DialogStep};
-use crate::tui::update::reason_text;
+use crate::tui::update::{decision_line, reason_text};
 use crate::tui::widgets::{safe, section};
 
-/// The decision dialog: context, a mandatory reason, then an explicit confirmation.
+/// The decision dialog: context, a mandatory reason, then a review that states the exact
+/// decision and commits on `y` only.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &Dialog) {
     let t = &app.theme;
     let name_rows = if dialog.confirm_name.is_some() { 3 } else { 0 };
@@ -72,9 +73,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &Dialog) {
     lines.push(match dialog.step {
         DialogStep::Compose => Line::from(Span::styled(
             if dialog.confirm_name.is_some() {
-                "enter: review · tab: switch field · esc: cancel"
+                "enter: review · tab: switch field · ctrl+u: clear · esc: cancel"
             } else {
-                "enter: review · esc: cancel"
+                "enter: review · ctrl+u: clear · esc: cancel"
             },
             t.muted,
         )),
@@ -83,9 +84,24 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, dialog: &Dialog) {
                 "Confirm? ",
                 t.warn.add_modifier(ratatui::style::Modifier::BOLD),
             ),
-            Span::raw(format!("reason: «{}» ", safe(&reason_text(dialog)))),
-            Span::styled("enter/y: confirm · esc/n: back", t.accent),
+            Span::styled(
+                safe(&decision_line(app, dialog)),
+                ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::BOLD),
+            ),
         ]),
     });
+    if dialog.step == DialogStep::Confirm {
+        lines.push(match &dialog.hint {
+            Some(hint) => Line::from(Span::styled(safe(hint), t.warn)),
+            None => Line::from(Span::styled(
+                "y: confirm · n/esc: back to the reason",
+                t.accent,
+            )),
+        });
+        lines.push(Line::from(format!(
+            "reason: «{}»",
+            safe(&reason_text(dialog))
+        )));
+    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), status);
 }
