@@ -6,7 +6,7 @@ use crate::model::{
     ActionType, Agent, AgentStatus, AuditDetails, Change, Circuit, EntityKind, Queue,
 };
 use crate::protocol::limits;
-use crate::protocol::{Actor, Reply};
+use crate::protocol::{Actor, AgentAction, Reply};
 
 pub fn get(txn: &Txn<'_>, id: &str) -> Result<Agent, EngineError> {
     txn.state
@@ -141,11 +141,8 @@ pub fn pause(
     let mut agent = get(txn, id)?;
     let (_, _) = guard::operator_for(actor, &agent.domain)?;
     let reason = guard::reason(reason, "pause an agent")?;
-    if agent.status == AgentStatus::Paused {
-        return Err(EngineError::conflict(
-            format!("{id} is already paused"),
-            None,
-        ));
+    if let Some(why) = AgentAction::Pause.refusal(&agent) {
+        return Err(EngineError::conflict(why, None));
     }
     agent.status = AgentStatus::Paused;
     agent.paused_reason = Some(reason.clone());
@@ -169,11 +166,8 @@ pub fn pause(
 pub fn resume(txn: &mut Txn<'_>, actor: &Actor, id: &str) -> Result<Reply, EngineError> {
     let mut agent = get(txn, id)?;
     guard::operator_for(actor, &agent.domain)?;
-    if agent.status != AgentStatus::Paused {
-        return Err(EngineError::conflict(
-            format!("{id} is not paused (it is {})", agent.status.as_str()),
-            None,
-        ));
+    if let Some(why) = AgentAction::Resume.refusal(&agent) {
+        return Err(EngineError::conflict(why, None));
     }
     agent.status = if agent.current_task.is_some() {
         AgentStatus::Busy

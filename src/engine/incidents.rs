@@ -205,25 +205,19 @@ pub fn act(
     guard::version(expected_version, incident.version, id)?;
     let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     let state = incident.state;
-    let conflict = |why: String| Err(EngineError::conflict(why, Some(incident.version)));
-    if state == IncidentState::Resolved && action != IncidentAction::Note {
-        return conflict(format!("{id} is already resolved"));
+    // The same refusal the console shows before anyone types.
+    if let Some(why) = action.refusal(&incident) {
+        return Err(EngineError::conflict(why, Some(incident.version)));
     }
     let by = actor.audit_id();
     let (kind, summary) = match action {
         IncidentAction::Ack => {
-            if state != IncidentState::Open {
-                return conflict(format!("{id} is already {}", state.as_str()));
-            }
             incident.state = IncidentState::Acknowledged;
             incident.acked_at = Some(txn.now);
             incident.acked_by = Some(by.clone());
             ("acknowledged", format!("acknowledged {id}"))
         }
         IncidentAction::Escalate => {
-            if incident.severity == Severity::Sev1 {
-                return conflict(format!("{id} is already SEV1, the highest severity"));
-            }
             let from = incident.severity;
             incident.severity = from.raised();
             incident.target_at = incident.opened_at + incident.severity.target();
@@ -237,9 +231,6 @@ pub fn act(
             )
         }
         IncidentAction::Mitigate => {
-            if state == IncidentState::Mitigated {
-                return conflict(format!("{id} is already mitigated"));
-            }
             incident.state = IncidentState::Mitigated;
             incident.mitigated_at = Some(txn.now);
             ("mitigated", format!("mitigated {id}"))

@@ -14,11 +14,6 @@ use crate::protocol::{Actor, Reply, RolloutAction};
 
 const LATENCY_SAMPLES: usize = 50;
 
-/// Enough canary tasks to judge, and more errors than the rollout's gate allows.
-pub fn unhealthy(r: &Rollout, min_samples: u64) -> bool {
-    r.health.samples >= min_samples && r.error_gate().trips(r.health.error_rate)
-}
-
 fn get(txn: &Txn<'_>, id: &str) -> Result<Rollout, EngineError> {
     txn.state
         .rollouts
@@ -143,6 +138,7 @@ pub fn start(
         phases,
         health: RolloutHealth::default(),
         max_error_ratio: txn.config.rollouts.max_error_ratio,
+        min_samples: txn.config.rollouts.min_samples,
         auto_promote,
         paused_reason: None,
         started_at: txn.now,
@@ -214,58 +210,27 @@ pub fn act(
             .map(|r| r.trim().to_string())
             .filter(|r| !r.is_empty()),
     };
-    let state = r.state;
-    let conflict = |why: String| Err(EngineError::conflict(why, Some(r.version)));
+    // The same refusal the console shows before anyone types a reason.
+    if let Some(why) = action.refusal(&r, txn.now) {
+        return Err(EngineError::conflict(why, Some(r.version)));
+    }
     let (verb, outcome) = match action {
         RolloutAction::Promote => {
-            if !matches!(state, RolloutState::Progressing | RolloutState::Paused) {
-                return conflict(format!("{id} is {} and cannot be promoted", state.as_str()));
-            }
-            let phase = r.current().clone();
-            let elapsed = phase.started_at.map(|s| txn.now - s).unwrap_or_default();
-            let min = Duration::seconds(phase.min_duration_s as i64);
-            if elapsed < min {
-                let left = (min - elapsed).num_seconds();
-                return conflict(format!(
-                    "{id} has been in {} for {}m of its {}m minimum; promote again in {}m{}s",
-                    phase.name,
-                    elapsed.num_minutes(),
-                    min.num_minutes(),
-                    left / 60,
-                    left % 60
-                ));
-            }
-            if unhealthy(&r, txn.config.rollouts.min_samples) {
-                return conflict(format!(
-                    "{id} has an unhealthy canary ({}; the gate pauses above {}); investigate, then resume or abort",
-                    health_text(&r.health),
-                    r.error_gate()
-                ));
-            }
             r.state = RolloutState::Progressing;
             r.paused_reason = None;
             ("promoted", advance(txn, &mut r))
         }
         RolloutAction::Pause => {
-            if state != RolloutState::Progressing {
-                return conflict(format!("{id} is {}, not progressing", state.as_str()));
-            }
             r.state = RolloutState::Paused;
             r.paused_reason = reason.clone();
             ("paused", "paused".to_string())
         }
         RolloutAction::Resume => {
-            if state != RolloutState::Paused {
-                return conflict(format!("{id} is {}, not paused", state.as_str()));
-            }
             r.state = RolloutState::Progressing;
             r.paused_reason = None;
             ("resumed", "progressing".to_string())
         }
         RolloutAction::Abort => {
-            if !matches!(state, RolloutState::Progressing | RolloutState::Paused) {
-                return conflict(format!("{id} is {} and cannot be aborted", state.as_str()));
-            }
             r.state = RolloutState::RollingBack;
             ("aborted", "rolling back".to_string())
         }
@@ -389,8 +354,8 @@ pub fn progress(txn: &mut Txn<'_>) {
             continue;
         }
         let h = &r.health;
-        let judged = h.samples >= txn.config.rollouts.min_samples;
-        if unhealthy(&r, txn.config.rollouts.min_samples) {
+        let judged = h.samples >= r.min_samples;
+        if r.unhealthy() {
             let why = format!(
                 "canary error rate {:.1}% exceeds {}",
                 h.error_rate * 100.0,

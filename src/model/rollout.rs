@@ -85,6 +85,9 @@ pub struct Rollout {
     /// A canary whose error rate exceeds the baseline by this factor (and by
     /// [`ErrorGate::MARGIN`]) pauses itself: see [`Rollout::error_gate`].
     pub max_error_ratio: f64,
+    /// Canary tasks needed before the gate judges (fewer say nothing either way).
+    #[serde(default = "default_min_samples")]
+    pub min_samples: u64,
     /// Advance by itself once a phase's minimum duration has passed and health holds.
     pub auto_promote: bool,
     pub paused_reason: Option<String>,
@@ -120,6 +123,19 @@ impl Rollout {
         }
     }
 
+    /// Enough canary tasks ran for the gate to judge, and the canary is past it.
+    pub fn unhealthy(&self) -> bool {
+        self.health.samples >= self.min_samples && self.error_gate().trips(self.health.error_rate)
+    }
+
+    /// How long the current phase still has to run before it may be promoted (zero: it may).
+    pub fn phase_time_left(&self, now: Timestamp) -> chrono::Duration {
+        let phase = self.current();
+        let elapsed = phase.started_at.map(|s| now - s).unwrap_or_default();
+        let min = chrono::Duration::seconds(phase.min_duration_s as i64);
+        (min - elapsed).max(chrono::Duration::zero())
+    }
+
     pub fn percent(&self) -> u8 {
         if self.state == RolloutState::Aborted {
             0
@@ -127,6 +143,11 @@ impl Rollout {
             self.current().percent
         }
     }
+}
+
+/// What `min_samples` was before rollouts carried it: the config's default.
+fn default_min_samples() -> u64 {
+    10
 }
 
 /// The canary error rate above which a rollout pauses itself. The engine decides with it and

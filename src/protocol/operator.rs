@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{RolloutKind, Severity};
+use crate::model::{
+    Agent, AgentStatus, Incident, IncidentState, Rollout, RolloutKind, RolloutState, Severity,
+    Timestamp,
+};
 
 /// What an operator does to an approval: decide it (approve, reject) or escalate it one level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -46,6 +49,28 @@ impl IncidentAction {
             IncidentAction::Note => "note",
         }
     }
+
+    /// Why this action cannot succeed on `incident`, or None when it can (engine and console
+    /// alike; a note's text is checked where it is typed).
+    pub fn refusal(self, incident: &Incident) -> Option<String> {
+        let id = &incident.id;
+        let state = incident.state;
+        if state == IncidentState::Resolved && self != IncidentAction::Note {
+            return Some(format!("{id} is already resolved"));
+        }
+        match self {
+            IncidentAction::Ack if state != IncidentState::Open => {
+                Some(format!("{id} is already {}", state.as_str()))
+            }
+            IncidentAction::Escalate if incident.severity == Severity::Sev1 => {
+                Some(format!("{id} is already SEV1, the highest severity"))
+            }
+            IncidentAction::Mitigate if state == IncidentState::Mitigated => {
+                Some(format!("{id} is already mitigated"))
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -66,6 +91,49 @@ impl RolloutAction {
             RolloutAction::Abort => "abort",
         }
     }
+
+    /// Why this action cannot succeed on `r` at `now`, or None when it can. The engine
+    /// refuses with this text and the console shows it before anyone types a reason.
+    pub fn refusal(self, r: &Rollout, now: Timestamp) -> Option<String> {
+        let id = &r.id;
+        let state = r.state.as_str();
+        let live = matches!(r.state, RolloutState::Progressing | RolloutState::Paused);
+        match self {
+            RolloutAction::Promote if !live => {
+                Some(format!("{id} is {state} and cannot be promoted"))
+            }
+            RolloutAction::Promote => {
+                let left = r.phase_time_left(now);
+                if left > chrono::Duration::zero() {
+                    let phase = r.current();
+                    let s = left.num_seconds();
+                    let ran = (phase.min_duration_s as i64 - s) / 60;
+                    return Some(format!(
+                        "{id} has been in {} for {ran}m of its {}m minimum; promote again in {}m{:02}s",
+                        phase.name,
+                        phase.min_duration_s / 60,
+                        s / 60,
+                        s % 60
+                    ));
+                }
+                r.unhealthy().then(|| {
+                    format!(
+                        "{id} has an unhealthy canary (errors {:.1}% over {} tasks; the gate pauses above {}); investigate, then resume or abort",
+                        r.health.error_rate * 100.0,
+                        r.health.samples,
+                        r.error_gate()
+                    )
+                })
+            }
+            RolloutAction::Pause => (r.state != RolloutState::Progressing)
+                .then(|| format!("{id} is {state}, not progressing")),
+            RolloutAction::Resume => {
+                (r.state != RolloutState::Paused).then(|| format!("{id} is {state}, not paused"))
+            }
+            RolloutAction::Abort if !live => Some(format!("{id} is {state} and cannot be aborted")),
+            RolloutAction::Abort => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -80,6 +148,18 @@ impl AgentAction {
         match self {
             AgentAction::Pause => "pause",
             AgentAction::Resume => "resume",
+        }
+    }
+
+    /// Why this action cannot succeed on `agent`, or None when it can (engine and console alike).
+    pub fn refusal(self, agent: &Agent) -> Option<String> {
+        let id = &agent.id;
+        match self {
+            AgentAction::Pause => {
+                (agent.status == AgentStatus::Paused).then(|| format!("{id} is already paused"))
+            }
+            AgentAction::Resume => (agent.status != AgentStatus::Paused)
+                .then(|| format!("{id} is not paused (it is {})", agent.status.as_str())),
         }
     }
 }

@@ -250,7 +250,7 @@ impl Operators {
             let Some(Plan::Promote { at, .. }) = self.plans.get(&r.id) else {
                 continue;
             };
-            let judged = r.health.samples >= engine.config().rollouts.min_samples;
+            let judged = r.health.samples >= r.min_samples;
             if *at > now || !judged {
                 continue;
             }

@@ -132,6 +132,77 @@ pub enum Intent {
     },
 }
 
+impl Intent {
+    /// The item the dialog acts on.
+    pub fn id(&self) -> &str {
+        match self {
+            Intent::Approval { id, .. }
+            | Intent::Incident { id, .. }
+            | Intent::Rollout { id, .. }
+            | Intent::Agent { id, .. } => id,
+        }
+    }
+
+    /// The item's version the decision is for (agents carry none: 0).
+    pub fn version(&self) -> Option<u64> {
+        match self {
+            Intent::Approval { version, .. }
+            | Intent::Incident { version, .. }
+            | Intent::Rollout { version, .. } => Some(*version),
+            Intent::Agent { .. } => Some(0),
+        }
+    }
+
+    /// Takes the item's current version: the decision is now for the item as shown.
+    pub fn adopt(&mut self, current: u64) {
+        match self {
+            Intent::Approval { version, .. }
+            | Intent::Incident { version, .. }
+            | Intent::Rollout { version, .. } => *version = current,
+            Intent::Agent { .. } => {}
+        }
+    }
+
+    /// The verb, as the audit trail and the review name it.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            Intent::Approval { action, .. } => action.as_str(),
+            Intent::Incident { action, .. } => action.as_str(),
+            Intent::Rollout { action, .. } => action.as_str(),
+            Intent::Agent { action, .. } => action.as_str(),
+        }
+    }
+
+    /// The console action that opened this dialog.
+    pub fn action(&self) -> Option<crate::config::actions::Action> {
+        use crate::config::actions::Action as A;
+        Some(match self {
+            Intent::Approval { action, .. } => match action {
+                ApprovalAction::Approve => A::Approve,
+                ApprovalAction::Reject => A::Reject,
+                ApprovalAction::Escalate => A::Escalate,
+            },
+            Intent::Incident { action, .. } => match action {
+                IncidentAction::Ack => A::Ack,
+                IncidentAction::Escalate => A::Escalate,
+                IncidentAction::Mitigate => A::Mitigate,
+                IncidentAction::Resolve => A::Resolve,
+                IncidentAction::Note => A::Note,
+            },
+            Intent::Rollout { action, .. } => match action {
+                RolloutAction::Promote => A::Promote,
+                RolloutAction::Pause => A::Pause,
+                RolloutAction::Resume => A::Resume,
+                RolloutAction::Abort => A::Abort,
+            },
+            Intent::Agent { action, .. } => match action {
+                AgentAction::Pause => A::Pause,
+                AgentAction::Resume => A::Resume,
+            },
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DialogStep {
     /// Typing the reason (and the name, where asked).
@@ -235,6 +306,12 @@ pub struct App {
     pub quit: bool,
     /// Commands sent and not yet answered: decisions stay disabled for the item meanwhile.
     pub in_flight: Vec<String>,
+    /// Reasons typed and not yet recorded, by item: a dialog cancelled, or a decision the
+    /// orchestrator refused, leaves its text here for the next dialog on the same item.
+    pub drafts: BTreeMap<String, Vec<String>>,
+    /// Decisions sent from a dialog and not yet answered, by item: the dialog comes back, text
+    /// and all, if the orchestrator refuses.
+    pub sent: BTreeMap<String, Box<Dialog>>,
 }
 
 impl App {
@@ -272,6 +349,8 @@ impl App {
             size: (120, 36),
             quit: false,
             in_flight: Vec::new(),
+            drafts: BTreeMap::new(),
+            sent: BTreeMap::new(),
         };
         app.load(snapshot);
         app

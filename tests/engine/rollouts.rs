@@ -292,3 +292,38 @@ fn the_gate_shown_is_the_gate_applied_for_every_baseline() {
         assert!(why.contains(&gate.to_string()), "{why} should name {gate}");
     }
 }
+
+/// What the console shows as the reason a promote is not offered (`RolloutAction::refusal` on
+/// the rollout it holds) is word for word what the engine refuses with: before the minimum,
+/// and on an unhealthy canary once the minimum has passed.
+#[test]
+fn the_refusal_shown_is_the_refusal_applied() {
+    let (_dir, mut engine, agents, id) = rollout_fixture();
+    advance(&engine, Duration::minutes(7));
+    let shown = |engine: &Engine| {
+        RolloutAction::Promote
+            .refusal(&engine.state().rollouts[&id], engine.clock().now())
+            .expect("a promote the console does not offer")
+    };
+    let early = shown(&engine);
+    assert!(
+        early.contains("7m of its 20m minimum; promote again in 13m00s"),
+        "{early}"
+    );
+    let refused = rollout(&mut engine, &id, RolloutAction::Promote, None).unwrap_err();
+    assert!(refused.to_string().contains(&early), "{refused} / {early}");
+
+    fail_the_canary(&mut engine, &agents);
+    advance(&engine, Duration::minutes(20));
+    let sick = shown(&engine);
+    assert!(sick.contains("unhealthy canary"), "{sick}");
+    let refused = rollout(&mut engine, &id, RolloutAction::Promote, None).unwrap_err();
+    assert!(refused.to_string().contains(&sick), "{refused} / {sick}");
+    // Resume is offered on the paused rollout, and the engine agrees.
+    let r = engine.state().rollouts[&id].clone();
+    assert_eq!(
+        RolloutAction::Resume.refusal(&r, engine.clock().now()),
+        None
+    );
+    rollout(&mut engine, &id, RolloutAction::Resume, None).unwrap();
+}

@@ -22,6 +22,7 @@ use ratatui::buffer::Buffer;
 
 mod actions;
 mod audit;
+mod changed;
 mod decide;
 mod header;
 mod order;

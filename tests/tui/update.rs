@@ -105,7 +105,13 @@ fn approving_takes_a_reason_and_a_confirmation_never_one_key() {
         },
     );
     assert!(app.in_flight.is_empty());
-    assert!(app.toasts.last().unwrap().text.contains("already approved"));
+    // A refusal brings the dialog back with the text typed and the orchestrator's reason.
+    let Mode::Dialog(d) = &app.mode else {
+        panic!("the refused dialog is back")
+    };
+    assert_eq!(d.step, DialogStep::Compose);
+    assert_eq!(d.reason.lines(), ["budget fits"]);
+    assert!(d.error.as_deref().unwrap().contains("already approved"));
 }
 
 #[test]

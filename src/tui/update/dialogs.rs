@@ -2,11 +2,14 @@
 //! the rollout's name where asked), confirming, and the command a confirmed dialog sends.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui_textarea::{CursorMove, TextArea};
 
+use super::change;
 use super::review::{self, Review};
 use super::{Effect, toast};
 use crate::authority;
-use crate::model::{Approval, IncidentState, RolloutState};
+use crate::model::{Agent, Approval, Incident, Rollout};
+use crate::protocol::limits;
 use crate::protocol::{
     ActOnAgent, ActOnApproval, ActOnIncident, ActOnRollout, AgentAction, ApprovalAction, Command,
     IncidentAction, RolloutAction,
@@ -17,30 +20,35 @@ use crate::tui::rows;
 
 /// Opens the dialog for `action` on the selected row, or says why it is not offered.
 pub(super) fn open(app: &mut App, action: Action) -> Vec<Effect> {
-    match dialog_for(app, action) {
-        Ok(dialog) => app.mode = Mode::Dialog(Box::new(dialog)),
+    let opened = rows::selected(app, app.pane)
+        .ok_or_else(|| "nothing selected".to_string())
+        .and_then(|id| dialog_on(app, app.pane, &id, action));
+    match opened {
+        Ok(dialog) => show(app, dialog),
         Err(why) => toast(app, ToastKind::Error, why),
     }
     vec![]
 }
 
-fn dialog_for(app: &App, action: Action) -> Result<Dialog, String> {
-    let pane = app.pane;
-    let id = rows::selected(app, pane).ok_or_else(|| "nothing selected".to_string())?;
-    match pane {
-        Pane::Approvals => approval_dialog(app, &id, action),
-        Pane::Incidents => incident_dialog(app, &id, action),
-        Pane::Rollouts => rollout_dialog(app, &id, action),
-        Pane::Agents => agent_dialog(app, &id, action),
-        _ => Err(not_here(action)),
+/// Shows a dialog, with the text last typed for its item (a cancelled or refused decision keeps
+/// it) already in the reason field.
+pub(super) fn show(app: &mut App, mut dialog: Dialog) {
+    if let Some(lines) = app.drafts.get(dialog.intent.id()) {
+        dialog.reason = TextArea::new(lines.clone());
+        dialog.reason.move_cursor(CursorMove::Bottom);
+        dialog.reason.move_cursor(CursorMove::End);
     }
+    app.mode = Mode::Dialog(Box::new(dialog));
 }
 
-/// The check every item's dialog starts with: may this console act in the item's domain?
-fn offered_in(app: &App, domain: &str, action: Action) -> Result<(), String> {
-    match domain_denial(app, domain) {
-        Some(why) => Err(format!("{} not offered: {why}", action.name())),
-        None => Ok(()),
+/// The dialog for `action` on item `id` of `pane`, or why it is not offered.
+pub(super) fn dialog_on(app: &App, pane: Pane, id: &str, action: Action) -> Result<Dialog, String> {
+    match pane {
+        Pane::Approvals => approval_dialog(app, id, action),
+        Pane::Incidents => incident_dialog(app, id, action),
+        Pane::Rollouts => rollout_dialog(app, id, action),
+        Pane::Agents => agent_dialog(app, id, action),
+        _ => Err(not_here(action)),
     }
 }
 
@@ -85,9 +93,8 @@ fn approval_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String
 fn incident_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String> {
     let i = app.data.incidents.get(id).ok_or("gone")?;
     let verb = action.on_incident().ok_or_else(|| not_here(action))?;
-    offered_in(app, &i.domain, action)?;
-    if i.state == IncidentState::Resolved && verb != IncidentAction::Note {
-        return Err(format!("{} is already resolved", i.id));
+    if let Some(why) = incident_denial(app, i, verb) {
+        return Err(format!("{} not offered: {why}", action.name()));
     }
     let note = verb == IncidentAction::Note;
     Ok(Dialog::compose(
@@ -118,21 +125,8 @@ fn incident_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String
 fn rollout_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String> {
     let r = app.data.rollouts.get(id).ok_or("gone")?;
     let verb = action.on_rollout().ok_or_else(|| not_here(action))?;
-    offered_in(app, &r.domain, action)?;
-    let allowed = match verb {
-        RolloutAction::Promote | RolloutAction::Abort => {
-            matches!(r.state, RolloutState::Progressing | RolloutState::Paused)
-        }
-        RolloutAction::Pause => r.state == RolloutState::Progressing,
-        RolloutAction::Resume => r.state == RolloutState::Paused,
-    };
-    if !allowed {
-        return Err(format!(
-            "{} is {}: cannot {}",
-            r.id,
-            r.state.as_str(),
-            action.name()
-        ));
+    if let Some(why) = rollout_denial(app, r, verb) {
+        return Err(format!("{} not offered: {why}", action.name()));
     }
     let to_complete = verb == RolloutAction::Promote && r.phase_index() + 2 == r.phases.len();
     let required = matches!(verb, RolloutAction::Pause | RolloutAction::Abort);
@@ -173,7 +167,9 @@ fn rollout_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String>
 fn agent_dialog(app: &App, id: &str, action: Action) -> Result<Dialog, String> {
     let a = app.data.agents.get(id).ok_or("gone")?;
     let verb = action.on_agent().ok_or_else(|| not_here(action))?;
-    offered_in(app, &a.domain, action)?;
+    if let Some(why) = agent_denial(app, a, verb) {
+        return Err(format!("{} not offered: {why}", action.name()));
+    }
     let pause = verb == AgentAction::Pause;
     Ok(Dialog::compose(
         Intent::Agent {
@@ -219,9 +215,27 @@ pub fn approval_denial(app: &App, approval: &Approval, action: ApprovalAction) -
     verdict.err().map(|e| e.to_string())
 }
 
-fn domain_denial(app: &App, domain: &str) -> Option<String> {
+/// Why an action is not offered on an incident, or None when it is: the console's state, the
+/// role, then the engine's own refusal.
+pub fn incident_denial(app: &App, i: &Incident, action: IncidentAction) -> Option<String> {
+    domain_denial(app, &i.domain, &i.id).or_else(|| action.refusal(i))
+}
+
+/// Why an action is not offered on a rollout now (the minimum time, the gate included).
+pub fn rollout_denial(app: &App, r: &Rollout, action: RolloutAction) -> Option<String> {
+    domain_denial(app, &r.domain, &r.id).or_else(|| action.refusal(r, app.now))
+}
+
+pub fn agent_denial(app: &App, a: &Agent, action: AgentAction) -> Option<String> {
+    domain_denial(app, &a.domain, &a.id).or_else(|| action.refusal(a))
+}
+
+fn domain_denial(app: &App, domain: &str, id: &str) -> Option<String> {
     if let Err(why) = app.can_act() {
         return Some(why);
+    }
+    if app.in_flight.iter().any(|i| i == id) {
+        return Some("a decision on it is on its way".into());
     }
     authority::may_act_in(&app.role, domain)
         .err()
@@ -241,13 +255,18 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     };
     match dialog.step {
         DialogStep::Compose => match key.code {
-            KeyCode::Esc => return vec![],
+            KeyCode::Esc => {
+                keep_draft(app, &dialog);
+                return vec![];
+            }
             KeyCode::Tab | KeyCode::BackTab if dialog.confirm_name.is_some() => {
                 dialog.on_name = !dialog.on_name;
             }
             // Enter submits the reason: it opens the review, which Enter never passes.
-            KeyCode::Enter => match validate(&dialog) {
-                Ok(()) => {
+            KeyCode::Enter => match validate(app, &dialog) {
+                Ok(current) => {
+                    // The review states the effect on the item as it is now.
+                    dialog.intent.adopt(current);
                     dialog.error = None;
                     dialog.hint = None;
                     dialog.review_seen = false;
@@ -264,7 +283,11 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
         },
         DialogStep::Confirm => match review::on_key(&mut dialog, key) {
-            Review::Commit => return commit(app, *dialog),
+            Review::Commit => {
+                if recheck(app, &mut dialog) {
+                    return commit(app, *dialog);
+                }
+            }
             Review::Back => {
                 dialog.hint = None;
                 dialog.step = DialogStep::Compose;
@@ -274,6 +297,62 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     }
     app.mode = Mode::Dialog(dialog);
     vec![]
+}
+
+/// The last look before a `y` commits: the item must still be as reviewed. If a colleague
+/// decided it meanwhile, the dialog goes back to the reason with the refusal; if it changed in
+/// a way that still allows the decision, the review is shown again, to be read and confirmed.
+fn recheck(app: &App, dialog: &mut Dialog) -> bool {
+    if let Some(why) = change::denial(app, &dialog.intent) {
+        dialog.step = DialogStep::Compose;
+        dialog.hint = None;
+        dialog.error = Some(format!(
+            "{} is no longer possible: {why}",
+            dialog.intent.verb()
+        ));
+        return false;
+    }
+    let current = change::current_version(app, &dialog.intent);
+    match current {
+        Some(v) if Some(v) != dialog.intent.version() => {
+            dialog.intent.adopt(v);
+            dialog.review_seen = false;
+            dialog.hint = Some(format!(
+                "{} changed since you reviewed: read the decision again, then y",
+                dialog.intent.id()
+            ));
+            false
+        }
+        _ => true,
+    }
+}
+
+/// A dialog closed without a decision keeps what was typed, for the next one on the item.
+fn keep_draft(app: &mut App, dialog: &Dialog) {
+    let id = dialog.intent.id().to_string();
+    if reason_text(dialog).is_empty() {
+        app.drafts.remove(&id);
+    } else {
+        app.drafts.insert(id, dialog.reason.lines().to_vec());
+    }
+}
+
+/// The orchestrator refused a decision sent from a dialog: the dialog comes back as it was,
+/// with the refusal, and says what is still possible; or, when the operator is busy elsewhere,
+/// its text waits for the next dialog on the item. False when there is no such dialog.
+pub(super) fn refused(app: &mut App, item: &str, why: &str) -> bool {
+    let Some(mut dialog) = app.sent.remove(item) else {
+        return false;
+    };
+    if !matches!(app.mode, Mode::Normal) {
+        return false;
+    }
+    dialog.step = DialogStep::Compose;
+    dialog.hint = None;
+    dialog.review_seen = false;
+    dialog.error = Some(format!("refused: {why}"));
+    app.mode = Mode::Dialog(dialog);
+    true
 }
 
 /// `ctrl+u`, as on a shell line: the focused field starts over.
@@ -304,9 +383,26 @@ pub fn reason_text(dialog: &Dialog) -> String {
     dialog.reason.lines().join(" ").trim().to_string()
 }
 
-fn validate(dialog: &Dialog) -> Result<(), String> {
-    if dialog.reason_required && reason_text(dialog).is_empty() {
+/// What Enter checks before the review: the action is still possible, the reason is there and
+/// within the limit the orchestrator applies, the name is typed. Ok holds the item's version.
+fn validate(app: &App, dialog: &Dialog) -> Result<u64, String> {
+    if let Some(why) = change::denial(app, &dialog.intent) {
+        return Err(format!(
+            "{} is no longer possible: {why}",
+            dialog.intent.verb()
+        ));
+    }
+    let text = reason_text(dialog);
+    if dialog.reason_required && text.is_empty() {
         return Err("a reason is required: type why".into());
+    }
+    let count = text.chars().count();
+    let max = limits::REASON.max_chars;
+    if count > max {
+        return Err(format!(
+            "the reason is {count} characters; the most is {max}: shorten it by {}",
+            count - max
+        ));
     }
     if let Some((want, typed)) = &dialog.confirm_name
         && typed != want
@@ -315,11 +411,15 @@ fn validate(dialog: &Dialog) -> Result<(), String> {
             "type the rollout's name exactly to confirm: {want}"
         ));
     }
-    Ok(())
+    change::current_version(app, &dialog.intent)
+        .ok_or_else(|| format!("{} is no longer in the data", dialog.intent.id()))
 }
 
 /// A confirmed dialog: its command goes out, and the item waits for the answer.
 fn commit(app: &mut App, dialog: Dialog) -> Vec<Effect> {
+    keep_draft(app, &dialog);
+    app.sent
+        .insert(dialog.intent.id().to_string(), Box::new(dialog.clone()));
     let reason = reason_text(&dialog);
     let (id, verb, command) = command_for(dialog.intent, reason);
     let label = format!("{verb} {id}");

@@ -100,7 +100,16 @@ pub(super) fn on_lost(app: &mut App, why: &str) -> Vec<Effect> {
 pub(super) fn on_done(app: &mut App, item: &str, result: Result<String, String>) {
     app.in_flight.retain(|i| i != item);
     match result {
-        Ok(text) => toast(app, ToastKind::Success, text),
-        Err(text) => toast(app, ToastKind::Error, text),
+        Ok(text) => {
+            // Recorded: the text typed for it is in the trail now.
+            app.drafts.remove(item);
+            app.sent.remove(item);
+            toast(app, ToastKind::Success, text)
+        }
+        Err(text) => {
+            if !super::dialogs::refused(app, item, &text) {
+                toast(app, ToastKind::Error, text)
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! (`audit`) and what the link reports (`link_events`). This file routes messages and actions.
 
 mod audit;
+mod change;
 mod dialogs;
 mod keys;
 mod link_events;
@@ -23,7 +24,8 @@ use crate::model::{AuditRecord, Snapshot, Timestamp};
 use crate::protocol::Command;
 
 pub use audit::related_item;
-pub use dialogs::{approval_denial, reason_text};
+pub use change::{item_change, still_possible};
+pub use dialogs::{agent_denial, approval_denial, incident_denial, reason_text, rollout_denial};
 pub use keys::command_words;
 pub use review::decision_line;
 

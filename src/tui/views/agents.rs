@@ -1,13 +1,15 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::text::Span;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Paragraph, Wrap};
 
 use crate::format::{left, span};
 use crate::model::{AgentStatus, Circuit};
+use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{bar, col, field, safe, section, table, wide};
+use crate::tui::update::agent_denial;
+use crate::tui::widgets::{action_lines, bar, col, field, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Agents);
@@ -128,6 +130,14 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
     if let Some(reason) = &a.paused_reason {
         lines.push(field("paused because", safe(reason)));
     }
+    lines.push(Line::from(""));
+    lines.extend(action_lines(
+        app,
+        [Action::Pause, Action::Resume].map(|action| {
+            let verb = action.on_agent().expect("the agent actions");
+            (action, agent_denial(app, a, verb))
+        }),
+    ));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)

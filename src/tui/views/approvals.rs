@@ -11,7 +11,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
 use crate::tui::update::approval_denial;
-use crate::tui::widgets::{col, field, safe, section, table, wide};
+use crate::tui::widgets::{action_lines, col, field, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Approvals);
@@ -77,9 +77,93 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         return;
     };
     let t = &app.theme;
+    let mut lines = vec![Line::from(Span::styled(safe(&a.summary), t.header))];
+    lines.extend(background(app, a));
+    lines.push(Line::from(""));
+    lines.extend(decisive(app, a));
+    lines.push(Line::from(""));
+    lines.extend(action_lines(
+        app,
+        [Action::Approve, Action::Reject, Action::Escalate].map(|action| {
+            let verb = action.on_approval().expect("the approval actions");
+            (action, approval_denial(app, a, verb))
+        }),
+    ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// The card above a decision dialog: what decides the decision first (the authority path, who
+/// may decide, the quorum and the time left), then the background, as far as the room goes.
+pub fn decision_card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
+    let block = section(app, &format!("Deciding {}", safe(id)), false);
+    let Some(a) = app.data.approvals.get(id) else {
+        frame.render_widget(Paragraph::new("gone").block(block), area);
+        return;
+    };
+    let mut lines = vec![Line::from(Span::styled(safe(&a.summary), app.theme.header))];
+    lines.extend(decisive(app, a));
+    lines.push(field(app, "recommendation", safe(&a.recommendation)));
+    lines.extend(background(app, a));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
+}
+
+/// Where the approval stands: its level on the authority path, who may decide, the votes, the
+/// time left.
+fn decisive(app: &App, a: &Approval) -> Vec<Line<'static>> {
     let field = |k: &str, v: String| field(app, k, v);
     let mut lines = vec![
-        Line::from(Span::styled(safe(&a.summary), t.header)),
+        authority_path(app, a),
+        field("who may decide", who_may_decide(a.level, &safe(&a.domain))),
+    ];
+    let votes: Vec<String> = a
+        .votes
+        .iter()
+        .map(|v| format!("{} ({})", safe(&v.by), safe(&v.reason)))
+        .collect();
+    lines.push(field(
+        "quorum",
+        format!(
+            "{} of {}{}",
+            a.votes.len(),
+            a.quorum,
+            if votes.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", votes.join("; "))
+            }
+        ),
+    ));
+    if let Some(r) = &a.rejection {
+        lines.push(field(
+            "rejected by",
+            format!("{}: {}", safe(&r.by), safe(&r.reason)),
+        ));
+    }
+    if a.is_pending() {
+        let (deadline, what) = a.next_deadline();
+        lines.push(field(
+            "time left",
+            format!("{what} in {}", coarse(deadline - app.now)),
+        ));
+    }
+    lines
+}
+
+/// What the approval is about: who asked, the context, the options and the recommendation.
+fn background(app: &App, a: &Approval) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let field = |k: &str, v: String| field(app, k, v);
+    let mut lines = vec![
         field(
             "category",
             format!("{} · {}", a.category.as_str(), a.classification.as_str()),
@@ -117,64 +201,7 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
             safe(&a.related_tasks.join(", "))
         },
     ));
-    lines.push(Line::from(""));
-    lines.push(authority_path(app, a));
-    lines.push(field(
-        "who may decide",
-        who_may_decide(a.level, &safe(&a.domain)),
-    ));
-    let votes: Vec<String> = a
-        .votes
-        .iter()
-        .map(|v| format!("{} ({})", safe(&v.by), safe(&v.reason)))
-        .collect();
-    lines.push(field(
-        "quorum",
-        format!(
-            "{} of {}{}",
-            a.votes.len(),
-            a.quorum,
-            if votes.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", votes.join("; "))
-            }
-        ),
-    ));
-    if let Some(r) = &a.rejection {
-        lines.push(field(
-            "rejected by",
-            format!("{}: {}", safe(&r.by), safe(&r.reason)),
-        ));
-    }
-    if a.is_pending() {
-        let (deadline, what) = a.next_deadline();
-        lines.push(field(
-            "time left",
-            format!("{what} in {}", coarse(deadline - app.now)),
-        ));
-    }
-    lines.push(Line::from(""));
-    for action in [Action::Approve, Action::Reject, Action::Escalate] {
-        let key = app.keymap.label(action);
-        let verb = action.on_approval().expect("the approval actions");
-        lines.push(match approval_denial(app, a, verb) {
-            None => Line::from(vec![
-                Span::styled(format!("{key:>3} "), t.accent),
-                Span::raw(action.name().to_string()),
-            ]),
-            Some(why) => Line::from(vec![
-                Span::styled(format!("{key:>3} {} ", action.name()), t.muted),
-                Span::styled(format!("not offered: {why}"), t.muted),
-            ]),
-        });
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        area,
-    );
+    lines
 }
 
 /// agent → domain → enterprise → executive, with the current level marked.

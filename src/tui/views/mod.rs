@@ -40,20 +40,36 @@ pub fn render(frame: &mut Frame, app: &App) {
     ])
     .areas(area);
     header::render(frame, top, app);
-    match app.pane {
-        Pane::Overview => overview::render(frame, body, app),
-        Pane::Agents => agents::render(frame, body, app),
-        Pane::Queues => queues::render(frame, body, app),
-        Pane::Incidents => incidents::render(frame, body, app),
-        Pane::Approvals => approvals::render(frame, body, app),
-        Pane::Audit => audit::render(frame, body, app),
-        Pane::Rollouts => rollouts::render(frame, body, app),
+    // A decision dialog docks at the bottom and leaves the item it decides on the screen above
+    // it: an approval's card, with the authority path, quorum and time left, stays readable.
+    let (pane_area, dialog_area) = match &app.mode {
+        Mode::Dialog(dialog) => {
+            let [above, below] = Layout::vertical([
+                Constraint::Min(0),
+                Constraint::Length(dialog::height(app, dialog, body.width)),
+            ])
+            .areas(body);
+            (above, Some((below, dialog)))
+        }
+        _ => (body, None),
+    };
+    match (&app.mode, app.pane) {
+        (Mode::Dialog(dialog), _) if dialog::shows_card(dialog) => {
+            approvals::decision_card(frame, pane_area, app, dialog.intent.id())
+        }
+        (_, Pane::Overview) => overview::render(frame, pane_area, app),
+        (_, Pane::Agents) => agents::render(frame, pane_area, app),
+        (_, Pane::Queues) => queues::render(frame, pane_area, app),
+        (_, Pane::Incidents) => incidents::render(frame, pane_area, app),
+        (_, Pane::Approvals) => approvals::render(frame, pane_area, app),
+        (_, Pane::Audit) => audit::render(frame, pane_area, app),
+        (_, Pane::Rollouts) => rollouts::render(frame, pane_area, app),
     }
     footer(frame, bottom, app);
     toasts(frame, body, app);
-    match &app.mode {
-        Mode::Help => help::render(frame, body, app),
-        Mode::Dialog(dialog) => dialog::render(frame, body, app, dialog),
+    match (&app.mode, dialog_area) {
+        (Mode::Help, _) => help::render(frame, body, app),
+        (_, Some((area, dialog))) => dialog::render(frame, area, app, dialog),
         _ => {}
     }
 }

@@ -7,9 +7,11 @@ use ratatui::widgets::{Cell, Paragraph, Wrap};
 use super::agents::filter_note;
 use crate::format::coarse;
 use crate::model::{PhaseState, Rollout, RolloutState};
+use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{bar, col, safe, section, table, wide};
+use crate::tui::update::rollout_denial;
+use crate::tui::widgets::{action_lines, bar, col, safe, section, table, wide};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Rollouts);
@@ -154,5 +156,28 @@ fn phase_tree(app: &App, r: &Rollout) -> Vec<Line<'static>> {
             r.error_gate()
         )),
     ]));
+    if h.samples < r.min_samples {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "        the gate judges after {} canary tasks: {} so far",
+                r.min_samples, h.samples
+            ),
+            t.muted,
+        )));
+    }
+    lines.push(Line::from(""));
+    lines.extend(action_lines(
+        app,
+        [
+            Action::Promote,
+            Action::Pause,
+            Action::Resume,
+            Action::Abort,
+        ]
+        .map(|action| {
+            let verb = action.on_rollout().expect("the rollout actions");
+            (action, rollout_denial(app, r, verb))
+        }),
+    ));
     lines
 }

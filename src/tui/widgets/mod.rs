@@ -137,6 +137,35 @@ pub fn field(app: &App, label: &str, value: String) -> Line<'static> {
     ])
 }
 
+/// The actions on an item, each with its key: offered, or greyed with the reason it cannot
+/// succeed now (the same reason the orchestrator would refuse with), before anyone types.
+pub fn action_lines(
+    app: &App,
+    actions: impl IntoIterator<Item = (super::action::Action, Option<String>)>,
+) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    if !app.may_act() {
+        return vec![];
+    }
+    actions
+        .into_iter()
+        .map(|(action, denial)| {
+            let key = app.keymap.label(action);
+            let name = action.name().replace('_', " ");
+            match denial {
+                None => Line::from(vec![
+                    Span::styled(format!("{key:>3} "), t.accent),
+                    Span::raw(name),
+                ]),
+                Some(why) => Line::from(vec![
+                    Span::styled(format!("{key:>3} {name} "), t.muted),
+                    Span::styled(format!("not offered: {}", safe(&why)), t.muted),
+                ]),
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
