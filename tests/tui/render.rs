@@ -36,6 +36,57 @@ fn snapshot_panes_120x36() {
     }
 }
 
+/// At 80×24 every pane keeps its id, its summary (cut with "…"), its state and its most urgent
+/// number; the other columns drop by their declared rank.
+#[test]
+fn snapshot_panes_80x24() {
+    for (key, pane) in [
+        ('2', "agents"),
+        ('3', "queues"),
+        ('4', "incidents"),
+        ('5', "approvals"),
+        ('6', "audit"),
+        ('7', "rollouts"),
+    ] {
+        let mut app = app();
+        press(&mut app, vec![ch(key)]);
+        insta::assert_snapshot!(format!("pane_{pane}_80x24"), text(&render(&app, 80, 24)));
+    }
+}
+
+/// The columns each pane must keep at 80 columns, and the cut marked with "…".
+#[test]
+fn at_80_columns_each_pane_keeps_what_it_means() {
+    for (key, must) in [
+        ('2', &["ID", "STATUS", "UTILIZATION", "HEARTBEAT"][..]),
+        ('3', &["QUEUE", "DEPTH", "WAIT P95"][..]),
+        ('4', &["ID", "SEV", "STATE", "TARGET", "TITLE"][..]),
+        ('5', &["ID", "STATE", "TO ESCALATION", "SUMMARY"][..]),
+        ('6', &["SEQ", "TIME", "SUMMARY"][..]),
+        ('7', &["ID", "NAME", "STATE", "ERRORS"][..]),
+    ] {
+        let mut app = app();
+        press(&mut app, vec![ch(key)]);
+        let shown = text(&render(&app, 80, 24));
+        let header = shown
+            .lines()
+            .find(|l| l.contains(must[0]))
+            .unwrap_or_else(|| panic!("{key}: no header\n{shown}"));
+        for column in must {
+            assert!(
+                header.contains(column),
+                "{key}: {column} missing in {header}"
+            );
+        }
+        if ['4', '5', '6'].contains(&key) {
+            assert!(
+                shown.contains('…'),
+                "{key}: long text cut without a mark\n{shown}"
+            );
+        }
+    }
+}
+
 #[test]
 fn snapshot_details_and_dialog() {
     let mut app = app();

@@ -1,7 +1,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::format::{left, span};
 use crate::model::{AgentStatus, Circuit};
@@ -9,7 +9,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
 use crate::tui::update::agent_denial;
-use crate::tui::widgets::{action_lines, bar, col, field, safe, section, table, wide};
+use crate::tui::widgets::{action_lines, bar, col, field, opt, safe, section, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Agents);
@@ -18,7 +18,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let t = &app.theme;
     let agents = rows::agents(app);
-    let rows: Vec<Vec<Cell>> = agents
+    let rows: Vec<Vec<Line<'static>>> = agents
         .iter()
         .map(|a| {
             let status_style = match a.status {
@@ -33,21 +33,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Circuit::Open { .. } => " (out)".into(),
             };
             vec![
-                Cell::from(safe(&a.id)),
-                Cell::from(safe(&a.name)),
-                Cell::from(safe(&a.domain)),
-                Cell::from(safe(&a.team)),
-                Cell::from(Span::styled(
+                Line::from(safe(&a.id)),
+                Line::from(safe(&a.name)),
+                Line::from(safe(&a.domain)),
+                Line::from(safe(&a.team)),
+                Line::from(Span::styled(
                     format!("{}{circuit}", a.status.as_str()),
                     status_style,
                 )),
-                Cell::from(format!(
+                Line::from(format!(
                     "{} {:>3.0}%",
                     bar(a.utilization, 8),
                     a.utilization * 100.0
                 )),
-                Cell::from(safe(a.current_task.as_deref().unwrap_or("-"))),
-                Cell::from(span(app.now - a.last_heartbeat)),
+                Line::from(safe(a.current_task.as_deref().unwrap_or("-"))),
+                Line::from(span(app.now - a.last_heartbeat)),
             ]
         })
         .collect();
@@ -64,12 +64,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         title,
         &[
             col("ID", Constraint::Length(9)),
-            col("NAME", Constraint::Length(8)),
-            col("DOMAIN", Constraint::Length(11)),
-            wide("TEAM", Constraint::Length(11)),
+            opt(3, "NAME", Constraint::Length(8)),
+            opt(2, "DOMAIN", Constraint::Length(11)),
+            opt(5, "TEAM", Constraint::Length(11)),
             col("STATUS", Constraint::Length(13)),
             col("UTILIZATION", Constraint::Length(14)),
-            wide("TASK", Constraint::Length(8)),
+            opt(4, "TASK", Constraint::Length(8)),
             col("HEARTBEAT", Constraint::Min(9)),
         ],
         rows,

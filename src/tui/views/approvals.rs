@@ -1,7 +1,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::agents::filter_note;
 use crate::authority::{Level, who_may_decide};
@@ -11,7 +11,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
 use crate::tui::update::approval_denial;
-use crate::tui::widgets::{action_lines, col, field, safe, section, table, wide};
+use crate::tui::widgets::{action_lines, col, field, opt, safe, section, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Approvals);
@@ -20,7 +20,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let t = &app.theme;
     let approvals = rows::approvals(app);
-    let rows: Vec<Vec<Cell>> = approvals
+    let rows: Vec<Vec<Line<'static>>> = approvals
         .iter()
         .map(|a| {
             let left = if a.is_pending() {
@@ -31,15 +31,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             };
             let state_style = if a.is_pending() { t.warn } else { t.muted };
             vec![
-                Cell::from(safe(&a.id)),
-                Cell::from(Span::styled(a.state.as_str(), state_style)),
-                Cell::from(Span::styled(a.level.as_str(), t.accent)),
-                Cell::from(a.category.as_str()),
-                Cell::from(safe(&a.domain)),
-                Cell::from(format!("{}/{}", a.votes.len(), a.quorum)),
-                Cell::from(span(app.now - a.created_at)),
-                Cell::from(left),
-                Cell::from(safe(&a.summary)),
+                Line::from(safe(&a.id)),
+                Line::from(Span::styled(a.state.as_str(), state_style)),
+                Line::from(Span::styled(a.level.as_str(), t.accent)),
+                Line::from(a.category.as_str()),
+                Line::from(safe(&a.domain)),
+                Line::from(format!("{}/{}", a.votes.len(), a.quorum)),
+                Line::from(span(app.now - a.created_at)),
+                Line::from(left),
+                Line::from(safe(&a.summary)),
             ]
         })
         .collect();
@@ -55,14 +55,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ),
         &[
             col("ID", Constraint::Length(8)),
-            wide("STATE", Constraint::Length(9)),
-            col("LEVEL", Constraint::Length(11)),
-            col("CATEGORY", Constraint::Length(22)),
-            col("DOMAIN", Constraint::Length(11)),
-            col("QUORUM", Constraint::Length(6)),
-            wide("AGE", Constraint::Length(7)),
+            col("STATE", Constraint::Length(9)),
+            opt(2, "LEVEL", Constraint::Length(11)),
+            opt(5, "CATEGORY", Constraint::Length(22)),
+            opt(3, "DOMAIN", Constraint::Length(11)),
+            opt(1, "QUORUM", Constraint::Length(6)),
+            opt(4, "AGE", Constraint::Length(7)),
             col("TO ESCALATION", Constraint::Length(15)),
-            wide("SUMMARY", Constraint::Min(10)),
+            col("SUMMARY", Constraint::Min(24)),
         ],
         rows,
         state.selected,

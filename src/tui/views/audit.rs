@@ -1,11 +1,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{col, field, safe, section, table, wide};
+use crate::tui::widgets::{col, ellipsize, field, opt, safe, section, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Audit);
@@ -59,22 +59,26 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         Some(err) => Line::from(Span::styled(format!("✖ {}", safe(err)), t.danger)),
         None => Line::from(""),
     };
-    frame.render_widget(Paragraph::new(vec![first, second]), status);
+    let width = status.width as usize;
+    frame.render_widget(
+        Paragraph::new(vec![ellipsize(first, width), ellipsize(second, width)]),
+        status,
+    );
     if let Some(seq) = &state.detail {
         return detail(frame, list, app, seq);
     }
     let records = rows::audit(app);
-    let rows: Vec<Vec<Cell>> = records
+    let rows: Vec<Vec<Line<'static>>> = records
         .iter()
         .map(|r| {
             vec![
-                Cell::from(r.seq.to_string()),
-                Cell::from(r.timestamp.format("%m-%d %H:%M:%S").to_string()),
-                Cell::from(safe(&r.agent_id)),
-                Cell::from(Span::styled(r.action_type.as_str(), t.accent)),
-                Cell::from(safe(&r.domain)),
-                Cell::from(r.classification.as_str()),
-                Cell::from(safe(&r.summary)),
+                Line::from(r.seq.to_string()),
+                Line::from(r.timestamp.format("%m-%d %H:%M:%S").to_string()),
+                Line::from(safe(&r.agent_id)),
+                Line::from(Span::styled(r.action_type.as_str(), t.accent)),
+                Line::from(safe(&r.domain)),
+                Line::from(r.classification.as_str()),
+                Line::from(safe(&r.summary)),
             ]
         })
         .collect();
@@ -94,10 +98,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         &[
             col("SEQ", Constraint::Length(7)),
             col("TIME", Constraint::Length(15)),
-            col("ACTOR", Constraint::Length(24)),
-            col("TYPE", Constraint::Length(11)),
-            wide("DOMAIN", Constraint::Length(11)),
-            wide("CLASS", Constraint::Length(10)),
+            opt(1, "ACTOR", Constraint::Length(24)),
+            opt(2, "TYPE", Constraint::Length(11)),
+            opt(3, "DOMAIN", Constraint::Length(11)),
+            opt(4, "CLASS", Constraint::Length(10)),
             col("SUMMARY", Constraint::Min(20)),
         ],
         rows,

@@ -1,7 +1,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::agents::filter_note;
 use super::overview::{countdown, countdown_style};
@@ -9,7 +9,7 @@ use crate::format::span;
 use crate::model::IncidentSource;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{col, field, safe, section, table, wide};
+use crate::tui::widgets::{col, field, opt, safe, section, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Incidents);
@@ -18,22 +18,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     }
     let t = &app.theme;
     let incidents = rows::incidents(app);
-    let rows: Vec<Vec<Cell>> = incidents
+    let rows: Vec<Vec<Line<'static>>> = incidents
         .iter()
         .map(|i| {
             let target = if i.is_open() {
-                Cell::from(Span::styled(countdown(app, i), countdown_style(app, i)))
+                Line::from(Span::styled(countdown(app, i), countdown_style(app, i)))
             } else {
-                Cell::from(Span::styled("resolved", t.muted))
+                Line::from(Span::styled("resolved", t.muted))
             };
             vec![
-                Cell::from(safe(&i.id)),
-                Cell::from(Span::styled(i.severity.as_str(), t.severity(i.severity))),
-                Cell::from(i.state.as_str()),
-                Cell::from(safe(&i.domain)),
+                Line::from(safe(&i.id)),
+                Line::from(Span::styled(i.severity.as_str(), t.severity(i.severity))),
+                Line::from(i.state.as_str()),
+                Line::from(safe(&i.domain)),
                 target,
-                Cell::from(span(app.now - i.opened_at)),
-                Cell::from(safe(&i.title)),
+                Line::from(span(app.now - i.opened_at)),
+                Line::from(safe(&i.title)),
             ]
         })
         .collect();
@@ -51,9 +51,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             col("ID", Constraint::Length(8)),
             col("SEV", Constraint::Length(5)),
             col("STATE", Constraint::Length(13)),
-            wide("DOMAIN", Constraint::Length(11)),
+            opt(2, "DOMAIN", Constraint::Length(11)),
             col("TARGET", Constraint::Length(15)),
-            wide("AGE", Constraint::Length(7)),
+            opt(1, "AGE", Constraint::Length(7)),
             col("TITLE", Constraint::Min(20)),
         ],
         rows,

@@ -117,12 +117,15 @@ fn footer(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled("   enter: apply · esc: cancel", theme.muted),
             ])
         }
-        _ => hints(app),
+        _ => hints(app, area.width as usize),
     };
     frame.render_widget(Paragraph::new(line), area);
 }
 
-fn hints(app: &App) -> Line<'static> {
+/// The keys of the pane, as many as fit in `width`: when they do not all fit, quit, the command
+/// line, back and filter go first, then the pane's own actions from the last; `? help` (which
+/// lists them all) always stays.
+fn hints(app: &App, width: usize) -> Line<'static> {
     let pane = app.pane;
     let mut actions: Vec<Action> = Vec::new();
     if pane == Pane::Overview {
@@ -140,17 +143,44 @@ fn hints(app: &App) -> Line<'static> {
         Action::Help,
         Action::Quit,
     ]);
-    let mut spans = Vec::new();
-    for action in actions {
-        let keys = app.keymap.label(action);
-        if keys.is_empty() {
-            continue;
+    let mut shown: Vec<(Action, String, String)> = actions
+        .into_iter()
+        .filter_map(|action| {
+            let keys = app.keymap.label(action);
+            (!keys.is_empty()).then(|| (action, keys, action.name().replace('_', " ")))
+        })
+        .collect();
+    let cost = |list: &[(Action, String, String)]| -> usize {
+        list.iter()
+            .map(|(_, k, n)| k.chars().count() + 1 + n.chars().count() + 3)
+            .sum::<usize>()
+            .saturating_sub(3)
+    };
+    let first_out = [
+        Action::Quit,
+        Action::CommandLine,
+        Action::Back,
+        Action::Filter,
+    ];
+    while cost(&shown) > width {
+        let out = first_out
+            .iter()
+            .find_map(|a| shown.iter().position(|(s, _, _)| s == a))
+            .or_else(|| shown.iter().rposition(|(a, _, _)| *a != Action::Help));
+        match out {
+            Some(i) => {
+                shown.remove(i);
+            }
+            None => break,
         }
+    }
+    let mut spans = Vec::new();
+    for (_, keys, name) in shown {
         if !spans.is_empty() {
             spans.push(Span::styled(" · ", app.theme.muted));
         }
         spans.push(Span::styled(keys, app.theme.accent));
-        spans.push(Span::raw(format!(" {}", action.name().replace('_', " "))));
+        spans.push(Span::raw(format!(" {name}")));
     }
     Line::from(spans)
 }

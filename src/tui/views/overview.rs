@@ -10,7 +10,7 @@ use crate::format::{coarse, span};
 use crate::model::{Incident, Severity};
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{bar, safe, safe_cut, section, sparkline};
+use crate::tui::widgets::{bar, ellipsize, safe, safe_cut, section, sparkline};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let tall = area.height >= 30;
@@ -43,6 +43,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
 }
 
 fn block_for(frame: &mut Frame, area: Rect, app: &App, pane: Pane, title: String) -> Rect {
+    let title = crate::format::truncate(&title, area.width.saturating_sub(4) as usize);
     let block = section(app, &title, app.section == pane);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -300,12 +301,10 @@ fn render_approvals(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled(format!("{level:<5}"), t.accent),
             ];
             if narrow {
-                spans.push(Span::raw(format!(
-                    "{:<14}",
-                    safe_cut(a.category.as_str(), 13)
-                )));
-                spans.push(Span::raw(format!("{:<5}", safe_cut(&a.domain, 4))));
-                spans.push(Span::styled(format!("{:>6}", coarse(left)), style));
+                // The id, the time to escalation and what is asked: the rest is on the card.
+                spans.push(Span::styled(format!("{:>6} ", coarse(left)), style));
+                spans.push(Span::raw(safe(&a.summary)));
+                return ellipsize(Line::from(spans), inner.width as usize);
             } else {
                 spans.push(Span::raw(format!(
                     "{:<18}",
@@ -353,13 +352,17 @@ fn render_rollouts(frame: &mut Frame, area: Rect, app: &App) {
                 crate::model::PhaseState::Pending => '□',
             })
             .collect();
-        lines.push(Line::from(vec![
-            Span::raw(format!("{:<6}", safe(&r.id))),
-            Span::raw(format!("{:<22}", safe_cut(&r.name, 21))),
-            Span::styled(format!("{phases} "), t.accent),
-            Span::raw(format!("{:>3}% ", r.percent())),
-            Span::styled(r.state.as_str().to_string(), state_style),
-        ]));
+        // The state before the name: on a narrow screen the name is what gets cut.
+        lines.push(ellipsize(
+            Line::from(vec![
+                Span::raw(format!("{:<6}", safe(&r.id))),
+                Span::styled(format!("{phases} "), t.accent),
+                Span::raw(format!("{:>3}% ", r.percent())),
+                Span::styled(format!("{:<12}", r.state.as_str()), state_style),
+                Span::raw(safe(&r.name)),
+            ]),
+            inner.width as usize,
+        ));
     }
     if lines.is_empty() {
         lines.push(Line::from(Span::styled("no rollouts", t.muted)));

@@ -1,12 +1,13 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
-use ratatui::widgets::{Cell, Paragraph};
+use ratatui::text::Line;
+use ratatui::widgets::Paragraph;
 
 use super::agents::filter_note;
 use crate::format::span;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{col, field, safe, section, sparkline, table, wide};
+use crate::tui::widgets::{col, field, opt, safe, section, sparkline, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Queues);
@@ -14,20 +15,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         return detail(frame, area, app, name);
     }
     let queues = rows::queues(app);
-    let rows: Vec<Vec<Cell>> = queues
+    let rows: Vec<Vec<Line<'static>>> = queues
         .iter()
         .map(|q| {
             let history: Vec<f64> = q.history.iter().map(|v| *v as f64).collect();
             vec![
-                Cell::from(safe(&q.name)),
-                Cell::from(q.depth.to_string()),
-                Cell::from(q.blocked.to_string()),
-                Cell::from(span(chrono::Duration::seconds(q.oldest_age_s as i64))),
-                Cell::from(format!("{:.1}", q.enqueue_rate)),
-                Cell::from(format!("{:.1}", q.dequeue_rate)),
-                Cell::from(format!("{:.0}s", q.wait_p50_s)),
-                Cell::from(format!("{:.0}s", q.wait_p95_s)),
-                Cell::from(sparkline(&history, 30, None)),
+                Line::from(safe(&q.name)),
+                Line::from(q.depth.to_string()),
+                Line::from(q.blocked.to_string()),
+                Line::from(span(chrono::Duration::seconds(q.oldest_age_s as i64))),
+                Line::from(format!("{:.1}", q.enqueue_rate)),
+                Line::from(format!("{:.1}", q.dequeue_rate)),
+                Line::from(format!("{:.0}s", q.wait_p50_s)),
+                Line::from(format!("{:.0}s", q.wait_p95_s)),
+                Line::from(sparkline(&history, 30, None)),
             ]
         })
         .collect();
@@ -40,13 +41,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         &[
             col("QUEUE", Constraint::Length(22)),
             col("DEPTH", Constraint::Length(6)),
-            wide("BLOCKED", Constraint::Length(8)),
-            col("OLDEST", Constraint::Length(7)),
-            col("IN/MIN", Constraint::Length(7)),
-            col("OUT/MIN", Constraint::Length(8)),
-            wide("WAIT P50", Constraint::Length(9)),
+            opt(3, "BLOCKED", Constraint::Length(8)),
+            opt(2, "OLDEST", Constraint::Length(7)),
+            opt(5, "IN/MIN", Constraint::Length(7)),
+            opt(4, "OUT/MIN", Constraint::Length(8)),
+            opt(6, "WAIT P50", Constraint::Length(9)),
             col("WAIT P95", Constraint::Length(9)),
-            wide("DEPTH HISTORY", Constraint::Min(10)),
+            opt(1, "DEPTH HISTORY", Constraint::Min(10)).newest_right(),
         ],
         rows,
         state.selected,

@@ -2,7 +2,7 @@ use chrono::Duration;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::agents::filter_note;
 use crate::format::coarse;
@@ -11,7 +11,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
 use crate::tui::update::rollout_denial;
-use crate::tui::widgets::{action_lines, bar, col, safe, section, table, wide};
+use crate::tui::widgets::{action_lines, bar, col, opt, safe, section, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Rollouts);
@@ -31,18 +31,18 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     ])
     .areas(area);
     let t = &app.theme;
-    let rows: Vec<Vec<Cell>> = rollouts
+    let rows: Vec<Vec<Line<'static>>> = rollouts
         .iter()
         .map(|r| {
             let style = state_style(app, r.state);
             vec![
-                Cell::from(safe(&r.id)),
-                Cell::from(safe(&r.name)),
-                Cell::from(safe(&r.domain)),
-                Cell::from(Span::styled(r.state.as_str(), style)),
-                Cell::from(safe(&r.current_phase)),
-                Cell::from(format!("{}%", r.percent())),
-                Cell::from(format!(
+                Line::from(safe(&r.id)),
+                Line::from(safe(&r.name)),
+                Line::from(safe(&r.domain)),
+                Line::from(Span::styled(r.state.as_str(), style)),
+                Line::from(safe(&r.current_phase)),
+                Line::from(format!("{}%", r.percent())),
+                Line::from(format!(
                     "{:.1}% vs {:.1}%",
                     r.health.error_rate * 100.0,
                     r.health.baseline_error_rate * 100.0
@@ -58,11 +58,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         &[
             col("ID", Constraint::Length(6)),
             col("NAME", Constraint::Length(24)),
-            wide("DOMAIN", Constraint::Length(11)),
+            opt(3, "DOMAIN", Constraint::Length(11)),
             col("STATE", Constraint::Length(13)),
-            col("PHASE", Constraint::Length(15)),
-            col("TRAFFIC", Constraint::Length(8)),
-            wide("ERRORS (CANARY VS BASE)", Constraint::Min(16)),
+            opt(2, "PHASE", Constraint::Length(15)),
+            opt(1, "TRAFFIC", Constraint::Length(8)),
+            col("ERRORS (CANARY VS BASE)", Constraint::Min(16)),
         ],
         rows,
         state.selected,

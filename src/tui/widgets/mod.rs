@@ -1,7 +1,7 @@
 //! Small shared pieces of the views: bars, sparklines, safe text, table scaffolding.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row, Table, TableState};
 
@@ -53,70 +53,180 @@ pub fn section<'a>(app: &App, title: &str, focused: bool) -> Block<'a> {
 /// Panes narrower than this drop their `wide` columns.
 pub const WIDE: u16 = 110;
 
-/// One column of a pane's table; `wide` columns are left out on narrow terminals.
+/// One column of a pane's table. A column with a rank is left out when the terminal is too
+/// narrow for all of them, the highest rank first; rank 0 columns (the id, the summary, the
+/// state and the most urgent number) always stay.
 pub struct Column {
     pub title: &'static str,
     pub width: Constraint,
-    pub wide: bool,
+    pub rank: u8,
+    /// The newest is at the right (a history): a cut keeps the end.
+    pub newest_right: bool,
 }
 
+impl Column {
+    pub const fn newest_right(mut self) -> Column {
+        self.newest_right = true;
+        self
+    }
+}
+
+/// A column that always stays.
 pub const fn col(title: &'static str, width: Constraint) -> Column {
     Column {
         title,
         width,
-        wide: false,
+        rank: 0,
+        newest_right: false,
     }
 }
 
-pub const fn wide(title: &'static str, width: Constraint) -> Column {
+/// A column that goes when room is short: rank 1 goes last, then the higher ranks before it.
+pub const fn opt(rank: u8, title: &'static str, width: Constraint) -> Column {
     Column {
         title,
         width,
-        wide: true,
+        rank,
+        newest_right: false,
     }
 }
 
-/// A selectable table with a header, the selection highlighted; each row has one cell per column.
+/// The columns that fit in `width` cells, by the declared ranks.
+pub fn fit_columns(columns: &[Column], width: u16) -> Vec<bool> {
+    let least = |c: &Column| match c.width {
+        Constraint::Length(n) | Constraint::Min(n) | Constraint::Max(n) => n,
+        _ => 1,
+    };
+    let mut keep = vec![true; columns.len()];
+    loop {
+        let kept: Vec<&Column> = columns
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| c)
+            .collect();
+        let need: u16 =
+            kept.iter().map(|c| least(c)).sum::<u16>() + kept.len().saturating_sub(1) as u16;
+        if need <= width {
+            return keep;
+        }
+        // The highest rank goes first; among equals, the rightmost.
+        let Some(out) = (0..columns.len())
+            .filter(|&i| keep[i] && columns[i].rank > 0)
+            .max_by_key(|&i| (columns[i].rank, i))
+        else {
+            return keep;
+        };
+        keep[out] = false;
+    }
+}
+
+/// `line`, cut to `width` cells with "…" when it is longer: a cut summary says so.
+pub fn ellipsize(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let room = width.saturating_sub(1);
+    let mut used = 0;
+    let mut spans = Vec::new();
+    let mut last_style = ratatui::style::Style::default();
+    'spans: for span in line.spans {
+        last_style = span.style;
+        let mut kept = String::new();
+        for c in span.content.chars() {
+            let mut buf = [0u8; 4];
+            let w = Span::raw(&*c.encode_utf8(&mut buf)).width();
+            if used + w > room {
+                spans.push(Span::styled(kept, span.style));
+                break 'spans;
+            }
+            used += w;
+            kept.push(c);
+        }
+        spans.push(Span::styled(kept, span.style));
+    }
+    if width > 0 {
+        spans.push(Span::styled("…", last_style));
+    }
+    Line::from(spans).style(line.style)
+}
+
+/// The last `width` cells of a one-span history line: the newest values stay.
+fn newest(line: Line<'static>, width: usize) -> Line<'static> {
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let count = text.chars().count();
+    if count <= width {
+        return line;
+    }
+    let style = line.spans.first().map(|s| s.style).unwrap_or_default();
+    Line::from(Span::styled(
+        text.chars().skip(count - width).collect::<String>(),
+        style,
+    ))
+}
+
+/// A selectable table with a header, the selection highlighted; each row has one line per
+/// column. Columns drop by rank to fit, and text too long for its column ends in "…".
 pub fn table(
     frame: &mut Frame,
     area: Rect,
     app: &App,
     title: String,
     columns: &[Column],
-    rows: Vec<Vec<Cell<'static>>>,
+    rows: Vec<Vec<Line<'static>>>,
     selected: usize,
 ) {
-    let keep: Vec<bool> = columns
-        .iter()
-        .map(|c| !c.wide || area.width >= WIDE)
-        .collect();
-    let pick = |cells: Vec<Cell<'static>>| -> Vec<Cell<'static>> {
-        cells
-            .into_iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(c, _)| c)
-            .collect()
-    };
-    let header = Row::new(
-        columns
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|(c, _)| Cell::from(c.title)),
-    )
-    .style(app.theme.header);
+    let count = rows.len();
+    // Inside the borders, after the selection mark the table keeps room for.
+    let marker = if count > 0 { 2 } else { 0 };
+    let room = area.width.saturating_sub(2 + marker);
+    let keep = fit_columns(columns, room);
     let widths: Vec<Constraint> = columns
         .iter()
         .zip(&keep)
         .filter(|(_, k)| **k)
         .map(|(c, _)| c.width)
         .collect();
-    let count = rows.len();
+    // The widths the table will give each column: the same layout it makes.
+    let cells: Vec<u16> = Layout::horizontal(widths.clone())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, room, 1))
+        .iter()
+        .map(|r| r.width)
+        .collect();
+    let kept: Vec<&Column> = columns
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(c, _)| c)
+        .collect();
+    let pick = |cells_in: Vec<Line<'static>>| -> Vec<Cell<'static>> {
+        cells_in
+            .into_iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .zip(kept.iter().zip(&cells))
+            .map(|((line, _), (column, w))| {
+                Cell::from(if column.newest_right {
+                    newest(line, *w as usize)
+                } else {
+                    ellipsize(line, *w as usize)
+                })
+            })
+            .collect()
+    };
+    let header = Row::new(
+        kept.iter()
+            .zip(&cells)
+            .map(|(c, w)| Cell::from(ellipsize(Line::from(c.title), *w as usize))),
+    )
+    .style(app.theme.header);
     let rows: Vec<Row> = rows
         .into_iter()
         .map(|cells| Row::new(pick(cells)))
         .collect();
+    let title = crate::format::truncate(&title, area.width.saturating_sub(4) as usize);
     let table = Table::new(rows, widths)
         .header(header)
         .block(section(app, &title, true))
