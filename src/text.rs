@@ -91,6 +91,18 @@ pub fn json_for_terminal(json: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Untrusted text for inside a terminal control string (a title, a desktop notification): every
+/// character [`needs_escape`] names is dropped, not shown, since caret notation inside an OSC
+/// would be noise, and a raw ESC or BEL would end the string and let the rest reach the terminal
+/// as commands. Cut to `max` characters.
+pub fn for_control_string(untrusted: &str, max: usize) -> String {
+    untrusted
+        .chars()
+        .filter(|c| !needs_escape(*c))
+        .take(max)
+        .collect()
+}
+
 pub fn sanitize(untrusted: &str) -> Cow<'_, str> {
     if !untrusted.chars().any(needs_escape) {
         return Cow::Borrowed(untrusted);
@@ -114,6 +126,13 @@ pub fn sanitize(untrusted: &str) -> Cow<'_, str> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn control_strings_lose_every_control_and_format_character() {
+        let hostile = "SEV1\x07 db\x1b]2;pwned\x1b\\ down\u{9c}\u{202e}!";
+        assert_eq!(for_control_string(hostile, 100), "SEV1 db]2;pwned\\ down!");
+        assert_eq!(for_control_string("abcdef", 3), "abc");
+    }
 
     #[test]
     fn escapes_are_made_visible() {

@@ -169,3 +169,61 @@ fn without_a_terminal_the_console_refuses_with_a_clear_message() {
     assert!(err.contains("needs a terminal"), "{err}");
     assert!(out.stdout.is_empty(), "no escape sequences on a pipe");
 }
+
+/// A new SEV1 on the orchestrator reaches a console over `--connect` as exactly one bell and
+/// one desktop notification (OSC 9 and OSC 777), the title counts it, and the title is put
+/// back on exit.
+#[test]
+fn a_new_sev1_rings_the_bell_and_notifies_exactly_once() {
+    use crate::support::orchestrator::{ALICE, serve, server_config, target};
+    use opsdeck::link::Remote;
+    use opsdeck::model::Severity;
+    use opsdeck::protocol::{Command, DeclareIncident};
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("quiet.db");
+    let server = runtime.block_on(serve(&store, &server_config(), "127.0.0.1:0"));
+    let url = server.url();
+    let mut pty = Pty::spawn(
+        BIN,
+        &["--connect", &url],
+        120,
+        36,
+        home.path(),
+        &[("OPSDECK_TOKEN", ALICE), ("TMUX", "")],
+    );
+    pty.wait_for("nothing needs you", LIMIT);
+    assert!(pty.bells().is_empty(), "nothing new, nothing rings");
+    runtime.block_on(async {
+        let link = Remote::connect(&target(&url, ALICE), false).await.unwrap();
+        link.send(Command::DeclareIncident(DeclareIncident {
+            severity: Severity::Sev1,
+            title: "checkout\x07 down\x1b]2;owned".into(),
+            domain: "product".into(),
+        }))
+        .await
+        .unwrap();
+    });
+    pty.wait_for("needs you: SEV1 INC-1", LIMIT);
+    pty.wait_for("Needs me · 1 · 1 new", LIMIT);
+    pty.send("q");
+    let (status, raw) = pty.run_to_end(LIMIT);
+    assert!(status.success(), "{status:?}");
+    let count = |needle: &[u8]| raw.windows(needle.len()).filter(|w| *w == needle).count();
+    assert_eq!(
+        count(b"\x07"),
+        1,
+        "one bell, and no BEL from the agent's title"
+    );
+    assert_eq!(count(b"\x1b]9;"), 1, "one OSC 9 notification");
+    assert_eq!(count(b"\x1b]777;notify;"), 1, "one OSC 777 notification");
+    assert_eq!(
+        count(b"\x1b]2;owned"),
+        0,
+        "the agent's title never sets the terminal's"
+    );
+    assert_eq!(count(b"\x1b]2;opsdeck \xc2\xb7 1 needs you\x1b\\"), 1);
+    assert_eq!(count(b"\x1b[22;0t"), 1, "the terminal's title is saved");
+    assert_eq!(count(b"\x1b[23;0t"), 1, "and put back");
+}

@@ -28,6 +28,10 @@ pub struct Cli {
     /// Console: let the mouse scroll and click (off by default so the terminal can select text)
     #[arg(long)]
     pub mouse: bool,
+    /// Console: call for nothing (no bell, desktop notification, title or toast; `[attention]`
+    /// in the config sets them one by one). New trouble is still listed under `i`, marked new.
+    #[arg(long)]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Option<Cmd>,
 }

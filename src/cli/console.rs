@@ -10,7 +10,7 @@ use crate::tui::keymap::Keymap;
 use crate::tui::theme::{self, Appearance, TermEnv};
 use crate::tui::{self, TuiError, TuiOptions};
 
-pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
+pub fn run(ctx: &Context, no_demo: bool, mouse: bool, quiet: bool) -> Result<(), CliError> {
     use std::io::IsTerminal;
     // Refuse before touching the store: a pipe gets the message, not a half-started console.
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
@@ -26,6 +26,8 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool) -> Result<(), CliError> {
         keymap,
         theme: look.theme,
         mouse,
+        attention: ctx.config.attention.clone(),
+        quiet,
     };
     if let Some(target) = ctx.target()? {
         let runtime = tui::runtime().map_err(|e| CliError::Runtime(e.to_string()))?;

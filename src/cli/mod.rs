@@ -52,7 +52,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<(), CliError> {
     let Some(command) = cli.command else {
         let ctx = context::Context::load(cli.global)?;
-        return console::run(&ctx, cli.no_demo, cli.mouse);
+        return console::run(&ctx, cli.no_demo, cli.mouse, cli.quiet);
     };
     // Commands that need no config, or must work when it is broken.
     match command {

@@ -11,7 +11,7 @@
 //! the enum the console matches on and the table of its data: the two cannot drift apart.
 
 /// The panes, by the names the table and the `:` line use, in the console's order.
-pub const PANES: [&str; 7] = [
+pub const PANES: [&str; 8] = [
     "overview",
     "agents",
     "queues",
@@ -19,6 +19,7 @@ pub const PANES: [&str; 7] = [
     "approvals",
     "audit",
     "rollouts",
+    "inbox",
 ];
 
 /// Where an action applies, by pane name.
@@ -86,7 +87,7 @@ const AUDIT: &[&str] = &["audit"];
 const OVERVIEW: &[&str] = &["overview"];
 const ROLLOUTS: &[&str] = &["rollouts"];
 
-// The seven actions that open a pane carry the pane's name: `:agents` opens the agents pane.
+// The eight actions that open a pane carry the pane's name: `:agents` opens the agents pane.
 actions! {
     Quit {
         name: "quit",
@@ -255,6 +256,14 @@ actions! {
         mutates: false,
         keys: &["7"],
         typed: Typed::Yes(&[]),
+    }
+    ShowInbox {
+        name: "inbox",
+        description: "needs me: what calls for you",
+        panes: Panes::All,
+        mutates: false,
+        keys: &["i"],
+        typed: Typed::Yes(&["needs"]),
     }
     Approve {
         name: "approve",

@@ -4,6 +4,7 @@
 //! that it parses to exactly `Config::default()`.
 
 pub mod actions;
+pub mod attention;
 mod color;
 pub mod context;
 pub mod keys;
@@ -34,6 +35,8 @@ pub struct Config {
     pub rollouts: RolloutConfig,
     pub demo: DemoConfig,
     pub console: ConsoleConfig,
+    /// How the console calls for attention when something new needs the operator.
+    pub attention: attention::AttentionConfig,
     /// Signed checkpoints of the audit chain.
     pub audit: AuditConfig,
     /// `opsdeck serve`: listening address, limits, operator and agent tokens.
@@ -57,6 +60,7 @@ impl Default for Config {
             rollouts: RolloutConfig::default(),
             demo: DemoConfig::default(),
             console: ConsoleConfig::default(),
+            attention: attention::AttentionConfig::default(),
             audit: AuditConfig::default(),
             server: Default::default(),
             contexts: Vec::new(),
@@ -325,6 +329,7 @@ impl Config {
         if self.rollouts.max_error_ratio < 1.0 {
             return Err("rollouts.max_error_ratio must be at least 1.0; ".into());
         }
+        self.attention.validate()?;
         self.server.validate()?;
         operators::validate(&self.operators)?;
         context::validate(&self.contexts)?;

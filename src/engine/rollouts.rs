@@ -141,6 +141,7 @@ pub fn start(
         min_samples: txn.config.rollouts.min_samples,
         auto_promote,
         paused_reason: None,
+        gate_paused: false,
         started_at: txn.now,
         updated_at: txn.now,
         version: 1,
@@ -214,6 +215,8 @@ pub fn act(
     if let Some(why) = action.refusal(&r, txn.now) {
         return Err(EngineError::conflict(why, Some(r.version)));
     }
+    // An operator has acted on it: whatever the gate did is now theirs to carry.
+    r.gate_paused = false;
     let (verb, outcome) = match action {
         RolloutAction::Promote => {
             r.state = RolloutState::Progressing;
@@ -363,6 +366,7 @@ pub fn progress(txn: &mut Txn<'_>) {
             );
             r.state = RolloutState::Paused;
             r.paused_reason = Some(why.clone());
+            r.gate_paused = true;
             bump(txn, &mut r);
             txn.record(
                 &actor,

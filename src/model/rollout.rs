@@ -91,6 +91,10 @@ pub struct Rollout {
     /// Advance by itself once a phase's minimum duration has passed and health holds.
     pub auto_promote: bool,
     pub paused_reason: Option<String>,
+    /// Paused by its own error gate (not by an operator): until someone acts on it, it needs
+    /// a person, and the console's "needs me" list says so.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub gate_paused: bool,
     pub started_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: u64,

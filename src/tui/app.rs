@@ -25,10 +25,12 @@ pub enum Pane {
     Approvals,
     Audit,
     Rollouts,
+    /// What needs this operator now: the attention list.
+    Inbox,
 }
 
 impl Pane {
-    pub const ALL: [Pane; 7] = [
+    pub const ALL: [Pane; 8] = [
         Pane::Overview,
         Pane::Agents,
         Pane::Queues,
@@ -36,6 +38,7 @@ impl Pane {
         Pane::Approvals,
         Pane::Audit,
         Pane::Rollouts,
+        Pane::Inbox,
     ];
 
     /// The name `:` and the action table use; panes are declared in the table's order.
@@ -312,6 +315,8 @@ pub struct App {
     /// Decisions sent from a dialog and not yet answered, by item: the dialog comes back, text
     /// and all, if the orchestrator refuses.
     pub sent: BTreeMap<String, Box<Dialog>>,
+    /// "Needs me": what the operator has seen of it, and when the console last called them.
+    pub attention: super::attention::Attention,
 }
 
 impl App {
@@ -335,7 +340,7 @@ impl App {
                 .into_iter()
                 .map(|p| (p, PaneState::default()))
                 .collect(),
-            section: Pane::Incidents,
+            section: Pane::Inbox,
             audit: AuditView {
                 follow: true,
                 ..Default::default()
@@ -351,8 +356,10 @@ impl App {
             in_flight: Vec::new(),
             drafts: BTreeMap::new(),
             sent: BTreeMap::new(),
+            attention: super::attention::Attention::new(Default::default(), false, now),
         };
         app.load(snapshot);
+        app.attention.known = super::attention::keys(&super::attention::needs(&app));
         app
     }
 

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod app;
+pub mod attention;
 pub mod keymap;
 pub mod rows;
 mod terminal;
@@ -39,6 +40,10 @@ pub struct TuiOptions {
     pub keymap: Keymap,
     pub theme: Theme,
     pub mouse: bool,
+    /// `[attention]`: how the console calls when something new needs the operator.
+    pub attention: crate::config::attention::AttentionConfig,
+    /// `--quiet`: no bell, notification, title or toast (the "needs me" list still marks new).
+    pub quiet: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +94,18 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
     let seq = snapshot.seq;
     let mut app = App::new(info.clone(), snapshot, now, options.keymap, options.theme);
     app.frozen = info.frozen_at.is_some();
+    app.attention = attention::Attention::new(options.attention, options.quiet, Utc::now());
     let mut term = terminal::enter(options.mouse)?;
     let size = term.size()?;
     app.size = (size.width, size.height);
+    if !app.attention.quiet && app.attention.config.title {
+        terminal::save_title();
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    for effect in update::start_attention(&mut app) {
+        run_effect(&link, effect, &tx);
+    }
     spawn_input(tx.clone());
     spawn_clock(tx.clone());
     spawn_signals(tx.clone());
@@ -251,6 +263,10 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
     let (link, tx) = (link.clone(), tx.clone());
     match effect {
         Effect::Quit => {}
+        // Written at once, between two frames, from the task that draws them.
+        Effect::Call(call) => {
+            let _ = terminal::call(&call);
+        }
         Effect::Send {
             item,
             label,

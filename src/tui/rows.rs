@@ -5,6 +5,7 @@ use crate::model::ids::natural_key;
 use crate::model::{Agent, Approval, AuditRecord, Incident, Queue, Rollout};
 
 use super::app::{App, Pane};
+use super::attention::{Need, needs};
 
 /// Sortable columns per pane, by name (for the header's sort marker and the help).
 pub fn sort_columns(pane: Pane) -> &'static [&'static str] {
@@ -15,6 +16,7 @@ pub fn sort_columns(pane: Pane) -> &'static [&'static str] {
         Pane::Approvals => &["time to escalation", "oldest first", "level"],
         Pane::Rollouts => &["started", "name"],
         Pane::Audit | Pane::Overview => &["newest"],
+        Pane::Inbox => &["urgency"],
     }
 }
 
@@ -188,6 +190,15 @@ pub fn rollouts(app: &App) -> Vec<&Rollout> {
     rows
 }
 
+/// What needs the operator, most urgent first, after the pane's filter.
+pub fn inbox(app: &App) -> Vec<Need> {
+    let filter = &app.pane_state(Pane::Inbox).filter;
+    needs(app)
+        .into_iter()
+        .filter(|n| matches(filter, &[&n.id, n.kind.label(), &n.domain, &n.what]))
+        .collect()
+}
+
 /// Newest first: search results when a search is active, else the live tail (filtered).
 pub fn audit(app: &App) -> Vec<&AuditRecord> {
     if app.audit.query.is_some() {
@@ -217,6 +228,7 @@ pub fn ids(app: &App, pane: Pane) -> Vec<String> {
         Pane::Approvals => approvals(app).iter().map(|a| a.id.clone()).collect(),
         Pane::Rollouts => rollouts(app).iter().map(|r| r.id.clone()).collect(),
         Pane::Audit => audit(app).iter().map(|r| r.seq.to_string()).collect(),
+        Pane::Inbox => inbox(app).into_iter().map(|n| n.key).collect(),
         Pane::Overview => Vec::new(),
     }
 }

@@ -22,6 +22,8 @@ pub struct Pty {
     raw: Arc<Mutex<Vec<u8>>>,
     /// Set when the program's side of the terminal closed and everything was read.
     drained: Arc<AtomicBool>,
+    /// When each BEL (0x07) byte arrived: the console's bell, timed as the terminal got it.
+    bells: Arc<Mutex<Vec<Instant>>>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
@@ -68,7 +70,9 @@ impl Pty {
         let bytes = Arc::new(AtomicU64::new(0));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let drained = Arc::new(AtomicBool::new(false));
+        let bells = Arc::new(Mutex::new(Vec::new()));
         let (p, b, r, d) = (parser.clone(), bytes.clone(), raw.clone(), drained.clone());
+        let rung = bells.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
             while let Ok(n) = reader.read(&mut buf) {
@@ -76,6 +80,11 @@ impl Pty {
                     break;
                 }
                 b.fetch_add(n as u64, Ordering::Relaxed);
+                let at = Instant::now();
+                let count = buf[..n].iter().filter(|c| **c == 0x07).count();
+                if count > 0 {
+                    rung.lock().unwrap().extend(std::iter::repeat_n(at, count));
+                }
                 {
                     let mut raw = r.lock().unwrap();
                     let room = RAW_KEPT.saturating_sub(raw.len()).min(n);
@@ -90,10 +99,21 @@ impl Pty {
             bytes,
             raw,
             drained,
+            bells,
             writer,
             child,
             _master: pair.master,
         }
+    }
+
+    /// When each bell so far reached the terminal.
+    pub fn bells(&self) -> Vec<Instant> {
+        self.bells.lock().unwrap().clone()
+    }
+
+    /// Every byte received so far (up to the kept limit).
+    pub fn raw(&self) -> Vec<u8> {
+        self.raw.lock().unwrap().clone()
     }
 
     pub fn screen(&self) -> String {

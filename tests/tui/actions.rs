@@ -59,6 +59,8 @@ fn the_help_the_command_line_and_the_config_defaults_read_the_action_table() {
             "approvals",
             "audit",
             "rollouts",
+            "inbox",
+            "needs",
             "quit",
             "q",
             "help",

@@ -21,6 +21,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 
 mod actions;
+mod attention;
 mod audit;
 mod changed;
 mod decide;

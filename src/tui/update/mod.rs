@@ -5,6 +5,7 @@
 //! between and inside panes (`navigation`), the decision dialogs (`dialogs`), the audit search
 //! (`audit`) and what the link reports (`link_events`). This file routes messages and actions.
 
+mod attention;
 mod audit;
 mod change;
 mod dialogs;
@@ -23,6 +24,7 @@ use crate::link::LinkEvent;
 use crate::model::{AuditRecord, Snapshot, Timestamp};
 use crate::protocol::Command;
 
+pub use attention::{NEEDS_YOU, start as start_attention};
 pub use audit::related_item;
 pub use change::{item_change, still_possible};
 pub use dialogs::{agent_denial, approval_denial, incident_denial, reason_text, rollout_denial};
@@ -80,6 +82,8 @@ pub enum Effect {
     },
     /// Take a fresh snapshot and subscribe again.
     Resync,
+    /// Call the operator: the bell, a desktop notification, the terminal title.
+    Call(crate::tui::attention::Call),
     Quit,
 }
 
@@ -100,9 +104,13 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         }
         Msg::Snapshot(snapshot) => {
             link_events::on_snapshot(app, *snapshot);
-            vec![]
+            attention::refresh(app)
         }
-        Msg::Link(event) => link_events::on_event(app, event),
+        Msg::Link(event) => {
+            let mut effects = link_events::on_event(app, event);
+            effects.extend(attention::refresh(app));
+            effects
+        }
         Msg::LinkLost(why) => link_events::on_lost(app, &why),
         Msg::Done { item, result } => {
             link_events::on_done(app, &item, result);
@@ -127,6 +135,7 @@ pub fn update(app: &mut App, msg: Msg) -> Vec<Effect> {
         Msg::Signal => quit(app),
         Msg::Drawn => {
             review::on_drawn(app);
+            attention::on_drawn(app);
             vec![]
         }
     }
@@ -150,6 +159,7 @@ fn act(app: &mut App, action: Action) -> Vec<Effect> {
         Action::ShowApprovals => navigation::open_pane(app, Pane::Approvals),
         Action::ShowAudit => navigation::open_pane(app, Pane::Audit),
         Action::ShowRollouts => navigation::open_pane(app, Pane::Rollouts),
+        Action::ShowInbox => navigation::open_pane(app, Pane::Inbox),
         Action::NextSection => navigation::next_section(app),
         Action::Open => navigation::open(app),
         Action::Up => navigation::move_selection(app, -1),
@@ -181,6 +191,7 @@ fn quit(app: &mut App) -> Vec<Effect> {
 }
 
 fn tick(app: &mut App, now: Timestamp) {
+    app.attention.wall = now;
     if !app.frozen {
         app.now = now;
     }

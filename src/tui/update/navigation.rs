@@ -5,7 +5,8 @@ use crate::tui::app::{App, Pane, ToastKind};
 use crate::tui::rows;
 
 /// The order `tab` walks the overview's sections in: as they are laid out on screen.
-const SECTIONS: [Pane; 6] = [
+const SECTIONS: [Pane; 7] = [
+    Pane::Inbox,
     Pane::Agents,
     Pane::Queues,
     Pane::Incidents,
@@ -57,11 +58,16 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
         let section = app.section;
         return open_pane(app, section);
     }
+    if pane == Pane::Inbox {
+        return super::attention::jump(app);
+    }
     if pane == Pane::Audit && app.pane_state(pane).detail.is_some() {
         app.audit.unfolded = !app.audit.unfolded;
         return vec![];
     }
     if let Some(id) = rows::selected(app, pane) {
+        // Opened is seen: it is no longer new in "needs me".
+        app.attention.seen.insert(id.clone());
         app.pane_state_mut(pane).detail = Some(id);
     }
     vec![]

@@ -8,7 +8,8 @@ use crate::tui::app::{App, Pane, ToastKind};
 use crate::tui::rows;
 
 /// The panes that list items under a cursor.
-const LISTS: [Pane; 6] = [
+const LISTS: [Pane; 7] = [
+    Pane::Inbox,
     Pane::Agents,
     Pane::Queues,
     Pane::Incidents,

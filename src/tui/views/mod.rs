@@ -7,6 +7,7 @@ mod audit;
 mod dialog;
 mod header;
 mod help;
+mod inbox;
 mod incidents;
 mod overview;
 mod queues;
@@ -64,6 +65,7 @@ pub fn render(frame: &mut Frame, app: &App) {
         (_, Pane::Approvals) => approvals::render(frame, pane_area, app),
         (_, Pane::Audit) => audit::render(frame, pane_area, app),
         (_, Pane::Rollouts) => rollouts::render(frame, pane_area, app),
+        (_, Pane::Inbox) => inbox::render(frame, pane_area, app),
     }
     footer(frame, bottom, app);
     toasts(frame, body, app);

@@ -9,11 +9,18 @@ use ratatui::widgets::Paragraph;
 use crate::format::{coarse, span};
 use crate::model::{Incident, Severity};
 use crate::tui::app::{App, Pane};
+use crate::tui::attention::Need;
 use crate::tui::rows;
 use crate::tui::widgets::{bar, ellipsize, safe, safe_cut, section, sparkline};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
-    let tall = area.height >= 30;
+    // What needs the operator comes first: a row at 24 lines, up to three on a tall screen.
+    let needs = rows::inbox(app);
+    let shown = needs.len().clamp(1, if area.height >= 34 { 3 } else { 1 });
+    let [strip, area] =
+        Layout::vertical([Constraint::Length(shown as u16 + 2), Constraint::Min(0)]).areas(area);
+    render_inbox(frame, strip, app, &needs);
+    let tall = area.height >= 29;
     let [top, middle, bottom] = Layout::vertical(if tall {
         [
             Constraint::Length(9),
@@ -40,6 +47,51 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     render_approvals(frame, approvals, app);
     render_rollouts(frame, rollouts, app);
     render_audit(frame, audit, app);
+}
+
+fn render_inbox(frame: &mut Frame, area: Rect, app: &App, needs: &[Need]) {
+    let t = &app.theme;
+    let fresh = needs
+        .iter()
+        .filter(|n| app.attention.is_new(&n.key))
+        .count();
+    let title = match needs.len() {
+        0 => "Needs me".to_string(),
+        n => format!("Needs me · {n} · {fresh} new · i lists them"),
+    };
+    let inner = block_for(frame, area, app, Pane::Inbox, title);
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = needs
+        .iter()
+        .take(inner.height as usize)
+        .map(|n| {
+            let mark = if app.attention.is_new(&n.key) {
+                "new "
+            } else {
+                "    "
+            };
+            let urgency = format!("  {}", n.urgency);
+            let head = format!("{:<8} {:<9} ", n.kind.label(), safe_cut(&n.id, 9));
+            let room = width.saturating_sub(4 + head.chars().count() + urgency.chars().count());
+            Line::from(vec![
+                Span::styled(mark, t.accent),
+                Span::styled(head, super::inbox::kind_style(app, n.kind)),
+                Span::raw(ellipsize_text(&safe(&n.what), room)),
+                Span::styled(urgency, t.muted),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::from(Span::styled("✔ nothing needs you", t.ok)));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// `text` in `room` cells, ending in "…" when cut, padded when short.
+fn ellipsize_text(text: &str, room: usize) -> String {
+    let cut = ellipsize(Line::from(text.to_string()), room);
+    let s: String = cut.spans.iter().map(|s| s.content.as_ref()).collect();
+    format!("{s:<room$}")
 }
 
 fn block_for(frame: &mut Frame, area: Rect, app: &App, pane: Pane, title: String) -> Rect {
