@@ -212,6 +212,27 @@ fn audit_search_matches_free_words() {
 }
 
 #[test]
+fn audit_search_a_free_word_finds_what_that_actor_did() {
+    let deck = Deck::demo();
+    let decisions = deck.list(&["audit", "search", "type:decision", "--limit", "1000"]);
+    let actor = decisions
+        .iter()
+        .filter_map(|r| r["agent_id"].as_str())
+        .find(|a| a.starts_with("operator:") || a.starts_with("sim:"))
+        .expect("a colleague decided something in the demo")
+        .to_string();
+    let name = actor.split(':').next_back().unwrap();
+    let found = deck.list(&["audit", "search", name, "--limit", "1000"]);
+    assert!(
+        found.iter().any(|r| r["agent_id"] == actor.as_str()),
+        "`audit search {name}` finds what {actor} did"
+    );
+    for r in &found {
+        assert!(r.to_string().to_lowercase().contains(name), "{r}");
+    }
+}
+
+#[test]
 fn audit_search_rejects_unknown_fields_and_types() {
     let deck = Deck::demo();
     fails(

@@ -33,7 +33,13 @@ fn a_remote_link_going_down_shows_in_the_header_and_stops_decisions() {
         header.contains("⎈ prod") && header.contains("ops-prod"),
         "{header}"
     );
-    assert!(header.contains("● connected · data"), "{header}");
+    assert!(header.contains("● connected · live"), "{header}");
+    // Past a heartbeat and its margin, the header counts the data's age.
+    let mut quiet = remote_app();
+    let later = quiet.now + chrono::Duration::seconds(20);
+    press(&mut quiet, vec![Msg::Tick(later)]);
+    let header = screen(&quiet).lines().next().unwrap().to_string();
+    assert!(header.contains("● connected · data 20s old"), "{header}");
 
     let down_since = app.now;
     let reconnecting = |attempt| {

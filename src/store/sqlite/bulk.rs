@@ -56,7 +56,8 @@ impl<'c> Appender<'c> {
             text.execute(params![
                 seq as i64,
                 p.part(Part::Summary),
-                p.part(Part::DetailsText)
+                p.part(Part::DetailsText),
+                p.part(Part::Agent)
             ])?;
         }
         Ok(())

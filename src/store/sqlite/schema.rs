@@ -11,7 +11,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x4F50_5344;
 
 /// One SQL batch per schema version, in order (`health` builds its expected objects from them).
-pub(super) const MIGRATIONS: [&str; 3] = [
+pub(super) const MIGRATIONS: [&str; 4] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);
@@ -77,6 +77,12 @@ CREATE TABLE idempotency (
     at TEXT NOT NULL,
     PRIMARY KEY (caller, key));
 CREATE INDEX idempotency_at ON idempotency(at);
+"#,
+    // The full-text index holds each record's actor with its summary: emptied here, it is
+    // rebuilt from the trail by the engine's clock (it is derived data).
+    r#"
+INSERT INTO audit_fts(audit_fts) VALUES ('delete-all');
+DELETE FROM meta WHERE key = 'fts_upto';
 "#,
 ];
 

@@ -12,8 +12,10 @@ pub(super) const INSERT_AUDIT: &str =
                        body, body_sha256, prev_hash, hash)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 pub(super) const INSERT_TASK: &str = "INSERT OR IGNORE INTO audit_tasks(task, seq) VALUES (?1, ?2)";
+/// The summary column holds the actor too (`operator:alice did …`): a free word in a search
+/// finds what someone did, not only what was said of them.
 pub(super) const INSERT_TEXT: &str =
-    "INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?2, ?3)";
+    "INSERT INTO audit_fts(rowid, summary, details) VALUES (?1, ?4 || ' ' || ?2, ?3)";
 
 /// Appends a record sealed in the chain, with the stored body and digest sealing computed.
 pub fn insert(
@@ -51,19 +53,23 @@ pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
     let mut upto: u64 = get_meta(conn, "fts_upto")?.unwrap_or(0);
     let start = upto;
     let mut select =
-        conn.prepare_cached("SELECT seq, body FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+        conn.prepare_cached("SELECT seq, body, agent_id FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
     let mut insert = conn.prepare_cached(INSERT_TEXT)?;
     let mut indexed = 0;
     loop {
         let rows = select
             .query_map(params![upto as i64, CHUNK], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<String>>(1)?))
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let Some(last) = rows.last().map(|(seq, _)| *seq) else {
+        let Some(last) = rows.last().map(|(seq, _, _)| *seq) else {
             break;
         };
-        for (seq, body) in &rows {
+        for (seq, body, agent) in &rows {
             // Purged bodies have nothing left to index.
             let Some(body) = body else { continue };
             let body: Body = serde_json::from_str(body).map_err(|e| {
@@ -76,7 +82,8 @@ pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
             insert.execute(params![
                 *seq as i64,
                 body.summary,
-                details_text(&body.details)
+                details_text(&body.details),
+                agent
             ])?;
             indexed += 1;
         }
@@ -93,7 +100,8 @@ pub fn index_one(conn: &Connection, r: &AuditRecord) -> rusqlite::Result<()> {
     conn.prepare_cached(INSERT_TEXT)?.execute(params![
         r.seq as i64,
         r.summary,
-        details_text(&r.details)
+        details_text(&r.details),
+        r.agent_id
     ])?;
     Ok(())
 }
