@@ -60,6 +60,9 @@ pub struct PaneState {
     pub sort: usize,
     /// The id of the item whose details are open.
     pub detail: Option<String>,
+    /// The details were opened from another pane (`o` on an audit record, Enter in "needs
+    /// me"): Esc closes them and goes back there, to the record or the list it came from.
+    pub return_to: Option<Pane>,
     /// The selected item left the list while the operator was elsewhere: said on their return.
     pub notice: Option<String>,
 }

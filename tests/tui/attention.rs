@@ -202,8 +202,9 @@ fn the_list_seen_stops_being_new_and_enter_opens_the_item() {
         Some("INC-900")
     );
     // Esc comes back to the list.
-    press(&mut app, vec![key(KeyCode::Esc), key(KeyCode::Esc)]);
+    press(&mut app, vec![key(KeyCode::Esc)]);
     assert_eq!(app.pane, Pane::Inbox);
+    assert_eq!(app.pane_state(Pane::Incidents).detail, None);
 }
 
 #[test]

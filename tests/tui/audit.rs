@@ -110,3 +110,29 @@ fn audit_details_fold_and_the_query_line_keeps_history() {
     press(&mut app, typed("quota"));
     assert_eq!(app.pane_state(Pane::Audit).filter, "quota");
 }
+
+#[test]
+fn esc_after_o_returns_to_the_record_it_came_from() {
+    let mut app = app();
+    press(&mut app, vec![ch('6')]);
+    let records = rows::audit(&app);
+    let (at, (pane, id)) = records
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| opsdeck::tui::update::related_item(&app, r).map(|hit| (i, hit)))
+        .expect("a record about an item in view");
+    let seq = records[at].seq.to_string();
+    app.pane_state_mut(Pane::Audit).selected = at;
+    app.audit.follow = false;
+    press(&mut app, vec![key(KeyCode::Enter), ch('o')]);
+    assert_eq!(app.pane, pane);
+    assert_eq!(app.pane_state(pane).detail.as_deref(), Some(id.as_str()));
+    press(&mut app, vec![key(KeyCode::Esc)]);
+    assert_eq!(app.pane, Pane::Audit, "back to the audit pane");
+    assert_eq!(
+        app.pane_state(Pane::Audit).detail.as_deref(),
+        Some(seq.as_str()),
+        "with the record still open"
+    );
+    assert_eq!(app.pane_state(pane).detail, None);
+}

@@ -142,6 +142,7 @@ pub(super) fn jump(app: &mut App) -> Vec<Effect> {
     if let Some(i) = at {
         state.selected = i;
         state.detail = Some(need.id);
+        state.return_to = Some(Pane::Inbox);
     }
     vec![]
 }

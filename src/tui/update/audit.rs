@@ -216,7 +216,9 @@ pub(super) fn related(app: &mut App) -> Vec<Effect> {
     match related_item(app, &record) {
         Some((pane, id)) => {
             navigation::show(app, pane);
-            app.pane_state_mut(pane).detail = Some(id);
+            let state = app.pane_state_mut(pane);
+            state.detail = Some(id);
+            state.return_to = Some(Pane::Audit);
         }
         None => toast(
             app,

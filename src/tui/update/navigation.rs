@@ -35,6 +35,12 @@ pub(super) fn back(app: &mut App) -> Vec<Effect> {
     let state = app.pane_state_mut(pane);
     if state.detail.is_some() {
         state.detail = None;
+        if let Some(to) = state.return_to.take() {
+            if app.previous.last() == Some(&to) {
+                app.previous.pop();
+            }
+            app.pane = to;
+        }
     } else if pane != Pane::Overview {
         app.pane = app.previous.pop().unwrap_or(Pane::Overview);
         if app.pane == pane {
@@ -68,7 +74,9 @@ pub(super) fn open(app: &mut App) -> Vec<Effect> {
     if let Some(id) = rows::selected(app, pane) {
         // Opened is seen: it is no longer new in "needs me".
         app.attention.seen.insert(id.clone());
-        app.pane_state_mut(pane).detail = Some(id);
+        let state = app.pane_state_mut(pane);
+        state.detail = Some(id);
+        state.return_to = None;
     }
     vec![]
 }
