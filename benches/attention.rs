@@ -70,7 +70,11 @@ fn next_bell(pty: &Pty, seen: usize) -> Instant {
         if let Some(at) = pty.bells().get(seen) {
             return *at;
         }
-        assert!(start.elapsed() < LIMIT, "no bell; screen:\n{}", pty.screen());
+        assert!(
+            start.elapsed() < LIMIT,
+            "no bell; screen:\n{}",
+            pty.screen()
+        );
         std::thread::sleep(Duration::from_millis(1));
     }
 }

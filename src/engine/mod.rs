@@ -44,6 +44,12 @@ pub struct Engine {
     last_at: Option<Timestamp>,
     /// Why the engine stopped writing: set by the first write that found the store damaged.
     halted: Option<String>,
+    /// The store was written on a simulated clock and time is frozen at its end: what a person
+    /// does on it is stamped at that time (the trail's times only grow, and the store's world
+    /// has no later time), and each record says when they really acted.
+    frozen_store: bool,
+    /// The transaction about to run carries a person's command.
+    by_person: bool,
 }
 
 impl Engine {
@@ -56,6 +62,10 @@ impl Engine {
         seed: Option<u64>,
     ) -> Result<Engine, StoreError> {
         let (state, head) = store.load()?;
+        let frozen_store = matches!(
+            (&clock, head.clock, head.last_at),
+            (Clock::System, ClockMode::Simulated, Some(_))
+        );
         let clock = match (&clock, head.clock, head.last_at) {
             (Clock::System, ClockMode::Simulated, Some(at)) => Clock::manual(at),
             _ => clock,
@@ -74,6 +84,8 @@ impl Engine {
             events,
             last_at: head.last_at,
             halted: None,
+            frozen_store,
+            by_person: false,
         })
     }
 
@@ -136,6 +148,9 @@ impl Engine {
         for (_, command) in &commands {
             records.push(self.revealed(command)?);
         }
+        self.by_person = commands
+            .iter()
+            .any(|(a, _)| matches!(a, Actor::Operator { .. }));
         let (outcomes, _) = self.transact(false, |txn, _| {
             commands
                 .into_iter()
@@ -161,6 +176,7 @@ impl Engine {
             return self.execute(actor, command).map(Executed::Fresh);
         };
         let record = self.revealed(&command)?;
+        self.by_person = matches!(actor, Actor::Operator { .. });
         let mut recorded: Option<RecordedAnswer> = None;
         let (mut outcomes, _) = self.transact(false, |txn, write| {
             let since = txn.now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS);
@@ -238,7 +254,8 @@ impl Engine {
         if let Some(why) = &self.halted {
             return Err(EngineError::Halted(why.clone()));
         }
-        let result = self.transact_once(housekeeping, work);
+        let by_person = std::mem::take(&mut self.by_person);
+        let result = self.transact_once(housekeeping, by_person, work);
         if let Err(EngineError::Store(e)) = &result
             && e.is_damage()
         {
@@ -251,6 +268,7 @@ impl Engine {
     fn transact_once(
         &mut self,
         housekeeping: bool,
+        by_person: bool,
         work: impl FnOnce(&mut Txn<'_>, &WriteTx<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
     ) -> Result<Persisted, EngineError> {
         let mut write = self.store.write()?;
@@ -272,6 +290,23 @@ impl Engine {
             let mut txn = Txn::new(&mut self.state, &self.config, now, &mut self.rng);
             work(&mut txn, &write)
         };
+        let mut results = results;
+        if by_person && self.frozen_store {
+            let note = format!(
+                "recorded at {} on a store whose simulated time is frozen there; the operator acted at {} real time",
+                now.format("%Y-%m-%d %H:%M:%S UTC"),
+                Clock::System.now().format("%Y-%m-%d %H:%M:%S UTC")
+            );
+            for (_, step) in results.iter_mut().flatten() {
+                for draft in &mut step.audits {
+                    let context = &mut draft.details.context;
+                    if !context.is_empty() {
+                        context.push('\n');
+                    }
+                    context.push_str(&note);
+                }
+            }
+        }
         write.set_clock(if self.clock.is_manual() {
             ClockMode::Simulated
         } else {

@@ -32,6 +32,40 @@ fn approve_moves_a_pending_item_to_approved_and_bumps_its_version() {
 }
 
 #[test]
+fn a_decision_on_a_frozen_demo_store_says_when_the_person_really_acted() {
+    let deck = Deck::demo();
+    let a = deck.pending("enterprise", 1);
+    let id = s(&a, "id");
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let got = success_json(deck.op("alice", "enterprise").args([
+        "approve",
+        id,
+        "--reason",
+        "checked by hand",
+    ]));
+    // The store's world is frozen where the simulation ended: the vote is stamped there...
+    let at = got["votes"][0]["at"].as_str().unwrap();
+    assert!(!at.starts_with(&today), "{at}");
+    // ...and its audit record says so, with the real time the person acted.
+    let trail = deck.list(&["audit", "search", id, "agent:operator:alice"]);
+    let context = trail[0]["details"]["context"].as_str().unwrap();
+    assert!(
+        context.contains("simulated time is frozen")
+            && context.contains(&format!("the operator acted at {today}")),
+        "{context}"
+    );
+    // What the simulation itself recorded carries no such note.
+    let sim = deck.list(&["audit", "search", "type:decision", "--limit", "50"]);
+    assert!(sim.iter().all(|r| {
+        r["agent_id"] == "operator:alice"
+            || !r["details"]["context"]
+                .as_str()
+                .unwrap_or("")
+                .contains("frozen")
+    }));
+}
+
+#[test]
 fn reject_moves_a_pending_item_to_rejected() {
     let deck = Deck::demo();
     let a = deck.pending("domain", 1);

@@ -52,8 +52,9 @@ pub fn index_pending(conn: &Connection) -> rusqlite::Result<u64> {
     const CHUNK: i64 = 20_000;
     let mut upto: u64 = get_meta(conn, "fts_upto")?.unwrap_or(0);
     let start = upto;
-    let mut select =
-        conn.prepare_cached("SELECT seq, body, agent_id FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    let mut select = conn.prepare_cached(
+        "SELECT seq, body, agent_id FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+    )?;
     let mut insert = conn.prepare_cached(INSERT_TEXT)?;
     let mut indexed = 0;
     loop {

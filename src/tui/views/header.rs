@@ -138,7 +138,11 @@ fn link_state<'a>(app: &App, narrow: bool) -> Span<'a> {
             // Within a heartbeat (and a margin) the data is as fresh as the link can make it: a
             // counter ticking every second would say nothing and cost bytes on an idle screen.
             if age.num_seconds() < FRESH_SECONDS {
-                let text = if narrow { "● live" } else { "● connected · live" };
+                let text = if narrow {
+                    "● live"
+                } else {
+                    "● connected · live"
+                };
                 return Span::styled(text, t.ok);
             }
             Span::styled(
