@@ -193,6 +193,7 @@ pub fn evaluate(txn: &mut Txn<'_>) {
                 since: txn.now,
                 cleared_at: None,
                 opened: opened.clone(),
+                history: vec![(txn.now, r.value as f32)],
             };
             txn.put(Change::Alert(alert));
             txn.record(
@@ -211,10 +212,16 @@ pub fn evaluate(txn: &mut Txn<'_>) {
         } else if over && firing && r.level == AlertLevel::Page {
             // A page that gets worse raises its incident's severity.
             open(txn, &r, &key, &actor);
+            if let Some(mut alert) = current
+                && alert.value != r.value
+            {
+                alert.note(txn.now, r.value);
+                txn.put(Change::Alert(alert));
+            }
         } else if firing && r.value < r.threshold * CLEAR_RATIO {
             let mut alert = current.expect("firing implies present");
             alert.firing = false;
-            alert.value = r.value;
+            alert.note(txn.now, r.value);
             alert.cleared_at = Some(txn.now);
             txn.put(Change::Alert(alert));
             txn.record(
@@ -235,7 +242,7 @@ pub fn evaluate(txn: &mut Txn<'_>) {
             && let Some(mut alert) = current
             && alert.value != r.value
         {
-            alert.value = r.value;
+            alert.note(txn.now, r.value);
             txn.put(Change::Alert(alert));
         }
     }

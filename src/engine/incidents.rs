@@ -58,6 +58,7 @@ fn open(
         }],
         dedup_key,
         version: 1,
+        parent: None,
     };
     txn.put(Change::Incident(incident.clone()));
     txn.audit(crate::model::AuditDraft {
@@ -134,7 +135,19 @@ pub fn open_or_raise(
             incident.id
         }
         None => {
-            open(
+            // Trouble in a domain that already has an incident as severe or more arrives under
+            // it: one story per domain, not five pages.
+            let parent = txn
+                .state
+                .incidents
+                .values()
+                .filter(|i| i.is_open() && i.domain == domain && i.parent.is_none())
+                .filter(|i| i.severity <= severity)
+                .min_by(|a, b| {
+                    (a.severity, a.opened_at, &a.id).cmp(&(b.severity, b.opened_at, &b.id))
+                })
+                .map(|i| i.id.clone());
+            let mut incident = open(
                 txn,
                 severity,
                 title,
@@ -142,8 +155,12 @@ pub fn open_or_raise(
                 source,
                 by,
                 Some(key.to_string()),
-            )
-            .id
+            );
+            if parent.is_some() {
+                incident.parent = parent;
+                txn.put(Change::Incident(incident.clone()));
+            }
+            incident.id
         }
     }
 }

@@ -110,6 +110,10 @@ pub struct Incident {
     /// Alert rules open at most one incident per key while it is unresolved.
     pub dedup_key: Option<String>,
     pub version: u64,
+    /// The open incident of the same domain this one arrived under (an alert or a breaker
+    /// firing while that domain already had one as severe or more): its card lists this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
 }
 
 impl Incident {

@@ -69,7 +69,9 @@ fn doctor_reports_a_garbage_page() {
     let deck = garbage_page();
     let (stdout, stderr) = exits(deck.cmd().args(["doctor", "-o", "json"]), 1);
     let report = parse(&stdout);
-    let damage = report["store"]["damage"].as_array().expect("damage listed");
+    let damage = report["store"]["damage"]
+        .as_array()
+        .unwrap_or_else(|| panic!("damage listed: {report}"));
     assert!(!damage.is_empty(), "{report}");
     assert!(
         report["store"]["audit_intact"].is_null(),

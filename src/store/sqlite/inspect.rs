@@ -37,8 +37,26 @@ pub fn inspect(path: &Path) -> Result<Inspection, StoreError> {
     let schema_version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(map)?;
-    let damage = health::integrity_check(&conn).map_err(map)?;
-    let missing = health::missing_objects(&conn).map_err(map)?;
+    // A page broken badly enough stops the check itself: that is the damage to report.
+    let corrupt = |e: &rusqlite::Error| {
+        matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        )
+    };
+    let mut damage = match health::integrity_check(&conn) {
+        Ok(damage) => damage,
+        Err(e) if corrupt(&e) => vec![e.to_string()],
+        Err(e) => return Err(map(e)),
+    };
+    let missing = match health::missing_objects(&conn) {
+        Ok(missing) => missing,
+        Err(e) if corrupt(&e) => {
+            damage.push(e.to_string());
+            Vec::new()
+        }
+        Err(e) => return Err(map(e)),
+    };
     // A chain read through broken pages or without its tables proves nothing.
     let audit = if schema_version > 0 && damage.is_empty() && missing.is_empty() {
         Some(verify::verify(&conn).map_err(map)?)
