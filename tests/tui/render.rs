@@ -4,7 +4,8 @@
 use chrono::Duration;
 use crossterm::event::KeyCode;
 use opsdeck::model::Severity;
-use opsdeck::tui::app::App;
+use opsdeck::tui::app::{App, Pane};
+use opsdeck::tui::rows;
 use opsdeck::tui::theme::Theme;
 use ratatui::buffer::Buffer;
 
@@ -47,6 +48,7 @@ fn snapshot_panes_80x24() {
         ('5', "approvals"),
         ('6', "audit"),
         ('7', "rollouts"),
+        ('i', "inbox"),
     ] {
         let mut app = app();
         press(&mut app, vec![ch(key)]);
@@ -102,6 +104,55 @@ fn snapshot_details_and_dialog() {
     insta::assert_snapshot!("incident_timeline", screen(&app));
     press(&mut app, vec![key(KeyCode::Esc), ch('?')]);
     insta::assert_snapshot!("help_incidents", screen(&app));
+}
+
+/// The incident card of an alert that fired: the rule's reading now (the alert's own value, as
+/// the engine computed it), its trend, the clock, the actions, the incident it arrived under,
+/// and the domain's agents, tasks and rollouts; a parent's card lists what arrived under it.
+#[test]
+fn the_incident_card_reads_the_rule_now_and_what_surrounds_it() {
+    let mut app = app();
+    let (id, alert) = app
+        .data
+        .incidents
+        .values()
+        .filter(|i| i.is_open() && i.parent.is_some())
+        .find_map(|i| {
+            let alert = app.data.alerts.get(i.dedup_key.as_ref()?)?;
+            Some((i.id.clone(), alert.clone()))
+        })
+        .expect("an open alert incident grouped under another in the demo");
+    let parent = app.data.incidents[&id].parent.clone().unwrap();
+    let open = |app: &mut App, id: &str| {
+        let at = rows::ids(app, Pane::Incidents)
+            .iter()
+            .position(|i| i == id)
+            .unwrap();
+        app.pane_state_mut(Pane::Incidents).selected = at;
+        app.pane_state_mut(Pane::Incidents).detail = None;
+        press(app, vec![key(KeyCode::Enter)]);
+    };
+    press(&mut app, vec![ch('4')]);
+    open(&mut app, &id);
+    let shown = screen(&app);
+    let now = opsdeck::model::Alert::reading(&alert.rule, alert.value);
+    assert!(
+        shown.contains(&format!("now  {} {now} (threshold", alert.rule)),
+        "{shown}"
+    );
+    assert!(shown.contains("15m  "), "{shown}");
+    assert!(shown.contains(&format!("under {parent}")), "{shown}");
+    assert!(
+        shown.contains("unacked for") || shown.contains("acked after"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("incident_card_120x36", shown);
+    insta::assert_snapshot!("incident_card_80x24", text(&render(&app, 80, 24)));
+    // The parent's card lists it among what arrived under it.
+    open(&mut app, &parent);
+    let shown = screen(&app);
+    assert!(shown.contains("Grouped under it"), "{shown}");
+    assert!(shown.contains(&id), "{shown}");
 }
 
 fn app_for_incident_detail() -> App {

@@ -4,12 +4,16 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::agents::filter_note;
+use super::card;
 use super::overview::{countdown, countdown_style};
 use crate::format::span;
 use crate::model::IncidentSource;
+use crate::protocol::IncidentAction;
+use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
-use crate::tui::widgets::{col, field, opt, safe, section, table};
+use crate::tui::update::incident_denial;
+use crate::tui::widgets::{action_lines, col, field, opt, safe, section, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Incidents);
@@ -33,7 +37,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 Line::from(safe(&i.domain)),
                 target,
                 Line::from(span(app.now - i.opened_at)),
-                Line::from(safe(&i.title)),
+                // Arrived under another incident of its domain: said before the title.
+                match &i.parent {
+                    Some(p) => Line::from(vec![
+                        Span::styled(format!("↳ {} ", safe(p)), t.muted),
+                        Span::raw(safe(&i.title)),
+                    ]),
+                    None => Line::from(safe(&i.title)),
+                },
             ]
         })
         .collect();
@@ -68,37 +79,40 @@ fn detail(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         return;
     };
     let t = &app.theme;
-    let field = |k: &str, v: String| field(app, k, v);
+    let width = area.width.saturating_sub(2) as usize;
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{} ", i.severity.as_str()), t.severity(i.severity)),
+        Span::styled(safe(&i.title), t.header),
+    ])];
+    // What is true now comes first: the rule's reading, the clock, what may be done.
+    lines.extend(card::reading(app, i, width));
+    lines.push(card::clock(app, i));
+    lines.extend(action_lines(
+        app,
+        [
+            (Action::Ack, IncidentAction::Ack),
+            (Action::Mitigate, IncidentAction::Mitigate),
+            (Action::Resolve, IncidentAction::Resolve),
+            (Action::Escalate, IncidentAction::Escalate),
+            (Action::Note, IncidentAction::Note),
+        ]
+        .map(|(key, verb)| (key, incident_denial(app, i, verb))),
+    ));
+    lines.extend(card::family(app, i));
+    lines.extend(card::agents(app, i));
+    lines.extend(card::tasks(app, i));
+    lines.extend(card::rollouts(app, i));
     let source = match &i.source {
         IncidentSource::AlertRule { rule } => format!("alert rule {}", safe(rule)),
         IncidentSource::Agent { agent_id } => format!("agent {}", safe(agent_id)),
         IncidentSource::Operator { name } => format!("operator {}", safe(name)),
     };
-    let mut lines = vec![
-        Line::from(vec![
-            Span::styled(format!("{} ", i.severity.as_str()), t.severity(i.severity)),
-            Span::styled(safe(&i.title), t.header),
-        ]),
-        field("state", i.state.as_str().into()),
-        field("domain", safe(&i.domain)),
-        field("source", source),
-        field(
-            "target",
-            format!(
-                "{} ({})",
-                i.target_at.format("%Y-%m-%d %H:%M UTC"),
-                if i.is_open() {
-                    countdown(app, i)
-                } else {
-                    "met or closed".into()
-                }
-            ),
-        ),
-        field("version", i.version.to_string()),
-        Line::from(""),
-        Line::from(Span::styled("Timeline", t.title)),
-    ];
-    for entry in &i.timeline {
+    lines.push(Line::from(""));
+    lines.push(field(app, "domain", safe(&i.domain)));
+    lines.push(field(app, "source", source));
+    lines.push(field(app, "version", i.version.to_string()));
+    lines.push(Line::from(Span::styled("Timeline, newest first", t.title)));
+    for entry in i.timeline.iter().rev() {
         lines.push(Line::from(vec![
             Span::styled(entry.at.format("%m-%d %H:%M ").to_string(), t.muted),
             Span::styled(format!("{:<13}", safe(&entry.kind)), t.accent),

@@ -4,6 +4,7 @@
 mod agents;
 mod approvals;
 mod audit;
+mod card;
 mod dialog;
 mod header;
 mod help;
