@@ -131,7 +131,7 @@ pub fn family(app: &App, i: &Incident) -> Vec<Line<'static>> {
     if children.is_empty() {
         return vec![];
     }
-    children.sort_by(|a, b| b.opened_at.cmp(&a.opened_at));
+    children.sort_by_key(|c| std::cmp::Reverse(c.opened_at));
     let open = children.iter().filter(|c| c.is_open()).count();
     let mut lines = vec![Line::from(Span::styled(
         format!("Grouped under it · {} ({open} open)", children.len()),
@@ -195,7 +195,7 @@ pub fn agents(app: &App, i: &Incident) -> Vec<Line<'static>> {
             .max_by_key(|task| task.finished_at.or(task.started_at));
         let mut spans = vec![
             Span::styled(format!("  {:<9}", safe(&a.id)), t.accent),
-            Span::styled(format!("{why}"), t.warn),
+            Span::styled(why, t.warn),
         ];
         if let Some(error) = last.and_then(|task| task.last_error.as_ref()) {
             spans.push(Span::styled(" · last error: ", t.muted));
