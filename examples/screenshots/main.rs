@@ -119,6 +119,7 @@ impl Demo {
             role_note: None,
             read_only: false,
             frozen_at: None,
+            demo: false,
         };
         App::new(
             info,

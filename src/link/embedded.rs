@@ -36,6 +36,7 @@ impl Embedded {
                 role_note: None,
                 read_only: options.read_only,
                 frozen_at: orchestrator.frozen_at(),
+                demo: orchestrator.demo(),
             },
             orchestrator,
             actor: options.actor,

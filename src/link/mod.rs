@@ -93,6 +93,8 @@ pub struct LinkInfo {
     pub read_only: bool,
     /// Set when the orchestrator's time stands still (a store written on a simulated clock).
     pub frozen_at: Option<crate::model::Timestamp>,
+    /// The demo fleet runs there: simulated colleagues (`sim:…`) decide and act too.
+    pub demo: bool,
 }
 
 pub enum Link {

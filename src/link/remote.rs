@@ -81,6 +81,7 @@ impl Remote {
                 role_note: None,
                 read_only: read_only || target.read_only,
                 frozen_at: None,
+                demo: false,
             },
         };
         let identity: protocol::Identity = remote.get("v1/whoami", &()).await?;
@@ -94,6 +95,7 @@ impl Remote {
         remote.info.operator = identity.name;
         remote.info.role = identity.role;
         remote.info.frozen_at = identity.frozen_at;
+        remote.info.demo = identity.demo;
         Ok(remote)
     }
 

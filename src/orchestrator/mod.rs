@@ -64,6 +64,8 @@ pub struct Orchestrator {
     requests: std_mpsc::Sender<Request>,
     events: broadcast::Sender<Event>,
     frozen_at: Option<Timestamp>,
+    /// The demo fleet runs here.
+    demo: bool,
     notices: Vec<String>,
     /// Why the engine thread stopped on its own (the store is damaged); `None` while it runs.
     halt: watch::Receiver<Option<String>>,
@@ -99,6 +101,7 @@ impl Orchestrator {
             Some(seed) => Some(Sim::new(seed)),
             None => None,
         };
+        let demo_running = demo.is_some();
         let (halted, halt) = watch::channel(None);
         std::thread::Builder::new()
             .name("opsdeck-engine".into())
@@ -114,6 +117,7 @@ impl Orchestrator {
             requests,
             events,
             frozen_at,
+            demo: demo_running,
             notices,
             halt,
         }
@@ -122,6 +126,11 @@ impl Orchestrator {
     /// Set when the orchestrator's time stands still (a store written on a simulated clock).
     pub fn frozen_at(&self) -> Option<Timestamp> {
         self.frozen_at
+    }
+
+    /// The demo fleet (and its simulated colleagues) runs on this orchestrator.
+    pub fn demo(&self) -> bool {
+        self.demo
     }
 
     /// Things an operator should know about this orchestrator (e.g. why the demo does not run).

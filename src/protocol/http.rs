@@ -48,6 +48,9 @@ pub struct Identity {
     /// Set when the orchestrator's time stands still (a store written on a simulated clock).
     #[schema(value_type = Option<String>)]
     pub frozen_at: Option<crate::model::Timestamp>,
+    /// The demo fleet runs on this orchestrator: simulated colleagues (`sim:…`) act too.
+    #[serde(default)]
+    pub demo: bool,
 }
 
 /// `GET /v1/audit` query string.

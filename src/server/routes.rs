@@ -29,6 +29,7 @@ pub async fn whoami(State(state): State<Arc<AppState>>, caller: Caller) -> Json<
         name,
         role,
         frozen_at: state.orchestrator.frozen_at(),
+        demo: state.orchestrator.demo(),
     })
 }
 

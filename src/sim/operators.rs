@@ -11,6 +11,7 @@ use super::fleet::{OPERATORS, REASONS_APPROVE, REASONS_REJECT};
 use super::{Totals, run_batch};
 use crate::authority::{self, Role};
 use crate::engine::EngineError;
+use crate::model::role::SIMULATED;
 use crate::model::{Approval, IncidentState, RolloutState, Timestamp};
 use crate::protocol::{
     ActOnApproval, ActOnIncident, ActOnRollout, Actor, ApprovalAction, Command, IncidentAction,
@@ -43,9 +44,15 @@ impl Operators {
     pub fn new(seed: u64) -> Operators {
         Operators {
             rng: ChaCha8Rng::seed_from_u64(seed),
+            // Simulated colleagues say so wherever they appear: `sim:lee`, never `operator:lee`.
             people: OPERATORS
                 .iter()
-                .map(|(name, role)| (name.to_string(), role.parse().expect("valid demo roles")))
+                .map(|(name, role)| {
+                    (
+                        format!("{SIMULATED}{name}"),
+                        role.parse().expect("valid demo roles"),
+                    )
+                })
                 .collect(),
             plans: BTreeMap::new(),
         }

@@ -81,3 +81,36 @@ fn a_viewer_is_offered_no_action_it_cannot_take() {
     let footer = screen.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
     assert!(footer.contains("approve"), "{footer}");
 }
+
+#[test]
+fn a_console_where_the_demo_fleet_runs_says_its_colleagues_are_simulated() {
+    let mut app = super::app();
+    app.info.demo = true;
+    let wide = super::text(&super::render(&app, 140, 30));
+    assert!(
+        wide.lines()
+            .next()
+            .unwrap()
+            .contains("◆ demo fleet: simulated colleagues (sim:…) act too"),
+        "{wide}"
+    );
+    let narrow = super::text(&super::render(&app, 100, 30));
+    assert!(
+        narrow.lines().next().unwrap().contains("◆ demo: sim:* act"),
+        "{narrow}"
+    );
+    // What they did carries the mark in the trail the console shows.
+    assert!(
+        app.data
+            .audit_tail
+            .iter()
+            .any(|r| r.agent_id.starts_with("sim:")),
+        "the demo's colleagues act as sim:…"
+    );
+    assert!(
+        !app.data
+            .audit_tail
+            .iter()
+            .any(|r| r.agent_id.starts_with("operator:"))
+    );
+}

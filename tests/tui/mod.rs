@@ -69,6 +69,7 @@ fn info(role: &str, read_only: bool) -> LinkInfo {
         role_note: None,
         read_only,
         frozen_at: None,
+        demo: false,
     }
 }
 

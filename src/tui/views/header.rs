@@ -50,6 +50,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         keep: ALWAYS,
         spans: vec![link_state(app, narrow)],
     });
+    if app.info.demo {
+        // Simulated colleagues act here: whoever reads `sim:lee` must know it is not a person.
+        segments.push(Segment {
+            keep: 4,
+            spans: vec![Span::styled(
+                if narrow {
+                    "◆ demo: sim:* act"
+                } else {
+                    "◆ demo fleet: simulated colleagues (sim:…) act too"
+                },
+                t.warn,
+            )],
+        });
+    }
     segments.push(Segment {
         keep: 3,
         spans: attention(app),
