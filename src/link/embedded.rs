@@ -78,6 +78,10 @@ impl Embedded {
         Ok(self.orchestrator.search_audit(query, cursor, limit).await?)
     }
 
+    pub async fn claim(&self, id: &str) -> Result<(), LinkError> {
+        Ok(self.orchestrator.claim(id).await?)
+    }
+
     pub async fn count_audit(&self, query: &str, cap: u64) -> Result<(u64, bool), LinkError> {
         Ok(self.orchestrator.count_audit(query, cap).await?)
     }

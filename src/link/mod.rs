@@ -132,6 +132,15 @@ impl Link {
         }
     }
 
+    /// Tells the orchestrator a dialog is open on `id`: the demo's simulated colleagues leave it
+    /// alone for a minute.
+    pub async fn claim(&self, id: &str) -> Result<(), LinkError> {
+        match self {
+            Link::Embedded(e) => e.claim(id).await,
+            Link::Remote(r) => r.claim(id).await,
+        }
+    }
+
     /// How many records match the query (the audit query language), exactly up to `cap` (`(cap, true)`: more than that).
     pub async fn count_audit(&self, query: &str, cap: u64) -> Result<(u64, bool), LinkError> {
         match self {

@@ -163,6 +163,28 @@ impl Remote {
         Ok((count.count, count.capped))
     }
 
+    /// `POST /v1/claims/{id}`: nothing is written, so nothing is retried.
+    pub async fn claim(&self, id: &str) -> Result<(), LinkError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base)))?
+            .pop_if_empty()
+            .extend(["v1", "claims", id]);
+        let answer = self
+            .request(Method::POST, url)
+            .send()
+            .await
+            .map_err(|e| LinkError::Invalid(format!("claim {id}: {e}")))?;
+        if answer.status().is_success() {
+            Ok(())
+        } else {
+            Err(LinkError::Invalid(format!(
+                "claim {id}: the orchestrator answered {}",
+                answer.status()
+            )))
+        }
+    }
+
     /// Posts a mutation with a fresh idempotency key; an answer lost on the way is asked for
     /// again with the same key, so the action happens at most once.
     async fn post<B: Serialize>(&self, segments: &[&str], body: &B) -> Result<Outcome, LinkError> {

@@ -18,6 +18,9 @@ use crate::store::StoreError;
 
 const TICK: Duration = Duration::from_secs(1);
 
+/// How long a dialog keeps the demo's simulated colleagues off its item.
+pub const CLAIM: chrono::Duration = chrono::Duration::minutes(1);
+
 /// How much history the demo fleet makes up on a fresh store, so the first screen has a story.
 const DEMO_BACKFILL_MINUTES: i64 = 60;
 
@@ -55,6 +58,8 @@ enum Request {
     EventsSince(u64, Reply<Result<Option<Vec<Event>>, StoreError>>),
     Current(EntityKind, String, Reply<Option<serde_json::Value>>),
     Seq(Reply<u64>),
+    /// A person opened a dialog on an item: the demo's colleagues leave it alone for a while.
+    Claim(String, Reply<()>),
     Stop(Reply<()>),
 }
 
@@ -233,6 +238,12 @@ impl Orchestrator {
             .await
     }
 
+    /// A person has a dialog open on `id`: the demo fleet's simulated colleagues do not decide
+    /// it for [`CLAIM`]. Nothing is written; without a demo fleet this does nothing.
+    pub async fn claim(&self, id: &str) -> Result<(), OrchestratorError> {
+        self.ask(|tx| Request::Claim(id.to_string(), tx)).await
+    }
+
     /// The seq of the last event committed.
     pub async fn seq(&self) -> Result<u64, OrchestratorError> {
         self.ask(Request::Seq).await
@@ -290,6 +301,12 @@ fn run(
                 drop(engine);
                 let _ = done.send(());
                 return None;
+            }
+            Ok(Request::Claim(id, done)) => {
+                if let Some(sim) = demo.as_mut() {
+                    sim.hold(&id, engine.clock().now() + CLAIM);
+                }
+                let _ = done.send(());
             }
             Ok(request) => handle(&mut engine, request),
             Err(std_mpsc::RecvTimeoutError::Timeout) => {
@@ -362,7 +379,7 @@ fn handle(engine: &mut Engine, request: Request) {
         Request::Seq(tx) => {
             let _ = tx.send(engine.state().seq);
         }
-        Request::Stop(_) => unreachable!("handled by the loop"),
+        Request::Stop(_) | Request::Claim(..) => unreachable!("handled by the loop"),
     }
 }
 

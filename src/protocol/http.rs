@@ -98,6 +98,10 @@ pub struct AuditCount {
 /// The route of [`AgentView`].
 pub const AGENT_STATE_PATH: &str = "/v1/agent/state";
 
+/// `POST`: an operator opened a dialog on the item `{id}`; the demo fleet's simulated
+/// colleagues leave it alone for a minute. Nothing is written.
+pub const CLAIM_PATH: &str = "/v1/claims/{id}";
+
 /// `GET /v1/agent/state`: what an agent token may see, namely its own agents, the tasks they
 /// hold, and the rollouts they are canaries of (never approvals, incidents or the audit trail).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

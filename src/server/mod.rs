@@ -83,6 +83,7 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/v1/events", get(events::events))
         .route("/v1/audit", get(routes::audit))
         .route("/v1/audit/count", get(routes::audit_count))
+        .route(protocol::CLAIM_PATH, post(routes::claim))
         .route(protocol::RevealRecord::PATH, post(routes::reveal))
         .route(protocol::ActOnApproval::PATH, post(routes::decide))
         .route(

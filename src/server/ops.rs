@@ -131,6 +131,7 @@ pub async fn metrics_text(State(state): State<Arc<AppState>>) -> Result<Response
         super::events::events,
         super::routes::audit,
         super::routes::audit_count,
+        super::routes::claim,
         super::routes::reveal,
         super::routes::decide,
         super::routes::declare_incident,

@@ -33,6 +33,26 @@ pub async fn whoami(State(state): State<Arc<AppState>>, caller: Caller) -> Json<
     })
 }
 
+/// An operator opened a decision dialog on item `id`: the demo fleet's simulated colleagues do
+/// not decide it for a minute. Writes nothing; without a demo fleet it does nothing.
+#[utoipa::path(post, path = "/v1/claims/{id}", params(("id" = String, Path, description = "the item's id: APR-…, INC-…, RO-…")), responses((status = 204, description = "held"), (status = 400, body = Problem), (status = 401, body = Problem), (status = 403, description = "an agent token", body = Problem)))]
+pub async fn claim(
+    State(state): State<Arc<AppState>>,
+    _operator: Operator,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::http::StatusCode, ApiError> {
+    if id.is_empty()
+        || id.len() > 64
+        || id.chars().any(|c| !(c.is_ascii_alphanumeric() || c == '-'))
+    {
+        return Err(ApiError::bad_request(
+            "the id is an item's id (letters, digits and -, at most 64): APR-5, INC-3, RO-2",
+        ));
+    }
+    state.orchestrator.claim(&id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// Everything the console shows, at one seq.
 #[utoipa::path(get, path = "/v1/snapshot", responses((status = 200, description = "the state at `seq`: agents, queues, incidents, approvals, rollouts, metrics, audit tail", body = Object), (status = 401, body = Problem), (status = 403, description = "an agent token", body = Problem)))]
 pub async fn snapshot(

@@ -159,6 +159,12 @@ impl Sim {
         Ok(totals)
     }
 
+    /// Keeps the simulated colleagues from deciding `id` until `until` (a person has a dialog
+    /// open on it).
+    pub fn hold(&mut self, id: &str, until: Timestamp) {
+        self.operators.hold(id, until);
+    }
+
     /// One step of the fleet at `now`: work arrives, agents report and work, operators act,
     /// then the engine runs its timers.
     pub fn step(

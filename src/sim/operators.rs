@@ -38,6 +38,9 @@ pub struct Operators {
     rng: ChaCha8Rng,
     people: Vec<(String, Role)>,
     plans: BTreeMap<String, Plan>,
+    /// Items a person has a dialog open on, and until when the simulated colleagues keep their
+    /// hands off them: nobody's reason is overtaken by a simulation.
+    held: BTreeMap<String, Timestamp>,
 }
 
 impl Operators {
@@ -55,7 +58,17 @@ impl Operators {
                 })
                 .collect(),
             plans: BTreeMap::new(),
+            held: BTreeMap::new(),
         }
+    }
+
+    /// Keeps the simulated colleagues off `id` until `until`.
+    pub fn hold(&mut self, id: &str, until: Timestamp) {
+        self.held.insert(id.to_string(), until);
+    }
+
+    fn is_held(&self, id: &str, now: Timestamp) -> bool {
+        self.held.get(id).is_some_and(|until| *until > now)
     }
 
     fn minutes(&mut self, lo: i64, hi: i64) -> Duration {
@@ -139,7 +152,7 @@ impl Operators {
                 continue;
             };
             let (at, approve) = (*at, *approve);
-            if at > now {
+            if at > now || self.is_held(&a.id, now) {
                 continue;
             }
             let Some((name, role)) = self.eligible(&a) else {
@@ -200,6 +213,9 @@ impl Operators {
                 continue;
             };
             let (ack_at, resolve_at) = (*ack_at, *resolve_at);
+            if self.is_held(&incident.id, now) {
+                continue;
+            }
             let action = if resolve_at.is_some_and(|t| t <= now) {
                 IncidentAction::Resolve
             } else if incident.state == IncidentState::Open && ack_at.is_some_and(|t| t <= now) {
@@ -258,7 +274,7 @@ impl Operators {
                 continue;
             };
             let judged = r.health.samples >= r.min_samples;
-            if *at > now || !judged {
+            if *at > now || !judged || self.is_held(&r.id, now) {
                 continue;
             }
             let Some((name, role)) = self.for_domain(&r.domain) else {

@@ -263,6 +263,12 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
     let (link, tx) = (link.clone(), tx.clone());
     match effect {
         Effect::Quit => {}
+        Effect::Claim(id) => {
+            // Best effort: an orchestrator that does not hear it loses only the courtesy.
+            tokio::spawn(async move {
+                let _ = link.claim(&id).await;
+            });
+        }
         // Written at once, between two frames, from the task that draws them.
         Effect::Call(call) => {
             let _ = terminal::call(&call);

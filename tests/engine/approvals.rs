@@ -3,11 +3,11 @@
 use chrono::Duration;
 use opsdeck::authority::{Level, Role};
 use opsdeck::config::Config;
-use opsdeck::engine::{Engine, EngineError};
+use opsdeck::engine::{Clock, Engine, EngineError};
 use opsdeck::model::{ActionType, ApprovalState, Category, Classification};
 use opsdeck::protocol::{ActOnApproval, Actor, ApprovalAction, Command, Reply};
 
-use super::{advance, audit_count, decide, enterprise, fresh, heartbeat, raise, register};
+use super::{advance, audit_count, decide, enterprise, fresh, heartbeat, raise, register, t0};
 
 const VERBS: [ApprovalAction; 3] = [
     ApprovalAction::Approve,
@@ -538,4 +538,55 @@ fn a_stale_version_is_refused_with_the_current_one_which_is_then_accepted() {
         panic!("an approval")
     };
     assert_eq!(a.state, ApprovalState::Approved);
+}
+
+/// A person with a dialog open on an item: the demo's simulated colleagues keep off it for the
+/// time of the hold, and say who they are (`sim:…`) when they do decide.
+#[test]
+fn the_demos_colleagues_hold_off_an_item_a_person_has_open() {
+    let run = |hold: bool| {
+        let mut engine = Engine::open(
+            opsdeck::store::Store::open_in_memory().unwrap(),
+            Config::default(),
+            Clock::manual(t0()),
+            Some(7),
+        )
+        .unwrap();
+        let mut sim = opsdeck::sim::Sim::new(7);
+        sim.run(&mut engine, t0(), Duration::hours(1)).unwrap();
+        let pending: Vec<String> = engine
+            .state()
+            .approvals
+            .values()
+            .filter(|a| a.is_pending())
+            .map(|a| a.id.clone())
+            .collect();
+        let at = t0() + Duration::hours(1);
+        if hold {
+            for id in &pending {
+                sim.hold(id, at + Duration::minutes(40));
+            }
+        }
+        sim.run(&mut engine, at, Duration::minutes(30)).unwrap();
+        let by_sim: Vec<String> = pending
+            .iter()
+            .filter(|id| {
+                let a = &engine.state().approvals[*id];
+                a.votes.iter().any(|v| v.by.starts_with("sim:"))
+                    || a.rejection
+                        .as_ref()
+                        .is_some_and(|v| v.by.starts_with("sim:"))
+            })
+            .cloned()
+            .collect();
+        (pending, by_sim)
+    };
+    let (pending, decided) = run(false);
+    assert!(!pending.is_empty());
+    assert!(
+        !decided.is_empty(),
+        "left alone, the colleagues decide some of {pending:?} within 30 minutes"
+    );
+    let (_, decided) = run(true);
+    assert!(decided.is_empty(), "held, none: {decided:?}");
 }

@@ -90,6 +90,14 @@ async fn request_for(
         "/healthz" | "/openapi.json" | "/metrics" | "/v1/whoami" | "/v1/snapshot" | "/v1/audit"
         | "/v1/audit/count" | "/v1/agent/state" => plain(path),
         "/v1/events" => plain(path),
+        "/v1/claims/{id}" => {
+            let a = items.find("approvals", |a| a["domain"] == "platform")?;
+            Some((
+                format!("/v1/claims/{}", a["id"].as_str()?),
+                "platform".into(),
+                None,
+            ))
+        }
         "/v1/audit/{seq}/reveal" => {
             // The sensitive record the matrix's agent raised in platform.
             let (status, page) = super::answer(

@@ -62,8 +62,12 @@ fn approving_takes_a_reason_and_a_confirmation_never_one_key() {
     let target = select_decidable(&mut app);
     let approval = app.data.approvals[&target].clone();
     assert!(approval.is_pending());
-    // One key opens the dialog and sends nothing.
-    assert!(press(&mut app, vec![ch('a')]).is_empty());
+    // One key opens the dialog and decides nothing: it only tells the orchestrator someone is
+    // on the item (the demo's colleagues hold off).
+    assert_eq!(
+        press(&mut app, vec![ch('a')]),
+        vec![Effect::Claim(target.clone())]
+    );
     assert!(matches!(app.mode, Mode::Dialog(_)));
     // Enter with no reason is refused.
     assert!(press(&mut app, vec![key(KeyCode::Enter)]).is_empty());

@@ -24,10 +24,18 @@ pub(super) fn open(app: &mut App, action: Action) -> Vec<Effect> {
         .ok_or_else(|| "nothing selected".to_string())
         .and_then(|id| dialog_on(app, app.pane, &id, action));
     match opened {
-        Ok(dialog) => show(app, dialog),
-        Err(why) => toast(app, ToastKind::Error, why),
+        Ok(dialog) => {
+            // The orchestrator hears of it: the demo's simulated colleagues keep off the item
+            // while this person types.
+            let id = dialog.intent.id().to_string();
+            show(app, dialog);
+            vec![Effect::Claim(id)]
+        }
+        Err(why) => {
+            toast(app, ToastKind::Error, why);
+            vec![]
+        }
     }
-    vec![]
 }
 
 /// Shows a dialog, with the text last typed for its item (a cancelled or refused decision keeps

@@ -82,6 +82,8 @@ pub enum Effect {
     },
     /// Take a fresh snapshot and subscribe again.
     Resync,
+    /// A dialog opened on this item: tell the orchestrator (the demo's colleagues hold off).
+    Claim(String),
     /// Call the operator: the bell, a desktop notification, the terminal title.
     Call(crate::tui::attention::Call),
     Quit,
