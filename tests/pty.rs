@@ -227,3 +227,34 @@ fn a_new_sev1_rings_the_bell_and_notifies_exactly_once() {
     assert_eq!(count(b"\x1b[22;0t"), 1, "the terminal's title is saved");
     assert_eq!(count(b"\x1b[23;0t"), 1, "and put back");
 }
+
+/// One demo fleet per store: a second console on the same store shows the first one's fleet,
+/// says so, and starts none of its own; the header marks the simulated colleagues in both.
+#[test]
+fn a_second_console_on_a_store_starts_no_second_demo_fleet() {
+    let home = tempfile::tempdir().unwrap();
+    let store = home.path().join("shared.db");
+    let store = store.to_str().unwrap();
+    let mut first = Pty::spawn(BIN, &["--store", store], 140, 36, home.path(), &[]);
+    first.wait_for("pending", LIMIT);
+    first.wait_for("◆ demo fleet: simulated colleagues", LIMIT);
+    let holder = std::fs::read_to_string(format!("{store}.demo-lock")).unwrap();
+    assert_eq!(Some(holder.trim().parse::<u32>().unwrap()), first.pid());
+    let mut second = Pty::spawn(BIN, &["--store", store], 140, 36, home.path(), &[]);
+    second.wait_for(
+        &format!("already runs on this store in process {}", holder.trim()),
+        LIMIT,
+    );
+    second.wait_for("◆ demo fleet: simulated colleagues", LIMIT);
+    second.send("q");
+    assert!(second.wait_exit(LIMIT).success());
+    first.send("q");
+    assert!(first.wait_exit(LIMIT).success());
+    // With the first gone, the next console runs the fleet itself.
+    let mut third = Pty::spawn(BIN, &["--store", store], 140, 36, home.path(), &[]);
+    third.wait_for("◆ demo fleet: simulated colleagues", LIMIT);
+    let holder = std::fs::read_to_string(format!("{store}.demo-lock")).unwrap();
+    assert_eq!(Some(holder.trim().parse::<u32>().unwrap()), third.pid());
+    third.send("q");
+    assert!(third.wait_exit(LIMIT).success());
+}

@@ -49,10 +49,20 @@ pub fn run(ctx: &Context, no_demo: bool, mouse: bool, quiet: bool) -> Result<(),
         None,
     )?;
     let _checkpoints = super::checkpoint::schedule(ctx)?;
-    let orchestrator = crate::orchestrator::Orchestrator::start(
+    // One demo fleet per store, however many consoles show it.
+    let (lease, elsewhere) = match (!no_demo).then(|| ctx.demo_lease()) {
+        Some(Ok(lease)) => (lease, None),
+        Some(Err(holder)) => (None, Some(holder)),
+        None => (None, None),
+    };
+    let _lease = lease;
+    let mut orchestrator = crate::orchestrator::Orchestrator::start(
         engine,
-        (!no_demo).then_some(ctx.config.demo.seed),
+        (!no_demo && elsewhere.is_none()).then_some(ctx.config.demo.seed),
     );
+    if let Some(holder) = elsewhere {
+        orchestrator = orchestrator.demo_elsewhere(&holder);
+    }
     let mut embedded = Embedded::on(
         orchestrator,
         EmbeddedOptions {

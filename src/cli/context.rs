@@ -56,6 +56,19 @@ impl Context {
         store_path(&self.global, &self.config)
     }
 
+    /// The demo fleet's lease on this store: `Ok(Some(lease))` when this process may run it
+    /// (held until the lease is dropped, released by the OS if the process dies), `Ok(None)`
+    /// for an in-memory store, and `Err(holder)` when another process already runs it.
+    pub fn demo_lease(&self) -> Result<Option<DemoLease>, String> {
+        if self.global.ephemeral {
+            return Ok(None);
+        }
+        let Ok(path) = self.store_path() else {
+            return Ok(None);
+        };
+        DemoLease::take(&path).map(Some)
+    }
+
     /// Opens the store, creating it if needed (the console, `demo run`).
     pub fn open_store(&self) -> Result<Store, CliError> {
         if self.global.ephemeral {
@@ -289,5 +302,47 @@ mod tests {
         assert!(!token_on_command_line(args(&[
             "opsdeck", "audit", "search", "--", "--token"
         ])));
+    }
+}
+
+/// One demo fleet per store: an exclusive lock on `STORE.demo-lock`, which names the process
+/// holding it. A second console (or `serve --demo`) on the same store shows the first one's
+/// fleet at work instead of starting another.
+pub struct DemoLease {
+    _file: std::fs::File,
+}
+
+impl DemoLease {
+    fn take(store: &std::path::Path) -> Result<DemoLease, String> {
+        use std::io::{Read, Seek, Write};
+        let mut name = store.as_os_str().to_owned();
+        name.push(".demo-lock");
+        let path = std::path::PathBuf::from(name);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.set_len(0);
+                let _ = file.rewind();
+                let _ = write!(file, "{}", std::process::id());
+                let _ = file.flush();
+                Ok(DemoLease { _file: file })
+            }
+            Err(_) => {
+                let mut holder = String::new();
+                let _ = file.read_to_string(&mut holder);
+                let holder = holder.trim();
+                Err(if holder.is_empty() {
+                    "another process".to_string()
+                } else {
+                    format!("process {holder}")
+                })
+            }
+        }
     }
 }

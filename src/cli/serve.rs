@@ -38,8 +38,17 @@ pub fn serve(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async {
-        let demo = args.demo.then_some(ctx.config.demo.seed);
-        let orchestrator = Orchestrator::start(engine, demo);
+        let (lease, elsewhere) = match args.demo.then(|| ctx.demo_lease()) {
+            Some(Ok(lease)) => (lease, None),
+            Some(Err(holder)) => (None, Some(holder)),
+            None => (None, None),
+        };
+        let _lease = lease;
+        let demo = (args.demo && elsewhere.is_none()).then_some(ctx.config.demo.seed);
+        let mut orchestrator = Orchestrator::start(engine, demo);
+        if let Some(holder) = elsewhere {
+            orchestrator = orchestrator.demo_elsewhere(&holder);
+        }
         for notice in orchestrator.notices() {
             eprintln!("opsdeck: {}", crate::text::SafeText::new(notice));
         }

@@ -133,9 +133,19 @@ impl Orchestrator {
         self.frozen_at
     }
 
-    /// The demo fleet (and its simulated colleagues) runs on this orchestrator.
+    /// The demo fleet (and its simulated colleagues) acts on this orchestrator's store.
     pub fn demo(&self) -> bool {
         self.demo
+    }
+
+    /// The demo fleet runs in another process on the same store (one fleet per store): this
+    /// orchestrator shows its work, marks it as the demo's, and says so once.
+    pub fn demo_elsewhere(mut self, holder: &str) -> Orchestrator {
+        self.demo = true;
+        self.notices.push(format!(
+            "the demo fleet already runs on this store in {holder}: this console shows its work and starts no second fleet"
+        ));
+        self
     }
 
     /// Things an operator should know about this orchestrator (e.g. why the demo does not run).
