@@ -273,38 +273,6 @@ fn os_user() -> Option<String> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::token_on_command_line;
-
-    #[test]
-    fn a_token_typed_as_an_argument_is_noticed() {
-        let args = |list: &[&str]| {
-            list.iter()
-                .map(std::ffi::OsString::from)
-                .collect::<Vec<_>>()
-                .into_iter()
-        };
-        assert!(token_on_command_line(args(&[
-            "opsdeck", "--token", "t", "agents"
-        ])));
-        assert!(token_on_command_line(args(&[
-            "opsdeck",
-            "agents",
-            "--token=t"
-        ])));
-        assert!(!token_on_command_line(args(&[
-            "opsdeck",
-            "--connect",
-            "u",
-            "agents"
-        ])));
-        assert!(!token_on_command_line(args(&[
-            "opsdeck", "audit", "search", "--", "--token"
-        ])));
-    }
-}
-
 /// One demo fleet per store: an exclusive lock on `STORE.demo-lock`, which names the process
 /// holding it. A second console (or `serve --demo`) on the same store shows the first one's
 /// fleet at work instead of starting another.
@@ -344,5 +312,37 @@ impl DemoLease {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_on_command_line;
+
+    #[test]
+    fn a_token_typed_as_an_argument_is_noticed() {
+        let args = |list: &[&str]| {
+            list.iter()
+                .map(std::ffi::OsString::from)
+                .collect::<Vec<_>>()
+                .into_iter()
+        };
+        assert!(token_on_command_line(args(&[
+            "opsdeck", "--token", "t", "agents"
+        ])));
+        assert!(token_on_command_line(args(&[
+            "opsdeck",
+            "agents",
+            "--token=t"
+        ])));
+        assert!(!token_on_command_line(args(&[
+            "opsdeck",
+            "--connect",
+            "u",
+            "agents"
+        ])));
+        assert!(!token_on_command_line(args(&[
+            "opsdeck", "audit", "search", "--", "--token"
+        ])));
     }
 }
