@@ -237,7 +237,7 @@ fn a_second_console_on_a_store_starts_no_second_demo_fleet() {
     let store = store.to_str().unwrap();
     let mut first = Pty::spawn(BIN, &["--store", store], 140, 36, home.path(), &[]);
     first.wait_for("pending", LIMIT);
-    first.wait_for("◆ demo fleet: simulated colleagues", LIMIT);
+    first.wait_for("◆ demo: sim:… are simulated", LIMIT);
     let holder = std::fs::read_to_string(format!("{store}.demo-lock")).unwrap();
     assert_eq!(Some(holder.trim().parse::<u32>().unwrap()), first.pid());
     let mut second = Pty::spawn(BIN, &["--store", store], 140, 36, home.path(), &[]);
@@ -245,14 +245,14 @@ fn a_second_console_on_a_store_starts_no_second_demo_fleet() {
         &format!("already runs on this store in process {}", holder.trim()),
         LIMIT,
     );
-    second.wait_for("◆ demo fleet: simulated colleagues", LIMIT);
+    second.wait_for("◆ demo: sim:… are simulated", LIMIT);
     second.send("q");
     assert!(second.wait_exit(LIMIT).success());
     first.send("q");
     assert!(first.wait_exit(LIMIT).success());
     // With the first gone, the next console runs the fleet itself.
     let mut third = Pty::spawn(BIN, &["--store", store], 140, 36, home.path(), &[]);
-    third.wait_for("◆ demo fleet: simulated colleagues", LIMIT);
+    third.wait_for("◆ demo: sim:… are simulated", LIMIT);
     let holder = std::fs::read_to_string(format!("{store}.demo-lock")).unwrap();
     assert_eq!(Some(holder.trim().parse::<u32>().unwrap()), third.pid());
     third.send("q");

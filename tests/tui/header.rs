@@ -91,7 +91,7 @@ fn a_console_where_the_demo_fleet_runs_says_its_colleagues_are_simulated() {
         wide.lines()
             .next()
             .unwrap()
-            .contains("◆ demo fleet: simulated colleagues (sim:…) act too"),
+            .contains("◆ demo: sim:… are simulated"),
         "{wide}"
     );
     let narrow = super::text(&super::render(&app, 100, 30));

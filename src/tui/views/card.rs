@@ -184,6 +184,7 @@ pub fn agents(app: &App, i: &Incident) -> Vec<Line<'static>> {
             ),
             (_, Circuit::Open { .. }) => "out of rotation (breaker open)".to_string(),
             (_, Circuit::HalfOpen) => "on trial (breaker half open)".to_string(),
+            _ if a.consecutive_failures == 1 => "failed its last task".to_string(),
             _ => format!("{} failures in a row", a.consecutive_failures),
         };
         let last = app

@@ -58,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
                 if narrow {
                     "◆ demo: sim:* act"
                 } else {
-                    "◆ demo fleet: simulated colleagues (sim:…) act too"
+                    "◆ demo: sim:… are simulated"
                 },
                 t.warn,
             )],

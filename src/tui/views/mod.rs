@@ -200,8 +200,12 @@ fn toasts(frame: &mut Frame, body: Rect, app: &App) {
             safe(&toast.text)
         );
         let width = (text.chars().count() as u16).min(body.width.saturating_sub(2));
-        let y = body.y + 1 + i as u16;
-        if y >= body.bottom() {
+        // Bottom right, newest lowest: the top of the screen holds what needs the operator,
+        // which a toast about it must not cover.
+        let Some(y) = body.bottom().checked_sub(2 + i as u16) else {
+            break;
+        };
+        if y <= body.y {
             break;
         }
         let area = Rect {

@@ -110,7 +110,16 @@ fn phase_tree(app: &App, r: &Rollout) -> Vec<Line<'static>> {
         ),
     ])];
     if let Some(why) = &r.paused_reason {
-        lines.push(Line::from(Span::styled(format!("‖ {}", safe(why)), t.warn)));
+        // The reason was written when it paused: its numbers are of that moment, not now.
+        let who = if r.gate_paused {
+            "its gate"
+        } else {
+            "an operator"
+        };
+        lines.push(Line::from(Span::styled(
+            format!("‖ paused by {who}, then: {}", safe(why)),
+            t.warn,
+        )));
     }
     let last = r.phases.len().saturating_sub(1);
     for (n, phase) in r.phases.iter().enumerate() {
