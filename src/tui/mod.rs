@@ -347,12 +347,22 @@ fn run_effect(link: &Arc<Link>, effect: Effect, tx: &mpsc::UnboundedSender<Msg>)
 /// The toast for a command that went through.
 fn describe(label: &str, reply: &Reply) -> String {
     match reply {
+        Reply::Approval(a) if a.state == crate::model::ApprovalState::Rejected => {
+            format!("{} is rejected", a.id)
+        }
         Reply::Approval(a) => format!(
             "{} is {} ({} of {} approvals)",
             a.id,
             a.state.as_str(),
             a.votes.len(),
             a.quorum
+        ),
+        // A note changes no state: the toast says what happened, not the state it stayed in.
+        Reply::Incident(i) if label == "note" => format!(
+            "note added to {} ({}, {})",
+            i.id,
+            i.state.as_str(),
+            i.severity.as_str()
         ),
         Reply::Incident(i) => format!("{} is {} ({})", i.id, i.state.as_str(), i.severity.as_str()),
         Reply::Rollout(r) => format!(
