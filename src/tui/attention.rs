@@ -17,6 +17,9 @@ use crate::config::attention::{AttentionConfig, Signal};
 use crate::format::span;
 use crate::model::{AgentStatus, IncidentState, RolloutState, Severity, Timestamp};
 
+/// How long an item stays marked new once the list has shown it.
+pub const NEW_FOR: Duration = Duration::seconds(5);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NeedKind {
     Incident(Severity),
@@ -77,6 +80,9 @@ pub struct Attention {
     /// The keys the operator has seen listed or opened; dropped when the item leaves the list,
     /// so that trouble that comes back is new again.
     pub seen: BTreeSet<String>,
+    /// When each listed key was first on screen in the list: it stays marked new for
+    /// [`NEW_FOR`] after that, so that what just arrived stands out while the list is open.
+    pub shown: std::collections::BTreeMap<String, Timestamp>,
     /// The wall clock (a frozen store stops `App::now`, not the rate limit).
     pub wall: Timestamp,
     pub last_call: Option<Timestamp>,
@@ -93,6 +99,7 @@ impl Attention {
             quiet,
             known: BTreeSet::new(),
             seen: BTreeSet::new(),
+            shown: Default::default(),
             wall,
             last_call: None,
             folded: 0,

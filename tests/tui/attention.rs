@@ -181,7 +181,11 @@ fn the_list_seen_stops_being_new_and_enter_opens_the_item() {
     let before = screen(&app);
     assert!(before.contains("Needs me ·"), "{before}");
     assert!(before.contains("new"), "{before}");
+    // On screen, it stays marked new for a few seconds, so what just arrived stands out.
     update(&mut app, Msg::Drawn);
+    later(&mut app, 2);
+    assert!(app.attention.is_new("INC-900"));
+    later(&mut app, 4);
     assert!(!app.attention.is_new("INC-900"));
     // Enter: the incident, selected and open, in the incidents pane (its filter cleared).
     app.pane_state_mut(Pane::Incidents).filter = "nothing matches this".into();

@@ -28,6 +28,7 @@ pub(super) fn refresh(app: &mut App) -> Vec<Effect> {
     let gone: Vec<String> = app.attention.known.difference(&now).cloned().collect();
     for key in gone {
         app.attention.seen.remove(&key);
+        app.attention.shown.remove(&key);
     }
     let calling: Vec<&Need> = fresh
         .into_iter()
@@ -114,11 +115,26 @@ fn call(app: &mut App, calling: &[&Need]) -> Call {
     }
 }
 
-/// A frame reached the screen: the "needs me" list on it has been seen.
+/// A frame reached the screen: the "needs me" list on it is being seen from now.
 pub(super) fn on_drawn(app: &mut App) {
     if app.pane == Pane::Inbox && !matches!(app.mode, Mode::Help) {
+        let wall = app.attention.wall;
         let listed = app.attention.known.clone();
-        app.attention.seen.extend(listed);
+        for key in listed {
+            app.attention.shown.entry(key).or_insert(wall);
+        }
+    }
+}
+
+/// The clock moved: what has been on screen for a few seconds is no longer new.
+pub(super) fn on_tick(app: &mut App) {
+    let a = &mut app.attention;
+    let (wall, known) = (a.wall, &a.known);
+    a.shown.retain(|key, _| known.contains(key));
+    for (key, since) in &a.shown {
+        if wall - *since >= attention::NEW_FOR {
+            a.seen.insert(key.clone());
+        }
     }
 }
 

@@ -194,6 +194,7 @@ fn quit(app: &mut App) -> Vec<Effect> {
 
 fn tick(app: &mut App, now: Timestamp) {
     app.attention.wall = now;
+    attention::on_tick(app);
     if !app.frozen {
         app.now = now;
     }
