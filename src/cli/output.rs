@@ -25,7 +25,8 @@ pub fn emit_list<T: Serialize>(
     rows: impl FnOnce() -> Rows,
 ) -> Result<(), CliError> {
     let terminal = std::io::stdout().is_terminal();
-    let mut out = std::io::stdout().lock();
+    // One write per 64 KiB, not per line: stdout is line-buffered, even into a pipe.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match format {
         Format::Json => write_json(&mut out, items, Json::Pretty, terminal)?,
         Format::Jsonl => {
@@ -63,7 +64,8 @@ pub fn emit_lines<T: Serialize>(
     lines: impl FnOnce() -> Vec<String>,
 ) -> Result<(), CliError> {
     let terminal = std::io::stdout().is_terminal();
-    let mut out = std::io::stdout().lock();
+    // One write per 64 KiB, not per line: stdout is line-buffered, even into a pipe.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     match format {
         Format::Json => write_json(&mut out, item, Json::Pretty, terminal)?,
         Format::Jsonl => write_json(&mut out, item, Json::Line, terminal)?,
