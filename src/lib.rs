@@ -31,9 +31,10 @@
 //!   follower that consoles and the server's stream share. Imports `engine`, `sim`, `store`,
 //!   `query`, `protocol`, `model`.
 //! - [`link`]: the one boundary the console and the CLI talk to, `Embedded` or `Remote` with the
-//!   same methods. Imports `orchestrator`, `protocol`, `config`, `model`.
+//!   same methods. Imports `orchestrator`, `protocol`, `query`, `config`, `model`.
 //! - [`server`]: `opsdeck serve`: axum routes over an orchestrator, auth, SSE, OpenAPI. Sits
-//!   beside `link`. Imports `orchestrator`, `protocol`, `authority`, `config`, `model`, `text`.
+//!   beside `link`. Imports `orchestrator`, `protocol`, `query`, `authority`, `config`, `model`,
+//!   `text`.
 //! - [`tui`]: the console: terminal setup, the event loop, the pure `update`, the pure render.
 //!   Imports `link`, `protocol`, `authority`, `query`, `config`, `model`, `text`, `format`.
 //! - [`cli`]: the composition root: parses the command line, builds the orchestrator and the

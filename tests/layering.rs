@@ -31,12 +31,16 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "orchestrator",
         &["engine", "sim", "store", "query", "protocol", "model"],
     ),
-    ("link", &["orchestrator", "protocol", "config", "model"]),
+    (
+        "link",
+        &["orchestrator", "protocol", "query", "config", "model"],
+    ),
     (
         "server",
         &[
             "orchestrator",
             "protocol",
+            "query",
             "authority",
             "config",
             "model",

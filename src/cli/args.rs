@@ -88,26 +88,48 @@ pub enum Format {
     Jsonl,
 }
 
+/// What a listing takes: the store is read by index, so history is there too.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only items in this state (e.g. tasks: queued, running, failed; incidents: open,
+    /// resolved; approvals: pending, approved)
+    #[arg(long)]
+    pub state: Option<String>,
+    /// Only items that reached their state at or after this time: 2h, 2026-11-20, or an RFC
+    /// 3339 time
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only items of this domain
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// At most this many, the newest (1 to 10000; default 200)
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// List agents: domain, team, status, utilization, current task
-    Agents,
+    Agents {
+        /// Only agents of this domain
+        #[arg(long)]
+        domain: Option<String>,
+    },
     /// List queues: depth, oldest age, rates, wait percentiles
     Queues,
-    /// List incidents (newest first)
-    Incidents {
-        /// Only incidents in this state (open, acknowledged, mitigated, resolved)
-        #[arg(long)]
-        state: Option<String>,
+    /// List tasks from the store, history included (newest first)
+    Tasks(ListArgs),
+    /// List incidents from the store, history included (newest first)
+    Incidents(ListArgs),
+    /// List escalated approvals from the store, history included (newest first)
+    Approvals(ListArgs),
+    /// List rollouts with their phases, history included (newest first)
+    Rollouts(ListArgs),
+    /// Show one item by id, wherever it is in its life: T-…, INC-…, APR-…, RO-… or an agent
+    Show {
+        /// The item's id, e.g. T-1042 or INC-7
+        id: String,
     },
-    /// List escalated approvals
-    Approvals {
-        /// Only approvals in this state (pending, approved, rejected, expired, cancelled)
-        #[arg(long)]
-        state: Option<String>,
-    },
-    /// List rollouts with their phases
-    Rollouts,
     /// Approve an escalated decision
     Approve(DecideArgs),
     /// Reject an escalated decision

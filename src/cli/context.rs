@@ -7,7 +7,6 @@ use super::error::CliError;
 use crate::authority::Role;
 use crate::config::Config;
 use crate::config::operators::{Identity, RoleSource};
-use crate::engine::{Clock, Engine};
 use crate::link::{Embedded, EmbeddedOptions, Link, LinkError, Remote, Target};
 use crate::orchestrator::Orchestrator;
 use crate::paths;
@@ -91,16 +90,6 @@ impl Context {
         self.open_store()
     }
 
-    /// The engine on an existing store, on the store's own clock.
-    pub fn engine(&self) -> Result<Engine, CliError> {
-        Ok(Engine::open(
-            self.existing_store()?,
-            self.config.clone(),
-            Clock::System,
-            None,
-        )?)
-    }
-
     pub fn actor(&self) -> Actor {
         Actor::operator(&self.operator, self.role.clone())
     }
@@ -168,7 +157,22 @@ impl Context {
         let target = self.target()?;
         let local = match target {
             Some(_) => None,
-            None => Some(self.engine()?),
+            // The engine (and the live set it loads) opens only if the command needs it: a
+            // listing or a search reads the store by index.
+            None => {
+                let config = self.config.clone();
+                Some(Orchestrator::on_demand(
+                    self.existing_store()?,
+                    Box::new(move |store| {
+                        crate::engine::Engine::open(
+                            store,
+                            config,
+                            crate::engine::Clock::System,
+                            None,
+                        )
+                    }),
+                )?)
+            }
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -180,8 +184,8 @@ impl Context {
                     (Some(target), _) => {
                         Link::Remote(Remote::connect(&target, self.global.read_only).await?)
                     }
-                    (None, engine) => Link::Embedded(Embedded::on(
-                        Orchestrator::idle(engine.expect("opened above")),
+                    (None, orchestrator) => Link::Embedded(Embedded::on(
+                        orchestrator.expect("opened above"),
                         EmbeddedOptions {
                             actor: self.actor(),
                             read_only: self.global.read_only,

@@ -15,6 +15,7 @@ mod import;
 mod output;
 mod read;
 mod serve;
+mod tasks;
 mod trail;
 
 use crate::protocol::ApprovalAction;
@@ -76,11 +77,13 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
     let ctx = context::Context::load(cli.global)?;
     match command {
-        Cmd::Agents => read::agents(&ctx),
+        Cmd::Agents { domain } => read::agents(&ctx, domain.as_deref()),
         Cmd::Queues => read::queues(&ctx),
-        Cmd::Incidents { state } => read::incidents(&ctx, &state),
-        Cmd::Approvals { state } => read::approvals(&ctx, &state),
-        Cmd::Rollouts => read::rollouts(&ctx),
+        Cmd::Tasks(a) => tasks::tasks(&ctx, &a),
+        Cmd::Incidents(a) => read::incidents(&ctx, &a),
+        Cmd::Approvals(a) => read::approvals(&ctx, &a),
+        Cmd::Rollouts(a) => read::rollouts(&ctx, &a),
+        Cmd::Show { id } => tasks::show(&ctx, &id),
         Cmd::Approve(a) => act::decide(&ctx, ApprovalAction::Approve, &a),
         Cmd::Reject(a) => act::decide(&ctx, ApprovalAction::Reject, &a),
         Cmd::Escalate(a) => act::decide(&ctx, ApprovalAction::Escalate, &a),

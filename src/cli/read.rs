@@ -1,17 +1,58 @@
-//! The listing commands: agents, queues, incidents, approvals, rollouts.
+//! The listing commands: agents, queues, incidents, approvals, rollouts. Each reads the store
+//! by index through the link (history included, the engine's live set never loaded), newest
+//! first where items have a time.
 
+use super::args::ListArgs;
 use super::context::Context;
 use super::error::CliError;
 use super::output::{Rows, emit_list, left, span, truncate};
-use crate::model::{Circuit, Snapshot};
+use crate::model::{Agent, Approval, Circuit, Incident, Queue, Rollout, Timestamp};
+use crate::query::{Item, Listing};
 
-fn snapshot(ctx: &Context) -> Result<Snapshot, CliError> {
-    ctx.with_link(|link| async move { link.snapshot().await })
+/// The items a listing asks for, and the orchestrator's now (for ages).
+pub(super) fn list<T: Item>(
+    ctx: &Context,
+    state: Option<&str>,
+    args: Option<&ListArgs>,
+    domain: Option<&str>,
+) -> Result<(Vec<T>, Timestamp), CliError> {
+    let (items, now, limit) = ctx.with_link(|link| async move {
+        let now = link.now();
+        let listing = Listing::new(
+            T::KIND,
+            state,
+            args.and_then(|a| a.since.as_deref()),
+            domain,
+            args.and_then(|a| a.limit),
+            now,
+        )
+        .map_err(crate::link::LinkError::Invalid)?;
+        let limit = listing.limit;
+        Ok((link.list::<T>(listing).await?, now, limit))
+    })?;
+    if items.len() == limit && T::KIND.dated() && matches!(ctx.format(), super::args::Format::Table)
+    {
+        eprintln!(
+            "the newest {limit} {} shown; --limit N (up to {}) or --since for others",
+            T::KIND.as_str(),
+            crate::query::items::LISTING_MAX
+        );
+    }
+    Ok((items, now))
 }
 
-pub fn agents(ctx: &Context) -> Result<(), CliError> {
-    let snap = snapshot(ctx)?;
-    emit_list(ctx.format(), &snap.agents, || Rows {
+fn listed<T: Item>(ctx: &Context, args: &ListArgs) -> Result<(Vec<T>, Timestamp), CliError> {
+    list(
+        ctx,
+        args.state.as_deref(),
+        Some(args),
+        args.domain.as_deref(),
+    )
+}
+
+pub fn agents(ctx: &Context, domain: Option<&str>) -> Result<(), CliError> {
+    let (agents, at) = list::<Agent>(ctx, None, None, domain)?;
+    emit_list(ctx.format(), &agents, || Rows {
         headers: &[
             "ID",
             "NAME",
@@ -24,8 +65,7 @@ pub fn agents(ctx: &Context) -> Result<(), CliError> {
             "VERSION",
             "CIRCUIT",
         ],
-        rows: snap
-            .agents
+        rows: agents
             .iter()
             .map(|a| {
                 vec![
@@ -36,12 +76,12 @@ pub fn agents(ctx: &Context) -> Result<(), CliError> {
                     a.status.as_str().into(),
                     format!("{:.0}%", a.utilization * 100.0),
                     a.current_task.clone().unwrap_or_else(|| "-".into()),
-                    format!("{} ago", span(snap.at - a.last_heartbeat)),
+                    format!("{} ago", span(at - a.last_heartbeat)),
                     a.version.clone(),
                     match a.circuit {
                         Circuit::Closed => "closed".into(),
                         Circuit::HalfOpen => "half-open".into(),
-                        Circuit::Open { until, .. } => format!("open ({})", left(until - snap.at)),
+                        Circuit::Open { until, .. } => format!("open ({})", left(until - at)),
                     },
                 ]
             })
@@ -50,13 +90,12 @@ pub fn agents(ctx: &Context) -> Result<(), CliError> {
 }
 
 pub fn queues(ctx: &Context) -> Result<(), CliError> {
-    let snap = snapshot(ctx)?;
-    emit_list(ctx.format(), &snap.queues, || Rows {
+    let (queues, _) = list::<Queue>(ctx, None, None, None)?;
+    emit_list(ctx.format(), &queues, || Rows {
         headers: &[
             "NAME", "DEPTH", "BLOCKED", "OLDEST", "IN/MIN", "OUT/MIN", "WAIT P50", "WAIT P95",
         ],
-        rows: snap
-            .queues
+        rows: queues
             .iter()
             .map(|q| {
                 vec![
@@ -74,31 +113,9 @@ pub fn queues(ctx: &Context) -> Result<(), CliError> {
     })
 }
 
-fn check_state(state: &Option<String>, allowed: &[&str], what: &str) -> Result<(), CliError> {
-    match state {
-        Some(s) if !allowed.contains(&s.as_str()) => Err(CliError::Usage(format!(
-            "unknown {what} state {s:?}: use one of {}",
-            allowed.join(", ")
-        ))),
-        _ => Ok(()),
-    }
-}
-
-pub fn incidents(ctx: &Context, state: &Option<String>) -> Result<(), CliError> {
-    check_state(
-        state,
-        &["open", "acknowledged", "mitigated", "resolved"],
-        "incident",
-    )?;
-    let snap = snapshot(ctx)?;
-    let mut items: Vec<_> = snap
-        .incidents
-        .iter()
-        .filter(|i| state.as_deref().is_none_or(|s| i.state.as_str() == s))
-        .cloned()
-        .collect();
+pub fn incidents(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
+    let (mut items, at) = listed::<Incident>(ctx, args)?;
     // Newest first, as the help says: the incident just opened is the one to look at.
-    items.reverse();
     items.sort_by_key(|i| std::cmp::Reverse(i.opened_at));
     emit_list(ctx.format(), &items, || Rows {
         headers: &["ID", "SEV", "STATE", "DOMAIN", "AGE", "TARGET", "TITLE"],
@@ -110,9 +127,9 @@ pub fn incidents(ctx: &Context, state: &Option<String>) -> Result<(), CliError> 
                     i.severity.as_str().into(),
                     i.state.as_str().into(),
                     i.domain.clone(),
-                    span(snap.at - i.opened_at),
+                    span(at - i.opened_at),
                     if i.is_open() {
-                        left(i.target_at - snap.at)
+                        left(i.target_at - at)
                     } else {
                         "-".into()
                     },
@@ -123,19 +140,8 @@ pub fn incidents(ctx: &Context, state: &Option<String>) -> Result<(), CliError> 
     })
 }
 
-pub fn approvals(ctx: &Context, state: &Option<String>) -> Result<(), CliError> {
-    check_state(
-        state,
-        &["pending", "approved", "rejected", "expired", "cancelled"],
-        "approval",
-    )?;
-    let snap = snapshot(ctx)?;
-    let items: Vec<_> = snap
-        .approvals
-        .iter()
-        .filter(|a| state.as_deref().is_none_or(|s| a.state.as_str() == s))
-        .cloned()
-        .collect();
+pub fn approvals(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
+    let (items, at) = listed::<Approval>(ctx, args)?;
     emit_list(ctx.format(), &items, || Rows {
         headers: &[
             "ID", "STATE", "LEVEL", "CATEGORY", "DOMAIN", "CLASS", "QUORUM", "AGE", "EXPIRES",
@@ -152,9 +158,9 @@ pub fn approvals(ctx: &Context, state: &Option<String>) -> Result<(), CliError> 
                     a.domain.clone(),
                     a.classification.as_str().into(),
                     format!("{}/{}", a.votes.len(), a.quorum),
-                    span(snap.at - a.created_at),
+                    span(at - a.created_at),
                     if a.is_pending() {
-                        left(a.expires_at - snap.at)
+                        left(a.expires_at - at)
                     } else {
                         "-".into()
                     },
@@ -166,9 +172,9 @@ pub fn approvals(ctx: &Context, state: &Option<String>) -> Result<(), CliError> 
     })
 }
 
-pub fn rollouts(ctx: &Context) -> Result<(), CliError> {
-    let snap = snapshot(ctx)?;
-    emit_list(ctx.format(), &snap.rollouts, || Rows {
+pub fn rollouts(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
+    let (rollouts, _) = listed::<Rollout>(ctx, args)?;
+    emit_list(ctx.format(), &rollouts, || Rows {
         headers: &[
             "ID",
             "NAME",
@@ -181,8 +187,7 @@ pub fn rollouts(ctx: &Context) -> Result<(), CliError> {
             "PAUSES ABOVE",
             "VER",
         ],
-        rows: snap
-            .rollouts
+        rows: rollouts
             .iter()
             .map(|r| {
                 vec![

@@ -112,6 +112,21 @@ pub struct EngineConfig {
     /// The rolling window for utilization and error rates.
     #[serde(with = "duration")]
     pub metrics_window: Duration,
+    /// A closed item leaves memory this long after it closed.
+    #[serde(with = "duration")]
+    pub live_horizon: Duration,
+    /// At most this many closed items of each kind stay in memory.
+    pub live_closed: usize,
+}
+
+impl EngineConfig {
+    /// What stays in memory and in snapshots.
+    pub fn live_window(&self) -> crate::model::LiveWindow {
+        crate::model::LiveWindow {
+            horizon: self.live_horizon,
+            closed: self.live_closed,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -127,6 +142,8 @@ impl Default for EngineConfig {
             breaker_cooldown: Duration::minutes(10),
             metrics_interval: Duration::seconds(30),
             metrics_window: Duration::minutes(15),
+            live_horizon: crate::model::LiveWindow::default().horizon,
+            live_closed: crate::model::LiveWindow::default().closed,
         }
     }
 }

@@ -32,7 +32,7 @@ use crate::store::{ClockMode, Store, StoreError, WriteTx};
 use txn::Txn;
 
 /// Events a slow subscriber may fall behind by before it must take a fresh snapshot.
-const EVENT_BUFFER: usize = 4096;
+pub const EVENT_BUFFER: usize = 4096;
 
 pub struct Engine {
     store: Store,
@@ -61,7 +61,7 @@ impl Engine {
         clock: Clock,
         seed: Option<u64>,
     ) -> Result<Engine, StoreError> {
-        let (state, head) = store.load()?;
+        let (state, head) = store.load(&config.engine.live_window())?;
         let frozen_store = matches!(
             (&clock, head.clock, head.last_at),
             (Clock::System, ClockMode::Simulated, Some(_))
@@ -127,6 +127,12 @@ impl Engine {
         self.events.subscribe()
     }
 
+    /// Publishes on `sender` from now on (an orchestrator that made its channel before the
+    /// engine was opened).
+    pub fn set_event_sender(&mut self, sender: broadcast::Sender<Event>) {
+        self.events = sender;
+    }
+
     /// A handle for subscribing from other threads than the engine's.
     pub fn event_sender(&self) -> broadcast::Sender<Event> {
         self.events.clone()
@@ -147,6 +153,7 @@ impl Engine {
         let mut records = Vec::with_capacity(commands.len());
         for (_, command) in &commands {
             records.push(self.revealed(command)?);
+            self.recall_dependencies(command)?;
         }
         self.by_person = commands
             .iter()
@@ -176,6 +183,7 @@ impl Engine {
             return self.execute(actor, command).map(Executed::Fresh);
         };
         let record = self.revealed(&command)?;
+        self.recall_dependencies(&command)?;
         self.by_person = matches!(actor, Actor::Operator { .. });
         let mut recorded: Option<RecordedAnswer> = None;
         let (mut outcomes, _) = self.transact(false, |txn, write| {
@@ -217,6 +225,23 @@ impl Engine {
         }
     }
 
+    /// A new task may wait on one that closed long ago and left memory: it comes back from the
+    /// store (as it is there) so the task is decided by it; the next retirement takes it out
+    /// again once nothing live waits on it.
+    fn recall_dependencies(&mut self, command: &Command) -> Result<(), StoreError> {
+        let Command::SubmitTask(c) = command else {
+            return Ok(());
+        };
+        for dep in &c.depends_on {
+            if !self.state.tasks.contains_key(dep)
+                && let Some(task) = self.store.item::<crate::model::Task>(dep)?
+            {
+                self.state.tasks.insert(dep.clone(), task);
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the engine's timers and rules: leases, retries, deadlines, metrics, alert rules and
     /// rollout gates, in one transaction. Returns the event, if anything changed.
     pub fn tick(&mut self) -> Result<Option<Event>, EngineError> {
@@ -229,7 +254,7 @@ impl Engine {
 
     /// Reloads the state from the store, after a failed commit or to pick up other writers.
     pub fn reload(&mut self) -> Result<(), StoreError> {
-        let (state, head) = self.store.load()?;
+        let (state, head) = self.store.load(&self.config.engine.live_window())?;
         self.state = state;
         self.last_at = head.last_at;
         Ok(())
@@ -276,7 +301,7 @@ impl Engine {
             // Another process wrote since we last looked: start from what is on disk, and pass
             // its events on so that consoles following this engine see them too.
             let missed = write.events_since(self.state.seq)?;
-            self.state = write.load_state()?;
+            self.state = write.load_state(&self.config.engine.live_window())?;
             for event in missed.into_iter().flatten() {
                 let _ = self.events.send(event.withheld());
             }
@@ -608,6 +633,10 @@ fn tick(txn: &mut Txn<'_>) -> Result<(), EngineError> {
     if metrics::due(txn) {
         metrics::refresh(txn);
         alerts::evaluate(txn);
+        let retired = txn
+            .state
+            .retirable(txn.now, &txn.config.engine.live_window());
+        txn.retire(retired);
     }
     Ok(())
 }

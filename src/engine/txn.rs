@@ -155,8 +155,38 @@ impl<'a> Txn<'a> {
                 Undo::Domain(v.name.clone(), self.state.domains.get(&v.name).cloned())
             }
             Change::Audit(_) => unreachable!("audit records go through Txn::audit"),
+            Change::Retire(_) => unreachable!("closed items leave through Txn::retire"),
         };
         self.undo.push(undo);
+        self.state.apply(&change);
+        self.changes.push(change);
+    }
+
+    /// Takes closed items out of memory; undone like any other change.
+    pub fn retire(&mut self, retired: crate::model::Retired) {
+        if retired.is_empty() {
+            return;
+        }
+        let state = &*self.state;
+        let undo = retired
+            .tasks
+            .iter()
+            .filter_map(|id| Some(Undo::Task(id.clone(), Some(state.tasks.get(id)?.clone()))))
+            .chain(retired.incidents.iter().filter_map(|id| {
+                Some(Undo::Incident(
+                    id.clone(),
+                    Some(state.incidents.get(id)?.clone()),
+                ))
+            }))
+            .chain(retired.approvals.iter().filter_map(|id| {
+                Some(Undo::Approval(
+                    id.clone(),
+                    Some(state.approvals.get(id)?.clone()),
+                ))
+            }))
+            .collect::<Vec<_>>();
+        self.undo.extend(undo);
+        let change = Change::Retire(retired);
         self.state.apply(&change);
         self.changes.push(change);
     }
@@ -229,5 +259,6 @@ fn change_key(change: &Change) -> (u8, &str) {
         Change::Alert(v) => (6, &v.key),
         Change::Domain(v) => (7, &v.name),
         Change::Audit(v) => (8, &v.id),
+        Change::Retire(_) => (9, ""),
     }
 }

@@ -7,6 +7,7 @@ use crate::model::{AuditRecord, Snapshot};
 use crate::orchestrator::Orchestrator;
 use crate::orchestrator::follow;
 use crate::protocol::{Actor, Command, Outcome};
+use crate::query::{Item, Listing};
 
 pub struct EmbeddedOptions {
     pub actor: Actor,
@@ -76,6 +77,18 @@ impl Embedded {
         limit: usize,
     ) -> Result<Vec<AuditRecord>, LinkError> {
         Ok(self.orchestrator.search_audit(query, cursor, limit).await?)
+    }
+
+    pub async fn list<T: Item>(&self, listing: Listing) -> Result<Vec<T>, LinkError> {
+        Ok(self.orchestrator.list(listing).await?)
+    }
+
+    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, LinkError> {
+        Ok(self.orchestrator.item(id).await?)
+    }
+
+    pub fn now(&self) -> crate::model::Timestamp {
+        self.orchestrator.now()
     }
 
     pub async fn claim(&self, id: &str) -> Result<(), LinkError> {

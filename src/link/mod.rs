@@ -16,6 +16,7 @@ pub use remote::{Remote, backoff};
 use crate::model::{AuditRecord, Event, Snapshot, Timestamp};
 use crate::orchestrator::OrchestratorError;
 use crate::protocol::{Command, Failure, Outcome};
+use crate::query::{Item, Listing};
 
 /// What arrives on a subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +147,30 @@ impl Link {
         match self {
             Link::Embedded(e) => e.count_audit(query, cap).await,
             Link::Remote(r) => r.count_audit(query, cap).await,
+        }
+    }
+
+    /// Items of one kind read from the store by index, history included (see [`Listing`]).
+    pub async fn list<T: Item>(&self, listing: Listing) -> Result<Vec<T>, LinkError> {
+        match self {
+            Link::Embedded(e) => e.list(listing).await,
+            Link::Remote(r) => r.list(&listing).await,
+        }
+    }
+
+    /// One item by id, wherever it is in its life; `None` when there is none.
+    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, LinkError> {
+        match self {
+            Link::Embedded(e) => e.item(id).await,
+            Link::Remote(r) => r.item(id).await,
+        }
+    }
+
+    /// The orchestrator's now, for reading relative times (`--since 2h`) as it will.
+    pub fn now(&self) -> Timestamp {
+        match self {
+            Link::Embedded(e) => e.now(),
+            Link::Remote(_) => crate::model::truncate(chrono::Utc::now()),
         }
     }
 

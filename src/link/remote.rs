@@ -19,6 +19,7 @@ use crate::model::{AuditRecord, EntityKind, Event, Snapshot};
 use crate::orchestrator::follow;
 use crate::protocol::{self, Problem};
 use crate::protocol::{Command, Outcome};
+use crate::query::{Item, Listing};
 
 /// A request that takes longer than this is treated as lost (and retried with its key).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -161,6 +162,32 @@ impl Remote {
         };
         let count: protocol::AuditCount = self.get("v1/audit/count", &params).await?;
         Ok((count.count, count.capped))
+    }
+
+    /// `GET /v1/items/{kind}`.
+    pub async fn list<T: Item>(&self, listing: &Listing) -> Result<Vec<T>, LinkError> {
+        let path = format!("v1/items/{}", T::KIND.as_str());
+        self.get(&path, &crate::query::items::query_string(listing))
+            .await
+    }
+
+    /// `GET /v1/items/{kind}/{id}`: a 404 is no such item.
+    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, LinkError> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base)))?
+            .pop_if_empty()
+            .extend(["v1", "items", T::KIND.as_str(), id]);
+        let response = self
+            .request(Method::GET, url)
+            .send()
+            .await
+            .map_err(|e| unreachable_error(&self.base, &e))?;
+        match read(response).await {
+            Ok(item) => Ok(Some(item)),
+            Err(LinkError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `POST /v1/claims/{id}`: nothing is written, so nothing is retried.

@@ -104,6 +104,8 @@ pub enum Change {
     Alert(Alert),
     Domain(DomainStats),
     Audit(AuditRecord),
+    /// Closed items leaving the live set (the store keeps them).
+    Retire(super::Retired),
 }
 
 /// One command's effect, published after its transaction commits.

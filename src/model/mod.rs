@@ -8,6 +8,7 @@ pub mod audit;
 pub mod event;
 pub mod ids;
 pub mod incident;
+pub mod live;
 pub mod queue;
 pub mod role;
 pub mod rollout;
@@ -20,6 +21,7 @@ pub use audit::{ActionType, AuditDetails, AuditDraft, AuditRecord, Retention, Vi
 pub use event::{Alert, AlertLevel, Change, Event};
 pub use ids::{EntityKind, Ids};
 pub use incident::{Incident, IncidentSource, IncidentState, Severity, TimelineEntry};
+pub use live::{LiveWindow, Lived, Retired};
 pub use queue::{DomainStats, Queue};
 pub use role::{Level, Role, Subject};
 pub use rollout::{

@@ -124,6 +124,7 @@ impl State {
                     self.audit_tail.drain(..Self::AUDIT_TAIL);
                 }
             }
+            Change::Retire(retired) => self.retire(retired),
         }
     }
 

@@ -6,15 +6,16 @@ use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 pub mod follow;
+mod reads;
 
 use tokio::sync::{broadcast, oneshot, watch};
 
 use crate::engine::{Engine, EngineError};
-use crate::model::{AuditRecord, EntityKind, Event, Snapshot, Timestamp};
+use crate::model::{EntityKind, Event, Snapshot, Timestamp};
 use crate::protocol::{Actor, Command, Executed, IdempotencyKey, Outcome};
 use crate::query::QueryError;
 use crate::sim::{Sim, Totals};
-use crate::store::StoreError;
+use crate::store::{Reader, Store, StoreError};
 
 const TICK: Duration = Duration::from_secs(1);
 
@@ -37,6 +38,8 @@ pub enum OrchestratorError {
     Query(#[from] QueryError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("the orchestrator stopped: {0}")]
+    Halted(String),
 }
 
 type Reply<T> = oneshot::Sender<T>;
@@ -48,13 +51,8 @@ enum Request {
         Box<(Actor, Command, IdempotencyKey)>,
         Reply<Result<Executed, EngineError>>,
     ),
-    Search(
-        String,
-        Option<u64>,
-        usize,
-        Reply<Result<Vec<AuditRecord>, OrchestratorError>>,
-    ),
-    Count(String, u64, Reply<Result<(u64, bool), OrchestratorError>>),
+    /// A read the engine's own connection answers (a store in memory has no other).
+    Read(Box<dyn FnOnce(&Engine) + Send>),
     EventsSince(u64, Reply<Result<Option<Vec<Event>>, StoreError>>),
     Current(EntityKind, String, Reply<Option<serde_json::Value>>),
     Seq(Reply<u64>),
@@ -74,6 +72,18 @@ pub struct Orchestrator {
     notices: Vec<String>,
     /// Why the engine thread stopped on its own (the store is damaged); `None` while it runs.
     halt: watch::Receiver<Option<String>>,
+    /// Connections of their own for searches, counts and listings; `None` in memory.
+    reader: Option<Reader>,
+}
+
+/// Opens the engine on its store, the first time a request needs it.
+pub type OpenEngine = Box<dyn FnOnce(Store) -> Result<Engine, StoreError> + Send>;
+
+/// The engine an orchestrator runs: opened already, or opened by its thread when a request
+/// first needs it (a one-shot listing or search then never loads the state).
+enum Opening {
+    Open(Box<Engine>),
+    OnDemand(Store, OpenEngine),
 }
 
 impl Orchestrator {
@@ -89,8 +99,29 @@ impl Orchestrator {
         Orchestrator::spawn(engine, None, false)
     }
 
+    /// Like [`Orchestrator::idle`], but the engine (and the live set it loads) is opened only
+    /// when a request needs it: listings, searches and counts read the store by index on
+    /// connections of their own.
+    pub fn on_demand(store: Store, open: OpenEngine) -> Result<Orchestrator, StoreError> {
+        let head = store.head()?;
+        let frozen_at = match (head.clock, head.last_at) {
+            (crate::store::ClockMode::Simulated, Some(at)) => Some(at),
+            _ => None,
+        };
+        let reader = store.reader()?;
+        let (events, _) = broadcast::channel(crate::engine::EVENT_BUFFER);
+        Ok(Orchestrator::run_thread(
+            Opening::OnDemand(store, open),
+            events,
+            frozen_at,
+            None,
+            false,
+            Vec::new(),
+            reader,
+        ))
+    }
+
     fn spawn(engine: Engine, demo_seed: Option<u64>, ticking: bool) -> Orchestrator {
-        let (requests, inbox) = std_mpsc::channel();
         let events = engine.event_sender();
         let simulated_store = engine.clock().is_manual();
         let frozen_at = simulated_store.then(|| engine.now());
@@ -106,15 +137,65 @@ impl Orchestrator {
             Some(seed) => Some(Sim::new(seed)),
             None => None,
         };
+        let reader = match engine.store().reader() {
+            Ok(reader) => reader,
+            Err(e) => {
+                tracing::warn!("reads share the engine's connection: {e}");
+                None
+            }
+        };
+        Orchestrator::run_thread(
+            Opening::Open(Box::new(engine)),
+            events,
+            frozen_at,
+            demo,
+            ticking,
+            notices,
+            reader,
+        )
+    }
+
+    fn run_thread(
+        opening: Opening,
+        events: broadcast::Sender<Event>,
+        frozen_at: Option<Timestamp>,
+        demo: Option<Sim>,
+        ticking: bool,
+        notices: Vec<String>,
+        reader: Option<Reader>,
+    ) -> Orchestrator {
+        let (requests, inbox) = std_mpsc::channel();
         let demo_running = demo.is_some();
         let (halted, halt) = watch::channel(None);
+        let sender = events.clone();
         std::thread::Builder::new()
             .name("opsdeck-engine".into())
             .spawn(move || {
-                let engine = run(engine, demo, ticking, inbox);
-                if let Some(why) = engine.as_ref().and_then(|e| e.halted()) {
+                let why = match opening {
+                    Opening::Open(engine) => run(*engine, demo, ticking, inbox),
+                    Opening::OnDemand(store, open) => {
+                        // Wait for the first request before loading anything.
+                        match inbox.recv() {
+                            Err(_) => None,
+                            Ok(Request::Stop(done)) => {
+                                drop(store);
+                                let _ = done.send(());
+                                None
+                            }
+                            Ok(first) => match open(store) {
+                                Ok(mut engine) => {
+                                    engine.set_event_sender(sender);
+                                    handle(&mut engine, first);
+                                    run(engine, demo, ticking, inbox)
+                                }
+                                Err(e) => Some(e.to_string()),
+                            },
+                        }
+                    }
+                };
+                if let Some(why) = why {
                     tracing::error!("the orchestrator stopped: {why}");
-                    let _ = halted.send(Some(why.to_string()));
+                    let _ = halted.send(Some(why));
                 }
             })
             .expect("the engine thread starts");
@@ -125,6 +206,7 @@ impl Orchestrator {
             demo: demo_running,
             notices,
             halt,
+            reader,
         }
     }
 
@@ -179,10 +261,31 @@ impl Orchestrator {
 
     async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, OrchestratorError> {
         let (tx, rx) = oneshot::channel();
-        self.requests
-            .send(make(tx))
-            .map_err(|_| OrchestratorError::Stopped)?;
-        rx.await.map_err(|_| OrchestratorError::Stopped)
+        self.send(make(tx)).await?;
+        match rx.await {
+            Ok(answer) => Ok(answer),
+            Err(_) => Err(self.stopped().await),
+        }
+    }
+
+    async fn send(&self, request: Request) -> Result<(), OrchestratorError> {
+        match self.requests.send(request) {
+            Ok(()) => Ok(()),
+            Err(_) => Err(self.stopped().await),
+        }
+    }
+
+    /// Why a request found the engine gone: the reason it stopped by itself, when it did.
+    async fn stopped(&self) -> OrchestratorError {
+        // The thread may be saying why it stopped as the request is dropped.
+        let mut halt = self.halt.clone();
+        if halt.borrow().is_none() {
+            let _ = tokio::time::timeout(Duration::from_millis(200), halt.changed()).await;
+        }
+        match self.halt_reason() {
+            Some(why) => OrchestratorError::Halted(why),
+            None => OrchestratorError::Stopped,
+        }
     }
 
     pub async fn snapshot(&self) -> Result<Snapshot, OrchestratorError> {
@@ -209,27 +312,6 @@ impl Orchestrator {
         Ok(self
             .ask(|tx| Request::ExecuteOnce(Box::new((actor, command, key)), tx))
             .await??)
-    }
-
-    /// Newest first, strictly before `cursor`; the query is parsed against the orchestrator's
-    /// own clock, so `since:2h` means the same on every console.
-    pub async fn search_audit(
-        &self,
-        query: &str,
-        cursor: Option<u64>,
-        limit: usize,
-    ) -> Result<Vec<AuditRecord>, OrchestratorError> {
-        self.ask(|tx| Request::Search(query.to_string(), cursor, limit, tx))
-            .await?
-    }
-
-    pub async fn count_audit(
-        &self,
-        query: &str,
-        cap: u64,
-    ) -> Result<(u64, bool), OrchestratorError> {
-        self.ask(|tx| Request::Count(query.to_string(), cap, tx))
-            .await?
     }
 
     /// The events after `since` from the store's window; `None` when `since` is older than it
@@ -286,13 +368,13 @@ fn backfill(engine: &mut Engine, sim: &mut Sim) {
 }
 
 /// Answers requests and runs the clock until asked to stop, every handle is gone, or the
-/// engine halts on a damaged store; returns the engine in that last case, to say why.
+/// engine halts on a damaged store; returns why in that last case.
 fn run(
     mut engine: Engine,
     mut demo: Option<Sim>,
     ticking: bool,
     inbox: std_mpsc::Receiver<Request>,
-) -> Option<Engine> {
+) -> Option<String> {
     if let Some(sim) = demo.as_mut() {
         backfill(&mut engine, sim);
     }
@@ -337,9 +419,9 @@ fn run(
             }
             Err(std_mpsc::RecvTimeoutError::Disconnected) => return None,
         }
-        if engine.halted().is_some() {
+        if let Some(why) = engine.halted() {
             // Requests still queued, and every later one, fail as `Stopped`.
-            return Some(engine);
+            return Some(why.to_string());
         }
     }
 }
@@ -358,19 +440,7 @@ fn handle(engine: &mut Engine, request: Request) {
             let (actor, command, key) = *job;
             let _ = tx.send(engine.execute_once(&actor, command, Some(key)));
         }
-        Request::Search(query, cursor, limit, tx) => {
-            let result = crate::query::parse(&query, engine.now())
-                .map_err(OrchestratorError::from)
-                .and_then(|filter| Ok(engine.store().search_audit(&filter, cursor, limit)?))
-                .map(|records| records.into_iter().map(AuditRecord::withheld).collect());
-            let _ = tx.send(result);
-        }
-        Request::Count(query, cap, tx) => {
-            let result = crate::query::parse(&query, engine.now())
-                .map_err(OrchestratorError::from)
-                .and_then(|filter| Ok(engine.store().count_audit(&filter, cap)?));
-            let _ = tx.send(result);
-        }
+        Request::Read(read) => read(engine),
         Request::EventsSince(since, tx) => {
             // A seq this store never reached: the follower knew another store.
             let events = if since > engine.state().seq {
@@ -389,7 +459,10 @@ fn handle(engine: &mut Engine, request: Request) {
         Request::Seq(tx) => {
             let _ = tx.send(engine.state().seq);
         }
-        Request::Stop(_) | Request::Claim(..) => unreachable!("handled by the loop"),
+        // The loop handles both; only an on-demand engine's first request lands here.
+        Request::Stop(done) | Request::Claim(_, done) => {
+            let _ = done.send(());
+        }
     }
 }
 

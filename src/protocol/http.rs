@@ -68,6 +68,32 @@ pub struct AuditParams {
     pub limit: Option<usize>,
 }
 
+/// `GET /v1/items/{kind}` query string: a listing read from the store, history included.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ItemParams {
+    /// Only items in this state (tasks: queued, blocked, leased, running, succeeded, failed,
+    /// cancelled; incidents: open, acknowledged, mitigated, resolved; approvals: pending,
+    /// approved, rejected, expired, cancelled; rollouts: progressing, paused, rolling_back,
+    /// aborted, completed).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Only items that reached their state at or after this time: `2h`, `2026-11-20` or an RFC
+    /// 3339 time.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Only items of this domain.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Items to return, newest first: 1 to 10000 (default 200; agents and queues: all).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Where listings and single items are read.
+pub const ITEMS_PATH: &str = "/v1/items/{kind}";
+pub const ITEM_PATH: &str = "/v1/items/{kind}/{id}";
+
 /// `GET /v1/audit` answer: newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditPage {

@@ -24,7 +24,7 @@ pub use agent::{
 pub use command::{Command, Request, fill_path};
 pub use http::{
     AGENT_STATE_PATH, AgentView, AuditCount, AuditPage, AuditParams, CLAIM_PATH, CountParams,
-    IDEMPOTENCY_KEY, Identity, PROBLEM_BASE, Problem,
+    IDEMPOTENCY_KEY, ITEM_PATH, ITEMS_PATH, Identity, ItemParams, PROBLEM_BASE, Problem,
 };
 pub use idempotency::{
     Executed, IDEMPOTENCY_WINDOW_HOURS, IdempotencyKey, KEY_REUSED, RecordedAnswer, answer_body,

@@ -34,8 +34,10 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::model::{ActionType, Classification};
 mod filter;
+pub mod items;
 
 pub use filter::AuditFilter;
+pub use items::{Item, ItemKind, Listing};
 
 mod parse;
 
@@ -82,6 +84,23 @@ pub struct QueryError {
     pub column: usize,
     /// What was wrong and what was expected instead.
     pub message: String,
+}
+
+/// One time as `since:` takes it (`2h`, `2026-11-20`, an RFC 3339 time), resolved against `now`.
+pub fn parse_time(
+    name: &str,
+    value: &str,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, QueryError> {
+    match parse::time_bound(name, value, 1)? {
+        TimeBound::At(at) => Ok(at),
+        TimeBound::Ago(d) => now.checked_sub_signed(d).ok_or_else(|| {
+            error(
+                1,
+                format!("{name} {value} reaches too far back; expected a shorter time"),
+            )
+        }),
+    }
 }
 
 /// Parses a query into its syntax tree. An empty query is valid and matches everything.

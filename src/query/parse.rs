@@ -284,7 +284,7 @@ fn plain_date(value: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(value, "%Y-%m-%d").ok()
 }
 
-fn time_bound(name: &str, value: &str, column: usize) -> Result<TimeBound, QueryError> {
+pub(super) fn time_bound(name: &str, value: &str, column: usize) -> Result<TimeBound, QueryError> {
     let absolute = DateTime::parse_from_rfc3339(value)
         .map(|at| at.with_timezone(&Utc))
         .ok()

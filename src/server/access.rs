@@ -64,6 +64,8 @@ pub const ROUTES: &[RouteRule] = &[
     rule("GET", "/v1/events", Access::Operators),
     rule("GET", "/v1/audit", Access::Operators),
     rule("GET", "/v1/audit/count", Access::Operators),
+    rule("GET", "/v1/items/{kind}", Access::Operators),
+    rule("GET", "/v1/items/{kind}/{id}", Access::Operators),
     rule("POST", "/v1/claims/{id}", Access::Operators),
     rule("POST", "/v1/audit/{seq}/reveal", Access::Reveal),
     rule("POST", "/v1/approvals/{id}/decision", Access::Acting),

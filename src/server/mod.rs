@@ -7,6 +7,7 @@ mod auth;
 mod conn;
 mod events;
 mod idempotency;
+mod items;
 mod limits;
 mod mutation;
 mod ops;
@@ -83,6 +84,8 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route("/v1/events", get(events::events))
         .route("/v1/audit", get(routes::audit))
         .route("/v1/audit/count", get(routes::audit_count))
+        .route(protocol::ITEMS_PATH, get(items::items))
+        .route(protocol::ITEM_PATH, get(items::item))
         .route(protocol::CLAIM_PATH, post(routes::claim))
         .route(protocol::RevealRecord::PATH, post(routes::reveal))
         .route(protocol::ActOnApproval::PATH, post(routes::decide))

@@ -131,6 +131,8 @@ pub async fn metrics_text(State(state): State<Arc<AppState>>) -> Result<Response
         super::events::events,
         super::routes::audit,
         super::routes::audit_count,
+        super::items::items,
+        super::items::item,
         super::routes::claim,
         super::routes::reveal,
         super::routes::decide,

@@ -90,6 +90,7 @@ impl From<OrchestratorError> for ApiError {
                 err
             }
             OrchestratorError::Store(e) => store_unavailable(&e.to_string()),
+            OrchestratorError::Halted(why) => store_unavailable(&why),
         }
     }
 }

@@ -41,14 +41,14 @@ use std::path::Path;
 pub use bulk::{Chained, Chainer, Prepared};
 pub use chain::{BadRecord, Hex, PurgeNote, PurgedClass, Verification, hash_record, record_hash};
 pub use error::StoreError;
-pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteStore, SqliteWriteTx, inspect};
+pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteReader, SqliteStore, SqliteWriteTx, inspect};
 pub use types::{ClockMode, Head, Location, Pruned};
 
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
-use crate::query::AuditFilter;
+use crate::query::{AuditFilter, Item, Listing};
 
 use crate::model::{
-    AuditDraft, AuditRecord, Change, Event, Ids, Metrics, State, Timestamp, truncate,
+    AuditDraft, AuditRecord, Change, Event, Ids, LiveWindow, Metrics, State, Timestamp, truncate,
 };
 
 /// The store, whichever backend holds it.
@@ -80,10 +80,31 @@ impl Store {
         }
     }
 
-    /// Everything the engine keeps in memory, read in one consistent transaction.
-    pub fn load(&mut self) -> Result<(State, Head), StoreError> {
+    /// The live set (everything the engine keeps in memory), read in one consistent transaction.
+    pub fn load(&mut self, window: &LiveWindow) -> Result<(State, Head), StoreError> {
         match self {
-            Store::Sqlite(s) => s.load(),
+            Store::Sqlite(s) => s.load(window),
+        }
+    }
+
+    /// Connections of their own for reads beside the writer; `None` for a store in memory.
+    pub fn reader(&self) -> Result<Option<Reader>, StoreError> {
+        match self {
+            Store::Sqlite(s) => Ok(s.reader()?.map(|r| Reader::Sqlite(std::sync::Arc::new(r)))),
+        }
+    }
+
+    /// Items of one kind by index, history included (see [`Listing`]).
+    pub fn list<T: Item>(&self, listing: &Listing) -> Result<Vec<T>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.list(listing),
+        }
+    }
+
+    /// One item by id, wherever it is in its life.
+    pub fn item<T: Item>(&self, id: &str) -> Result<Option<T>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.item(id),
         }
     }
 
@@ -213,6 +234,59 @@ impl Store {
     }
 }
 
+/// Reads on connections of their own, shared by clones: searches, counts, exports, listings.
+#[derive(Clone)]
+pub enum Reader {
+    Sqlite(std::sync::Arc<SqliteReader>),
+}
+
+impl Reader {
+    pub fn search_audit(
+        &self,
+        filter: &AuditFilter,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.search_audit(filter, before_seq, limit),
+        }
+    }
+
+    pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.count_audit(filter, cap),
+        }
+    }
+
+    pub fn each_audit_matching(
+        &self,
+        filter: &AuditFilter,
+        visit: &mut dyn FnMut(AuditRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.each_audit_matching(filter, visit),
+        }
+    }
+
+    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.audit_record(seq),
+        }
+    }
+
+    pub fn list<T: Item>(&self, listing: &Listing) -> Result<Vec<T>, StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.list(listing),
+        }
+    }
+
+    pub fn item<T: Item>(&self, id: &str) -> Result<Option<T>, StoreError> {
+        match self {
+            Reader::Sqlite(r) => r.item(id),
+        }
+    }
+}
+
 /// One write transaction: entity upserts, audit appends and events commit or vanish together.
 pub enum WriteTx<'a> {
     Sqlite(SqliteWriteTx<'a>),
@@ -226,10 +300,10 @@ impl WriteTx<'_> {
         }
     }
 
-    /// The state as stored, within this transaction (after another writer's commit).
-    pub fn load_state(&self) -> Result<State, StoreError> {
+    /// The live set as stored, within this transaction (after another writer's commit).
+    pub fn load_state(&self, window: &LiveWindow) -> Result<State, StoreError> {
         match self {
-            WriteTx::Sqlite(w) => w.load_state(),
+            WriteTx::Sqlite(w) => w.load_state(window),
         }
     }
 

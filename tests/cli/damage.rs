@@ -85,28 +85,28 @@ fn doctor_reports_a_garbage_page() {
 fn doctor_names_a_dropped_table_and_a_dropped_index() {
     let deck = Deck::demo();
     let conn = rusqlite::Connection::open(&deck.store).unwrap();
-    conn.execute_batch("DROP TABLE rollouts; DROP INDEX audit_agent;")
+    conn.execute_batch("DROP TABLE alerts; DROP INDEX audit_agent;")
         .unwrap();
     drop(conn);
     let (stdout, _) = exits(deck.cmd().args(["doctor", "-o", "json"]), 1);
     let report = parse(&stdout);
     assert_eq!(
         report["store"]["missing"],
-        serde_json::json!(["index audit_agent", "table rollouts"])
+        serde_json::json!(["index audit_agent", "table alerts"])
     );
     assert_eq!(report["store"]["damage"], serde_json::json!([]));
     let problems = report["problems"].to_string();
     assert_mentions(
         &problems,
-        &["lacks table rollouts", "lacks index audit_agent"],
+        &["lacks table alerts", "lacks index audit_agent"],
     );
     let (text, _) = exits(deck.cmd().args(["doctor", "-o", "table"]), 1);
-    assert_mentions(&text, &["missing", "table rollouts", "index audit_agent"]);
+    assert_mentions(&text, &["missing", "table alerts", "index audit_agent"]);
     // And the store is refused at open rather than failing half-way later.
     fails(
         deck.cmd().arg("approvals"),
         1,
-        &["damaged", "table rollouts", "opsdeck doctor"],
+        &["damaged", "table alerts", "opsdeck doctor"],
     );
 }
 

@@ -25,6 +25,7 @@ mod audit;
 mod damage;
 mod demo;
 mod errors;
+mod history;
 mod incidents;
 mod integrity;
 mod listings;

@@ -129,6 +129,9 @@ fn the_orchestrator_stops_when_its_engine_finds_the_store_damaged() {
             .execute(Actor::agent(&agent), record(&agent, 2))
             .await
             .unwrap_err();
-        assert!(matches!(after, OrchestratorError::Stopped), "{after:?}");
+        assert!(
+            matches!(&after, OrchestratorError::Halted(w) if w.contains("damaged")),
+            "{after:?}"
+        );
     });
 }

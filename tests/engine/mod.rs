@@ -20,6 +20,7 @@ mod damage;
 mod durability;
 mod idempotency;
 mod incidents;
+mod live;
 mod rollouts;
 mod sensitive;
 mod tasks;

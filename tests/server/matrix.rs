@@ -90,6 +90,15 @@ async fn request_for(
         "/healthz" | "/openapi.json" | "/metrics" | "/v1/whoami" | "/v1/snapshot" | "/v1/audit"
         | "/v1/audit/count" | "/v1/agent/state" => plain(path),
         "/v1/events" => plain(path),
+        "/v1/items/{kind}" => plain("/v1/items/tasks?state=queued&since=1h"),
+        "/v1/items/{kind}/{id}" => {
+            let a = items.find("approvals", |a| a["domain"] == "platform")?;
+            Some((
+                format!("/v1/items/approvals/{}", a["id"].as_str()?),
+                "platform".into(),
+                None,
+            ))
+        }
         "/v1/claims/{id}" => {
             let a = items.find("approvals", |a| a["domain"] == "platform")?;
             Some((

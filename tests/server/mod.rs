@@ -14,6 +14,7 @@ mod agents;
 mod events;
 mod guards;
 mod idempotency;
+mod items;
 mod limits;
 mod matrix;
 mod operations;

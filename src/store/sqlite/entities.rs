@@ -1,28 +1,28 @@
 //! Entities as JSON bodies beside the few columns the store filters on.
 
-use chrono::Duration;
+use std::collections::BTreeMap;
+
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::read;
 use crate::model::audit::millis;
-use crate::model::{Change, Event, Ids, State};
+use crate::model::{Change, Event, Ids, LiveWindow, Lived, State, Task};
 use crate::store::{ClockMode, Head};
 
 /// Events kept for consoles that resume; older ones are trimmed.
 pub const EVENT_WINDOW: u64 = 5_000;
 
-/// Finished tasks and closed items stay in memory this long after they finish.
-pub fn memory_window() -> Duration {
-    Duration::hours(24)
-}
-
-fn json<T: Serialize>(value: &T) -> String {
+pub(super) fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("model types always serialise")
 }
 
-fn decode<T: DeserializeOwned>(table: &str, key: &str, body: &str) -> rusqlite::Result<T> {
+pub(super) fn decode<T: DeserializeOwned>(
+    table: &str,
+    key: &str,
+    body: &str,
+) -> rusqlite::Result<T> {
     serde_json::from_str(body).map_err(|e| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -32,7 +32,7 @@ fn decode<T: DeserializeOwned>(table: &str, key: &str, body: &str) -> rusqlite::
     })
 }
 
-fn rows<T: DeserializeOwned>(
+pub(super) fn rows<T: DeserializeOwned>(
     conn: &Connection,
     table: &str,
     sql: &str,
@@ -149,34 +149,51 @@ pub fn put_meta<T: Serialize>(conn: &Connection, key: &str, value: &T) -> rusqli
     Ok(())
 }
 
-pub fn load_state(conn: &Connection) -> rusqlite::Result<State> {
+/// The live set (see [`crate::model::live`]): every item still moving, and the closed items
+/// within `window` of the store's last time, newest first; a finished task a live task waits on
+/// comes too. Each kind is read through its `(state, at)` and `at` indexes, so the load follows
+/// the live set, not the history.
+pub fn load_state(conn: &Connection, window: &LiveWindow) -> rusqlite::Result<State> {
     let head = head(conn)?;
     let cutoff = head
         .last_at
-        .map(|t| millis::format(&(t - memory_window())))
+        .map(|t| millis::format(&(t - window.horizon)))
         .unwrap_or_default();
     let mut state = State::default();
     for (k, v) in rows(conn, "agents", "SELECT id, body FROM agents", [])? {
         state.agents.insert(k, v);
     }
-    let tasks_sql = "SELECT id, body FROM tasks
-        WHERE state NOT IN ('succeeded','failed','cancelled') OR finished_at >= ?1";
-    for (k, v) in rows(conn, "tasks", tasks_sql, [&cutoff])? {
-        state.tasks.insert(k, v);
+    state.tasks = live(
+        conn,
+        "tasks",
+        &["queued", "blocked", "leased", "running"],
+        &cutoff,
+        window,
+    )?;
+    let waited_on: Vec<String> = state
+        .tasks
+        .values()
+        .filter(|t| !t.state.is_terminal())
+        .flat_map(|t| t.depends_on.iter())
+        .filter(|d| !state.tasks.contains_key(*d))
+        .cloned()
+        .collect();
+    for id in waited_on {
+        if let Some(task) = super::items::by_id::<Task>(conn, &id)? {
+            state.tasks.insert(id, task);
+        }
     }
     for (k, v) in rows(conn, "queues", "SELECT name, body FROM queues", [])? {
         state.queues.insert(k, v);
     }
-    let incidents_sql = "SELECT id, body FROM incidents
-        WHERE state != 'resolved' OR json_extract(body, '$.resolved_at') >= ?1";
-    for (k, v) in rows(conn, "incidents", incidents_sql, [&cutoff])? {
-        state.incidents.insert(k, v);
-    }
-    let approvals_sql = "SELECT id, body FROM approvals
-        WHERE state = 'pending' OR coalesce(json_extract(body, '$.decided_at'), '') >= ?1";
-    for (k, v) in rows(conn, "approvals", approvals_sql, [&cutoff])? {
-        state.approvals.insert(k, v);
-    }
+    state.incidents = live(
+        conn,
+        "incidents",
+        &["open", "acknowledged", "mitigated"],
+        &cutoff,
+        window,
+    )?;
+    state.approvals = live(conn, "approvals", &["pending"], &cutoff, window)?;
     for (k, v) in rows(conn, "rollouts", "SELECT id, body FROM rollouts", [])? {
         state.rollouts.insert(k, v);
     }
@@ -191,6 +208,32 @@ pub fn load_state(conn: &Connection) -> rusqlite::Result<State> {
     Ok(state)
 }
 
+/// Items of `table` in one of the `moving` states, and the newest closed ones since `cutoff`.
+fn live<T: DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    moving: &[&str],
+    cutoff: &str,
+    window: &LiveWindow,
+) -> rusqlite::Result<BTreeMap<String, T>> {
+    let list = moving
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT id, body FROM {table} WHERE state IN ({list})
+         UNION ALL
+         SELECT * FROM (SELECT id, body FROM {table} WHERE at >= ?1 AND state NOT IN ({list})
+                        ORDER BY at DESC LIMIT ?2)"
+    );
+    Ok(
+        rows(conn, table, &sql, params![cutoff, window.closed as i64])?
+            .into_iter()
+            .collect(),
+    )
+}
+
 pub fn put(conn: &Connection, change: &Change) -> rusqlite::Result<()> {
     match change {
         Change::Agent(a) => conn
@@ -201,27 +244,54 @@ pub fn put(conn: &Connection, change: &Change) -> rusqlite::Result<()> {
             .execute(params![a.id, a.domain, json(a)]),
         Change::Task(t) => conn
             .prepare_cached(
-                "INSERT INTO tasks(id, state, domain, finished_at, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO tasks(id, state, domain, finished_at, at, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO UPDATE SET state = excluded.state,
-                     finished_at = excluded.finished_at, body = excluded.body",
+                     finished_at = excluded.finished_at, at = excluded.at, body = excluded.body",
             )?
             .execute(params![
                 t.id,
                 t.state.as_str(),
                 t.domain,
                 t.finished_at.map(|f| millis::format(&f)),
+                millis::format(&t.moved_at()),
                 json(t)
             ]),
-        Change::Queue(q) => upsert(conn, "queues", "name", &q.name, None, &json(q)),
-        Change::Incident(i) => upsert(conn, "incidents", "id", &i.id, Some(i.state.as_str()), &json(i)),
-        Change::Approval(a) => upsert(conn, "approvals", "id", &a.id, Some(a.state.as_str()), &json(a)),
-        Change::Rollout(r) => upsert(conn, "rollouts", "id", &r.id, Some(r.state.as_str()), &json(r)),
-        Change::Alert(a) => upsert(conn, "alerts", "key", &a.key, None, &json(a)),
-        Change::Domain(d) => upsert(conn, "domains", "name", &d.name, None, &json(d)),
+        Change::Queue(q) => upsert(conn, "queues", "name", &q.name, &json(q)),
+        Change::Incident(i) => dated(conn, "incidents", &i.id, i.state.as_str(), &i.domain, i, i),
+        Change::Approval(a) => dated(conn, "approvals", &a.id, a.state.as_str(), &a.domain, a, a),
+        Change::Rollout(r) => dated(conn, "rollouts", &r.id, r.state.as_str(), &r.domain, r, r),
+        Change::Alert(a) => upsert(conn, "alerts", "key", &a.key, &json(a)),
+        Change::Domain(d) => upsert(conn, "domains", "name", &d.name, &json(d)),
         // Audit records are appended through the chain, never upserted.
         Change::Audit(_) => Ok(0),
+        // Closed items leave memory only: the store keeps them.
+        Change::Retire(_) => Ok(0),
     }
     .map(|_| ())
+}
+
+fn dated<T: Serialize>(
+    conn: &Connection,
+    table: &str,
+    id: &str,
+    state: &str,
+    domain: &str,
+    lived: &dyn Lived,
+    item: &T,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table}(id, state, domain, at, body) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT(id) DO UPDATE SET state = excluded.state, domain = excluded.domain,
+             at = excluded.at, body = excluded.body"
+    ))?
+    .execute(params![
+        id,
+        state,
+        domain,
+        millis::format(&lived.moved_at()),
+        json(item)
+    ])
 }
 
 fn upsert(
@@ -229,23 +299,13 @@ fn upsert(
     table: &str,
     key_col: &str,
     key: &str,
-    state: Option<&str>,
     body: &str,
 ) -> rusqlite::Result<usize> {
-    match state {
-        Some(state) => conn
-            .prepare_cached(&format!(
-                "INSERT INTO {table}({key_col}, state, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT({key_col}) DO UPDATE SET state = excluded.state, body = excluded.body"
-            ))?
-            .execute(params![key, state, body]),
-        None => conn
-            .prepare_cached(&format!(
-                "INSERT INTO {table}({key_col}, body) VALUES (?1, ?2)
-                 ON CONFLICT({key_col}) DO UPDATE SET body = excluded.body"
-            ))?
-            .execute(params![key, body]),
-    }
+    conn.prepare_cached(&format!(
+        "INSERT INTO {table}({key_col}, body) VALUES (?1, ?2)
+         ON CONFLICT({key_col}) DO UPDATE SET body = excluded.body"
+    ))?
+    .execute(params![key, body])
 }
 
 pub fn insert_event(conn: &Connection, event: &Event) -> rusqlite::Result<()> {

@@ -101,11 +101,11 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         assert_eq!(missing_objects(&conn).unwrap(), Vec::<String>::new());
         assert_eq!(quick_check(&conn).unwrap(), Vec::<String>::new());
-        conn.execute_batch("DROP TABLE rollouts; DROP INDEX audit_agent;")
+        conn.execute_batch("DROP TABLE alerts; DROP INDEX audit_agent;")
             .unwrap();
         assert_eq!(
             missing_objects(&conn).unwrap(),
-            vec!["index audit_agent", "table rollouts"]
+            vec!["index audit_agent", "table alerts"]
         );
     }
 }

@@ -8,8 +8,10 @@ mod entities;
 mod error;
 mod health;
 mod inspect;
+mod items;
 mod probe;
 mod read;
+mod reader;
 mod schema;
 mod search;
 mod trail;
@@ -23,11 +25,12 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use inspect::{Inspection, inspect};
+pub use reader::SqliteReader;
 pub use schema::SCHEMA_VERSION;
 pub use tx::SqliteWriteTx;
 
 use super::{Head, Location, StoreError, Verification};
-use crate::model::{AuditRecord, Event, State};
+use crate::model::{AuditRecord, Event, LiveWindow, State};
 use crate::query::AuditFilter;
 
 pub struct SqliteStore {
@@ -185,14 +188,14 @@ impl SqliteStore {
         &self.location
     }
 
-    /// Everything the engine keeps in memory, read in one consistent transaction.
-    pub fn load(&mut self) -> Result<(State, Head), StoreError> {
+    /// The live set (everything the engine keeps in memory), read in one consistent transaction.
+    pub fn load(&mut self, window: &LiveWindow) -> Result<(State, Head), StoreError> {
         let location = self.location.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Deferred)
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
-        let loaded = entities::load_state(&tx)
+        let loaded = entities::load_state(&tx, window)
             .and_then(|state| Ok((state, entities::head(&tx)?)))
             .map_err(|e| StoreError::from_sqlite(e, &location))?;
         tx.commit()
@@ -252,15 +255,14 @@ impl SqliteStore {
     /// Records written since the last catch-up become searchable before a text query runs. On a
     /// read-only store the query runs over what is already indexed.
     fn catch_up_text_index(&self, filter: &AuditFilter) {
-        if !filter.has_text() {
-            return;
-        }
-        let caught_up = self.conn.unchecked_transaction().and_then(|tx| {
-            write::index_pending(&tx)?;
-            tx.commit()
-        });
-        if let Err(e) = caught_up {
-            tracing::warn!("full-text index not caught up: {e}");
+        catch_up_text_index(&self.conn, filter);
+    }
+
+    /// A reader of its own on the same file (`None` in memory: nothing else can see it).
+    pub fn reader(&self) -> Result<Option<SqliteReader>, StoreError> {
+        match &self.location {
+            Location::File(path) => SqliteReader::open(path).map(Some),
+            Location::Memory => Ok(None),
         }
     }
 
@@ -286,9 +288,35 @@ impl SqliteStore {
         read::at(&self.conn, seq).map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 
+    pub fn list<T: crate::query::Item>(
+        &self,
+        listing: &crate::query::Listing,
+    ) -> Result<Vec<T>, StoreError> {
+        items::list(&self.conn, listing).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn item<T: crate::query::Item>(&self, id: &str) -> Result<Option<T>, StoreError> {
+        items::by_id(&self.conn, id).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
     /// Visits every audit record in seq order without loading the trail into memory, until the
     /// visitor returns false.
     pub fn each_audit(&self, visit: &mut dyn FnMut(AuditRecord) -> bool) -> Result<(), StoreError> {
         read::each(&self.conn, visit, &self.location)
+    }
+}
+
+/// Records written since the last catch-up become searchable before a text query runs. On a
+/// read-only store the query runs over what is already indexed.
+fn catch_up_text_index(conn: &Connection, filter: &AuditFilter) {
+    if !filter.has_text() {
+        return;
+    }
+    let caught_up = conn.unchecked_transaction().and_then(|tx| {
+        write::index_pending(&tx)?;
+        tx.commit()
+    });
+    if let Err(e) = caught_up {
+        tracing::warn!("full-text index not caught up: {e}");
     }
 }

@@ -11,7 +11,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x4F50_5344;
 
 /// One SQL batch per schema version, in order (`health` builds its expected objects from them).
-pub(super) const MIGRATIONS: [&str; 4] = [
+pub(super) const MIGRATIONS: [&str; 5] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);
@@ -83,6 +83,42 @@ CREATE INDEX idempotency_at ON idempotency(at);
     r#"
 INSERT INTO audit_fts(audit_fts) VALUES ('delete-all');
 DELETE FROM meta WHERE key = 'fts_upto';
+"#,
+    // Listings read items by index, history included: `at` is when an item reached its current
+    // state (millisecond RFC 3339, so text order is time order), beside its domain; the live
+    // set's load reads closed items newest first through the same index.
+    r#"
+ALTER TABLE tasks ADD COLUMN at TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN at TEXT NOT NULL DEFAULT '';
+ALTER TABLE incidents ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN at TEXT NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+ALTER TABLE rollouts ADD COLUMN at TEXT NOT NULL DEFAULT '';
+ALTER TABLE rollouts ADD COLUMN domain TEXT NOT NULL DEFAULT '';
+UPDATE tasks SET at = strftime('%Y-%m-%dT%H:%M:%fZ', CASE
+    WHEN state IN ('succeeded', 'failed', 'cancelled')
+        THEN coalesce(json_extract(body, '$.finished_at'), json_extract(body, '$.enqueued_at'))
+    WHEN state IN ('leased', 'running')
+        THEN coalesce(json_extract(body, '$.leased_at'), json_extract(body, '$.enqueued_at'))
+    ELSE json_extract(body, '$.enqueued_at') END);
+UPDATE incidents SET domain = json_extract(body, '$.domain'),
+    at = strftime('%Y-%m-%dT%H:%M:%fZ', coalesce(json_extract(body, '$.resolved_at'),
+        json_extract(body, '$.mitigated_at'), json_extract(body, '$.acked_at'),
+        json_extract(body, '$.opened_at')));
+UPDATE approvals SET domain = json_extract(body, '$.domain'),
+    at = strftime('%Y-%m-%dT%H:%M:%fZ', coalesce(json_extract(body, '$.decided_at'),
+        json_extract(body, '$.created_at')));
+UPDATE rollouts SET domain = json_extract(body, '$.domain'),
+    at = strftime('%Y-%m-%dT%H:%M:%fZ', json_extract(body, '$.updated_at'));
+DROP INDEX tasks_state;
+CREATE INDEX tasks_state_at ON tasks(state, at);
+CREATE INDEX tasks_at ON tasks(at);
+CREATE INDEX incidents_state_at ON incidents(state, at);
+CREATE INDEX incidents_at ON incidents(at);
+CREATE INDEX approvals_state_at ON approvals(state, at);
+CREATE INDEX approvals_at ON approvals(at);
+CREATE INDEX rollouts_state_at ON rollouts(state, at);
+CREATE INDEX rollouts_at ON rollouts(at);
 "#,
 ];
 

@@ -4,7 +4,9 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 use super::{answers, bulk, entities, trail, write};
-use crate::model::{AuditDraft, AuditRecord, Change, Event, Ids, Metrics, State, Timestamp};
+use crate::model::{
+    AuditDraft, AuditRecord, Change, Event, Ids, LiveWindow, Metrics, State, Timestamp,
+};
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
 use crate::store::chain::{Sealed, hex_str, seal};
 use crate::store::{Chained, Chainer, ClockMode, Head, Location, Pruned, StoreError};
@@ -46,8 +48,8 @@ impl<'a> SqliteWriteTx<'a> {
         &self.head
     }
 
-    pub fn load_state(&self) -> Result<State, StoreError> {
-        let mut state = entities::load_state(&self.tx).map_err(|e| self.err(e))?;
+    pub fn load_state(&self, window: &LiveWindow) -> Result<State, StoreError> {
+        let mut state = entities::load_state(&self.tx, window).map_err(|e| self.err(e))?;
         state.ids = self.head.ids.clone();
         state.seq = self.head.event_seq;
         Ok(state)

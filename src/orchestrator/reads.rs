@@ -1,0 +1,129 @@
+//! Reads: audit searches and counts, listings and single items. They run on the store's read
+//! connections on a blocking thread of their own, so a long search never queues a decision
+//! behind it; a store in memory has no second connection, and its engine answers them.
+
+use chrono::Utc;
+
+use super::{Orchestrator, OrchestratorError, Request};
+use crate::engine::Engine;
+use crate::model::{AuditRecord, Timestamp, truncate};
+use crate::query::{Item, Listing};
+use crate::store::{Reader, Store, StoreError};
+
+/// Where a read runs: a read connection, or the engine's own.
+pub enum Source<'a> {
+    Reader(&'a Reader),
+    Store(&'a Store),
+}
+
+impl Source<'_> {
+    pub fn search_audit(
+        &self,
+        filter: &crate::query::AuditFilter,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        match self {
+            Source::Reader(r) => r.search_audit(filter, before, limit),
+            Source::Store(s) => s.search_audit(filter, before, limit),
+        }
+    }
+
+    pub fn count_audit(
+        &self,
+        filter: &crate::query::AuditFilter,
+        cap: u64,
+    ) -> Result<(u64, bool), StoreError> {
+        match self {
+            Source::Reader(r) => r.count_audit(filter, cap),
+            Source::Store(s) => s.count_audit(filter, cap),
+        }
+    }
+
+    pub fn list<T: Item>(&self, listing: &Listing) -> Result<Vec<T>, StoreError> {
+        match self {
+            Source::Reader(r) => r.list(listing),
+            Source::Store(s) => s.list(listing),
+        }
+    }
+
+    pub fn item<T: Item>(&self, id: &str) -> Result<Option<T>, StoreError> {
+        match self {
+            Source::Reader(r) => r.item(id),
+            Source::Store(s) => s.item(id),
+        }
+    }
+}
+
+impl Orchestrator {
+    /// Runs `read` on a read connection (blocking thread), or on the engine's thread when the
+    /// store has no other; `now` is the orchestrator's time, for relative times in queries.
+    async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(Source<'_>, Timestamp) -> Result<T, OrchestratorError> + Send + 'static,
+    ) -> Result<T, OrchestratorError> {
+        if let Some(reader) = self.reader.clone() {
+            let now = self.frozen_at.unwrap_or_else(|| truncate(Utc::now()));
+            return tokio::task::spawn_blocking(move || read(Source::Reader(&reader), now))
+                .await
+                .map_err(|_| OrchestratorError::Stopped)?;
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job = Box::new(move |engine: &Engine| {
+            let _ = tx.send(read(Source::Store(engine.store()), engine.now()));
+        });
+        self.send(Request::Read(job)).await?;
+        match rx.await {
+            Ok(answer) => answer,
+            Err(_) => Err(self.stopped().await),
+        }
+    }
+
+    /// Newest first, strictly before `cursor`; the query is parsed against the orchestrator's
+    /// own clock, so `since:2h` means the same on every console. Sensitive bodies withheld.
+    pub async fn search_audit(
+        &self,
+        query: &str,
+        cursor: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, OrchestratorError> {
+        let query = query.to_string();
+        self.read(move |source, now| {
+            let filter = crate::query::parse(&query, now)?;
+            let records = source.search_audit(&filter, cursor, limit)?;
+            Ok(records.into_iter().map(AuditRecord::withheld).collect())
+        })
+        .await
+    }
+
+    /// How many records match, exactly up to `cap` (then `(cap, true)`).
+    pub async fn count_audit(
+        &self,
+        query: &str,
+        cap: u64,
+    ) -> Result<(u64, bool), OrchestratorError> {
+        let query = query.to_string();
+        self.read(move |source, now| {
+            let filter = crate::query::parse(&query, now)?;
+            Ok(source.count_audit(&filter, cap)?)
+        })
+        .await
+    }
+
+    /// Items of one kind from the store by index, history included.
+    pub async fn list<T: Item>(&self, listing: Listing) -> Result<Vec<T>, OrchestratorError> {
+        self.read(move |source, _| Ok(source.list::<T>(&listing)?))
+            .await
+    }
+
+    /// One item by id, wherever it is in its life.
+    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, OrchestratorError> {
+        let id = id.to_string();
+        self.read(move |source, _| Ok(source.item::<T>(&id)?)).await
+    }
+
+    /// The orchestrator's time (a frozen store's end, else the wall clock).
+    pub fn now(&self) -> Timestamp {
+        self.frozen_at.unwrap_or_else(|| truncate(Utc::now()))
+    }
+}
