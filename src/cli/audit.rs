@@ -21,15 +21,21 @@ pub fn parse_filter(
         .map_err(|e| CliError::Usage(format!("bad query {query:?}: {e}")))
 }
 
-use crate::protocol::{COUNT_CAP, PAGE_MAX};
+use crate::protocol::PAGE_MAX;
 
-/// Newest first, with the count of all matches: on the local store, or through the server.
+/// Matches counted at most, for the table's "of N" line: beyond it the line says "N+".
+const SHOWN_COUNT_CAP: u64 = 1_000;
+
+/// Newest first: the page alone, written as soon as it is read. The table then says how many
+/// match in all, counted (up to a cap) only when the page was full; JSON never waits for a count.
 fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
     if limit == 0 || limit > 10_000 {
         return Err(CliError::Usage(
             "--limit must be between 1 and 10000".into(),
         ));
     }
+    let format = ctx.format();
+    let table = format == super::args::Format::Table;
     let found = ctx.with_link(|link| async move {
         let mut records = Vec::new();
         while records.len() < limit {
@@ -42,15 +48,44 @@ fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
                 break;
             }
         }
-        let count = link.count_audit(query, COUNT_CAP).await?;
-        Ok((records, count))
+        let full = records.len() == limit;
+        // Written before any count: a broken pipe or a full disk is the command's answer.
+        if let Err(e) = emit_records(format, &records) {
+            return Ok(Err(e));
+        }
+        let count = match (table, full) {
+            (true, true) => {
+                let cap = SHOWN_COUNT_CAP.max(limit as u64 + 1);
+                Some(link.count_audit(query, cap).await?)
+            }
+            _ => None,
+        };
+        Ok(Ok((records.len(), full, count)))
     });
-    let (records, (n, more)) = found.map_err(|e| match e {
+    let (shown, full, count) = found.map_err(|e| match e {
         CliError::Usage(why) => CliError::Usage(format!("bad query {query:?}: {why}")),
         other => other,
-    })?;
-    let format = ctx.format();
-    emit_list(format, &records, || Rows {
+    })??;
+    match count {
+        Some((n, more)) => {
+            let total = if more { format!("{n}+") } else { n.to_string() };
+            println!("showing {shown} of {total} matching records, newest first");
+        }
+        None if table => println!("{shown} matching records, newest first"),
+        // The JSON holds the records only: say on stderr that there may be more.
+        None if full => {
+            eprintln!("opsdeck: showing the newest {shown} matching records; --limit N shows more")
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+fn emit_records(
+    format: super::args::Format,
+    records: &[crate::model::AuditRecord],
+) -> Result<(), CliError> {
+    emit_list(format, records, || Rows {
         headers: &["SEQ", "TIME", "ACTOR", "TYPE", "DOMAIN", "CLASS", "SUMMARY"],
         rows: records
             .iter()
@@ -66,21 +101,7 @@ fn search(ctx: &Context, query: &str, limit: usize) -> Result<(), CliError> {
                 ]
             })
             .collect(),
-    })?;
-    let total = if more { format!("{n}+") } else { n.to_string() };
-    if format == super::args::Format::Table {
-        println!(
-            "showing {} of {total} matching records, newest first",
-            records.len()
-        );
-    } else if (records.len() as u64) < n {
-        // The JSON holds the records only: say on stderr that there are more.
-        eprintln!(
-            "opsdeck: showing {} of {total} matching records, newest first; --limit N shows more",
-            records.len()
-        );
-    }
-    Ok(())
+    })
 }
 
 pub fn run(ctx: &Context, cmd: &AuditCmd) -> Result<(), CliError> {

@@ -239,7 +239,7 @@ fn a_json_search_cut_at_its_limit_says_so_on_stderr() {
     assert_eq!(array(parse(&text(&out.stdout))).len(), 3);
     let err = text(&out.stderr);
     assert!(
-        err.contains("showing 3 of") && err.contains("--limit"),
+        err.contains("showing the newest 3") && err.contains("--limit"),
         "{err}"
     );
 }
