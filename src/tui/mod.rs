@@ -22,8 +22,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use tokio::sync::mpsc;
 
@@ -96,8 +94,8 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
     app.frozen = info.frozen_at.is_some();
     app.attention = attention::Attention::new(options.attention, options.quiet, Utc::now());
     let mut term = terminal::enter(options.mouse)?;
-    let size = term.size()?;
-    app.size = (size.width, size.height);
+    let area = term.get_frame().area();
+    app.size = (area.width, area.height);
     if !app.attention.quiet && app.attention.config.title {
         terminal::save_title();
     }
@@ -151,31 +149,35 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
     Ok(())
 }
 
-/// Redraws only when the screen would change: a quiet orchestrator costs no bytes.
+/// Renders once per change and writes only when the screen would change: a quiet orchestrator
+/// costs no bytes. The frame is rendered straight into the terminal's buffer (no scratch render
+/// to compare first), compared with the last frame written, and only then diffed out. The size
+/// is the one the resize events gave (`App::size`), never asked of the terminal per frame.
 #[derive(Default)]
 struct Screen {
     last: Option<Buffer>,
-    scratch: Option<Terminal<TestBackend>>,
 }
 
 impl Screen {
     fn draw(&mut self, term: &mut terminal::Term, app: &App) -> std::io::Result<()> {
-        let size = term.size()?;
-        let fits = matches!(&self.scratch, Some(t) if t.size().ok() == Some(size));
-        if !fits {
+        let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
+        if term.get_frame().area() != area {
+            // Clears the screen and both buffers: the next frame is written whole.
+            term.resize(area)?;
             self.last = None;
-            let Ok(fresh) = Terminal::new(TestBackend::new(size.width, size.height));
-            self.scratch = Some(fresh);
         }
-        let scratch = self.scratch.as_mut().expect("set above");
-        let Ok(_) = scratch.draw(|f| views::render(f, app));
-        let rendered = scratch.backend().buffer().clone();
-        if self.last.as_ref() == Some(&rendered) {
+        let mut frame = term.get_frame();
+        views::render(&mut frame, app);
+        let rendered = term.current_buffer_mut();
+        if self.last.as_ref() == Some(&*rendered) {
+            // Nothing to write; the buffer is rendered afresh next time.
+            rendered.reset();
             return Ok(());
         }
-        term.draw(|f| views::render(f, app))?;
-        self.last = Some(rendered);
-        Ok(())
+        self.last = Some(rendered.clone());
+        term.flush()?;
+        term.swap_buffers();
+        std::io::Write::flush(term.backend_mut())
     }
 }
 

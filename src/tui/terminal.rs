@@ -40,7 +40,13 @@ pub fn enter(mouse: bool) -> std::io::Result<Term> {
     if mouse {
         execute!(out, EnableMouseCapture)?;
     }
-    let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
+    // A fixed viewport, resized on the terminal's resize events: ratatui's full-screen viewport
+    // asks the terminal its size before every frame (crossterm opens /dev/tty for it).
+    let (width, height) = crossterm::terminal::size()?;
+    let options = ratatui::TerminalOptions {
+        viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, width, height)),
+    };
+    let mut terminal = Terminal::with_options(CrosstermBackend::new(out), options)?;
     terminal.hide_cursor()?;
     Ok(terminal)
 }
