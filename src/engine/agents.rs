@@ -100,32 +100,42 @@ pub fn heartbeat(txn: &mut Txn<'_>, actor: &Actor, id: &str) -> Result<Reply, En
     guard::agent_is(txn.state, actor, id)?;
     let mut agent = get(txn, id)?;
     agent.last_heartbeat = txn.now;
-    if agent.status == AgentStatus::Down {
-        agent.status = if agent.current_task.is_some() {
-            AgentStatus::Busy
-        } else {
-            AgentStatus::Idle
-        };
-        txn.record(
-            id,
-            ActionType::Execution,
-            &agent.domain.clone(),
-            format!("{id} is back: heartbeat received after it was marked down"),
-            AuditDetails {
-                outcome: agent.status.as_str().into(),
-                ..Default::default()
-            },
-            vec![],
-        );
-    }
     // A heartbeat from a running agent keeps its lease alive.
-    if let Some(task_id) = agent.current_task.clone()
+    let lease = agent.current_task.clone().and_then(|task_id| {
+        let task = txn.state.tasks.get(&task_id)?;
+        (task.agent.as_deref() == Some(id) && !task.state.is_terminal())
+            .then(|| (task_id, txn.after(txn.config.engine.lease_ttl)))
+    });
+    if agent.status != AgentStatus::Down {
+        // Nothing but the time moved: a small change, no body written again.
+        txn.beat(crate::model::Beat {
+            agent: id.to_string(),
+            at: txn.now,
+            lease,
+        });
+        return Ok(Reply::Agent(Box::new(agent)));
+    }
+    agent.status = if agent.current_task.is_some() {
+        AgentStatus::Busy
+    } else {
+        AgentStatus::Idle
+    };
+    txn.record(
+        id,
+        ActionType::Execution,
+        &agent.domain.clone(),
+        format!("{id} is back: heartbeat received after it was marked down"),
+        AuditDetails {
+            outcome: agent.status.as_str().into(),
+            ..Default::default()
+        },
+        vec![],
+    );
+    if let Some((task_id, expires)) = lease
         && let Some(task) = txn.state.tasks.get(&task_id)
-        && task.agent.as_deref() == Some(id)
-        && !task.state.is_terminal()
     {
         let mut task = task.clone();
-        task.lease_expires_at = Some(txn.after(txn.config.engine.lease_ttl));
+        task.lease_expires_at = Some(expires);
         txn.put(Change::Task(task));
     }
     txn.put(Change::Agent(agent.clone()));

@@ -50,7 +50,15 @@ pub struct Engine {
     frozen_store: bool,
     /// The transaction about to run carries a person's command.
     by_person: bool,
+    /// When the full-text index was last caught up, and the trail's end then.
+    text_indexed: Option<(Timestamp, u64)>,
 }
+
+/// The clock catches the full-text index up once this many records wait, or once they have
+/// waited this long: large batches keep its segments few (a text search catches up first in
+/// any case, so nothing is ever missing from an answer).
+const TEXT_BATCH: u64 = 512;
+const TEXT_WAIT: chrono::Duration = chrono::Duration::seconds(30);
 
 impl Engine {
     /// Opens the engine on a store. A store written on a simulated clock keeps that clock (frozen
@@ -86,6 +94,7 @@ impl Engine {
             halted: None,
             frozen_store,
             by_person: false,
+            text_indexed: None,
         })
     }
 
@@ -345,9 +354,16 @@ impl Engine {
             now,
             results,
         );
+        let end = write.head().audit_seq;
+        let text_due = match self.text_indexed {
+            None => true,
+            Some((at, upto)) => end.saturating_sub(upto) >= TEXT_BATCH || now - at >= TEXT_WAIT,
+        };
         let indexed = persisted.and_then(|done| {
             if housekeeping {
-                write.index_audit_text()?;
+                if text_due {
+                    write.index_audit_text()?;
+                }
                 write.prune_answers(now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS))?;
             }
             Ok(done)
@@ -355,6 +371,9 @@ impl Engine {
         let committed = indexed.and_then(|done| Ok((done, write.commit()?)));
         match committed {
             Ok(((outcomes, events), head)) => {
+                if housekeeping && text_due {
+                    self.text_indexed = Some((now, head.audit_seq));
+                }
                 self.last_at = head.last_at;
                 self.state.seq = head.event_seq;
                 for event in &events {
@@ -402,9 +421,9 @@ fn persist(
 ) -> Result<Persisted, StoreError> {
     let mut outcomes = Vec::with_capacity(results.len());
     let mut events = Vec::new();
-    // Plain heartbeats (nothing audited) share one event per transaction, carrying each
-    // agent's final value, so a fleet reporting in does not flood the event log.
-    let mut heartbeats: Vec<(usize, String)> = Vec::new();
+    // Plain heartbeats share one event per transaction, carrying each agent's last beat, so a
+    // fleet reporting in does not flood the event log.
+    let mut heartbeats: Vec<(usize, crate::model::Beat)> = Vec::new();
     let mut keyed: Vec<(usize, IdempotencyKey, u16)> = Vec::new();
     for result in results {
         let (reply, step) = match result {
@@ -421,10 +440,10 @@ fn persist(
         for change in &changes {
             write.put(change)?;
         }
-        if step.cause == HEARTBEAT && step.audits.is_empty() {
-            for change in &changes {
-                if let Change::Agent(a) = change {
-                    heartbeats.push((outcomes.len(), a.id.clone()));
+        if step.audits.is_empty() && changes.iter().all(|c| matches!(c, Change::Beat(_))) {
+            for change in changes {
+                if let Change::Beat(beat) = change {
+                    heartbeats.push((outcomes.len(), beat));
                 }
             }
             outcomes.push(Ok(Outcome {
@@ -456,13 +475,12 @@ fn persist(
         }));
     }
     if !heartbeats.is_empty() {
-        let mut ids: Vec<&String> = heartbeats.iter().map(|(_, id)| id).collect();
-        ids.sort();
-        ids.dedup();
-        let changes = ids
-            .into_iter()
-            .filter_map(|id| state.agents.get(id).cloned().map(Change::Agent))
-            .collect();
+        // The last beat of each agent, in agent order.
+        let mut last: std::collections::BTreeMap<&str, &crate::model::Beat> = Default::default();
+        for (_, beat) in &heartbeats {
+            last.insert(&beat.agent, beat);
+        }
+        let changes = last.into_values().cloned().map(Change::Beat).collect();
         let event = write.append_event(now, HEARTBEAT, changes)?;
         for (i, _) in &heartbeats {
             if let Some(Ok(outcome)) = outcomes.get_mut(*i) {

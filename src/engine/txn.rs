@@ -156,8 +156,22 @@ impl<'a> Txn<'a> {
             }
             Change::Audit(_) => unreachable!("audit records go through Txn::audit"),
             Change::Retire(_) => unreachable!("closed items leave through Txn::retire"),
+            Change::Beat(_) => unreachable!("heartbeats go through Txn::beat"),
         };
         self.undo.push(undo);
+        self.state.apply(&change);
+        self.changes.push(change);
+    }
+
+    /// A plain heartbeat: the agent's time and its task's lease, without rewriting either body.
+    pub fn beat(&mut self, beat: crate::model::Beat) {
+        let agent = self.state.agents.get(&beat.agent).cloned();
+        self.undo.push(Undo::Agent(beat.agent.clone(), agent));
+        if let Some((task, _)) = &beat.lease {
+            let old = self.state.tasks.get(task).cloned();
+            self.undo.push(Undo::Task(task.clone(), old));
+        }
+        let change = Change::Beat(beat);
         self.state.apply(&change);
         self.changes.push(change);
     }
@@ -260,5 +274,6 @@ fn change_key(change: &Change) -> (u8, &str) {
         Change::Domain(v) => (7, &v.name),
         Change::Audit(v) => (8, &v.id),
         Change::Retire(_) => (9, ""),
+        Change::Beat(v) => (10, &v.agent),
     }
 }

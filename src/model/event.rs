@@ -106,6 +106,19 @@ pub enum Change {
     Audit(AuditRecord),
     /// Closed items leaving the live set (the store keeps them).
     Retire(super::Retired),
+    /// An agent reported in: its heartbeat time and, while it runs a task, that task's lease.
+    /// Nothing else of either changed, so neither body is written again.
+    Beat(Beat),
+}
+
+/// A plain heartbeat, as small as it can travel and rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Beat {
+    pub agent: String,
+    pub at: Timestamp,
+    /// The task it runs and when that task's lease now expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<(String, Timestamp)>,
 }
 
 /// One command's effect, published after its transaction commits.

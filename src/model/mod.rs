@@ -18,7 +18,7 @@ pub mod task;
 pub use agent::{Agent, AgentStatus, Circuit};
 pub use approval::{Approval, ApprovalState, Category, Classification, Vote};
 pub use audit::{ActionType, AuditDetails, AuditDraft, AuditRecord, Retention, Via};
-pub use event::{Alert, AlertLevel, Change, Event};
+pub use event::{Alert, AlertLevel, Beat, Change, Event};
 pub use ids::{EntityKind, Ids};
 pub use incident::{Incident, IncidentSource, IncidentState, Severity, TimelineEntry};
 pub use live::{LiveWindow, Lived, Retired};

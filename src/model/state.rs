@@ -125,6 +125,16 @@ impl State {
                 }
             }
             Change::Retire(retired) => self.retire(retired),
+            Change::Beat(beat) => {
+                if let Some(agent) = self.agents.get_mut(&beat.agent) {
+                    agent.last_heartbeat = beat.at;
+                }
+                if let Some((task, expires)) = &beat.lease
+                    && let Some(task) = self.tasks.get_mut(task)
+                {
+                    task.lease_expires_at = Some(*expires);
+                }
+            }
         }
     }
 

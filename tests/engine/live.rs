@@ -164,3 +164,46 @@ fn a_closed_task_a_blocked_one_waits_on_stays() {
         "and after a restart"
     );
 }
+
+/// A plain heartbeat writes its time and its task's lease, not the two bodies; every read (a
+/// restart's load, a lookup) sees the latest of both.
+#[test]
+fn a_heartbeat_writes_a_beat_not_the_bodies() {
+    let (dir, mut engine) = fresh(Config::default());
+    let agent = register(&mut engine, "platform", "infra", &["k8s"]);
+    let task = submit(&mut engine, "platform", "infra", &["k8s"], vec![]);
+    engine.tick().unwrap();
+    assert_eq!(lease(&mut engine, &agent).as_deref(), Some(task.as_str()));
+    let body_before: String = rusqlite::Connection::open(dir.path().join("o.db"))
+        .unwrap()
+        .query_row("SELECT body FROM agents WHERE id = ?1", [&agent], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    advance(&engine, Duration::seconds(20));
+    let mut events = engine.subscribe();
+    heartbeat(&mut engine, &agent);
+    let event = events.try_recv().unwrap();
+    assert_eq!(event.cause, "agent.heartbeat");
+    let [Change::Beat(beat)] = event.changes.as_slice() else {
+        panic!("one beat, nothing else: {:?}", event.changes)
+    };
+    let now = engine.now();
+    let expires = now + engine.config().engine.lease_ttl;
+    assert_eq!(beat.agent, agent);
+    assert_eq!(beat.at, now);
+    assert_eq!(beat.lease, Some((task.clone(), expires)));
+    let conn = rusqlite::Connection::open(dir.path().join("o.db")).unwrap();
+    let body_after: String = conn
+        .query_row("SELECT body FROM agents WHERE id = ?1", [&agent], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(body_before, body_after, "the body is not written again");
+    drop(engine);
+    let engine = open(&dir.path().join("o.db"), Config::default());
+    assert_eq!(engine.state().agents[&agent].last_heartbeat, now);
+    assert_eq!(engine.state().tasks[&task].lease_expires_at, Some(expires));
+    let stored: opsdeck::model::Agent = engine.store().item(&agent).unwrap().unwrap();
+    assert_eq!(stored.last_heartbeat, now);
+}

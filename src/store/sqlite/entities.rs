@@ -14,6 +14,23 @@ use crate::store::{ClockMode, Head};
 /// Events kept for consoles that resume; older ones are trimmed.
 pub const EVENT_WINDOW: u64 = 5_000;
 
+/// An agent's body with its last plain heartbeat laid over it.
+pub(super) const AGENT_BODY: &str =
+    "CASE WHEN beat IS NULL THEN body ELSE json_set(body, '$.last_heartbeat', beat) END";
+/// A task's body with the lease its agent's last heartbeat extended.
+pub(super) const TASK_BODY: &str =
+    "CASE WHEN lease IS NULL THEN body ELSE json_set(body, '$.lease_expires_at', lease) END";
+
+/// What to select as `body` from a table: the stored body, with any column written since laid
+/// over it.
+pub(super) fn body_of(table: &str) -> &'static str {
+    match table {
+        "agents" => AGENT_BODY,
+        "tasks" => TASK_BODY,
+        _ => "body",
+    }
+}
+
 pub(super) fn json<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("model types always serialise")
 }
@@ -160,7 +177,8 @@ pub fn load_state(conn: &Connection, window: &LiveWindow) -> rusqlite::Result<St
         .map(|t| millis::format(&(t - window.horizon)))
         .unwrap_or_default();
     let mut state = State::default();
-    for (k, v) in rows(conn, "agents", "SELECT id, body FROM agents", [])? {
+    let agents = format!("SELECT id, {AGENT_BODY} FROM agents");
+    for (k, v) in rows(conn, "agents", &agents, [])? {
         state.agents.insert(k, v);
     }
     state.tasks = live(
@@ -221,10 +239,11 @@ fn live<T: DeserializeOwned>(
         .map(|s| format!("'{s}'"))
         .collect::<Vec<_>>()
         .join(", ");
+    let body = body_of(table);
     let sql = format!(
-        "SELECT id, body FROM {table} WHERE state IN ({list})
+        "SELECT id, {body} FROM {table} WHERE state IN ({list})
          UNION ALL
-         SELECT * FROM (SELECT id, body FROM {table} WHERE at >= ?1 AND state NOT IN ({list})
+         SELECT * FROM (SELECT id, {body} FROM {table} WHERE at >= ?1 AND state NOT IN ({list})
                         ORDER BY at DESC LIMIT ?2)"
     );
     Ok(
@@ -239,7 +258,8 @@ pub fn put(conn: &Connection, change: &Change) -> rusqlite::Result<()> {
         Change::Agent(a) => conn
             .prepare_cached(
                 "INSERT INTO agents(id, domain, body) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(id) DO UPDATE SET domain = excluded.domain, body = excluded.body",
+                 ON CONFLICT(id) DO UPDATE SET domain = excluded.domain, body = excluded.body,
+                     beat = NULL",
             )?
             .execute(params![a.id, a.domain, json(a)]),
         Change::Task(t) => conn
@@ -247,7 +267,8 @@ pub fn put(conn: &Connection, change: &Change) -> rusqlite::Result<()> {
                 "INSERT INTO tasks(id, state, domain, finished_at, at, body)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(id) DO UPDATE SET state = excluded.state,
-                     finished_at = excluded.finished_at, at = excluded.at, body = excluded.body",
+                     finished_at = excluded.finished_at, at = excluded.at, body = excluded.body,
+                     lease = NULL",
             )?
             .execute(params![
                 t.id,
@@ -267,6 +288,16 @@ pub fn put(conn: &Connection, change: &Change) -> rusqlite::Result<()> {
         Change::Audit(_) => Ok(0),
         // Closed items leave memory only: the store keeps them.
         Change::Retire(_) => Ok(0),
+        Change::Beat(beat) => {
+            conn.prepare_cached("UPDATE agents SET beat = ?2 WHERE id = ?1")?
+                .execute(params![beat.agent, millis::format(&beat.at)])?;
+            match &beat.lease {
+                Some((task, expires)) => conn
+                    .prepare_cached("UPDATE tasks SET lease = ?2 WHERE id = ?1")?
+                    .execute(params![task, millis::format(expires)]),
+                None => Ok(0),
+            }
+        }
     }
     .map(|_| ())
 }

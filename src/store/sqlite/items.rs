@@ -3,7 +3,7 @@
 use rusqlite::Connection;
 use rusqlite::types::Value;
 
-use super::entities::{decode, rows};
+use super::entities::{body_of, decode, rows};
 use crate::model::audit::millis;
 use crate::model::ids::natural_key;
 use crate::query::{Item, ItemKind, Listing};
@@ -34,7 +34,7 @@ pub fn list<T: Item>(conn: &Connection, listing: &Listing) -> rusqlite::Result<V
     {
         clauses.push(("domain", Value::Text(domain.clone())));
     }
-    let mut sql = format!("SELECT {key}, body FROM {name} WHERE 1");
+    let mut sql = format!("SELECT {key}, {} FROM {name} WHERE 1", body_of(name));
     for (i, (column, _)) in clauses.iter().enumerate() {
         sql.push_str(&format!(" AND {column}= ?{}", i + 1));
     }
@@ -57,8 +57,11 @@ pub fn list<T: Item>(conn: &Connection, listing: &Listing) -> rusqlite::Result<V
 pub fn by_id<T: Item>(conn: &Connection, id: &str) -> rusqlite::Result<Option<T>> {
     let (name, key) = table(T::KIND);
     let body: Option<String> = rusqlite::OptionalExtension::optional(
-        conn.prepare_cached(&format!("SELECT body FROM {name} WHERE {key} = ?1"))?
-            .query_row([id], |r| r.get(0)),
+        conn.prepare_cached(&format!(
+            "SELECT {} FROM {name} WHERE {key} = ?1",
+            body_of(name)
+        ))?
+        .query_row([id], |r| r.get(0)),
     )?;
     body.map(|b| decode(name, id, &b)).transpose()
 }

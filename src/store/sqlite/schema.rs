@@ -11,7 +11,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 const APPLICATION_ID: i64 = 0x4F50_5344;
 
 /// One SQL batch per schema version, in order (`health` builds its expected objects from them).
-pub(super) const MIGRATIONS: [&str; 5] = [
+pub(super) const MIGRATIONS: [&str; 6] = [
     r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE agents (id TEXT PRIMARY KEY, domain TEXT NOT NULL, body TEXT NOT NULL);
@@ -119,6 +119,12 @@ CREATE INDEX approvals_state_at ON approvals(state, at);
 CREATE INDEX approvals_at ON approvals(at);
 CREATE INDEX rollouts_state_at ON rollouts(state, at);
 CREATE INDEX rollouts_at ON rollouts(at);
+"#,
+    // A plain heartbeat writes its time (and its task's lease) into a column of its own rather
+    // than the whole body again; a read lays the column over the body (`entities::BODY_*`).
+    r#"
+ALTER TABLE agents ADD COLUMN beat TEXT;
+ALTER TABLE tasks ADD COLUMN lease TEXT;
 "#,
 ];
 
