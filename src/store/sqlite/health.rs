@@ -15,6 +15,44 @@ pub(super) fn quick_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     pragma_check(conn, "quick_check")
 }
 
+/// What identifies a store file's content without reading it: its device, inode, size and
+/// modification time. Any write to the file itself (a checkpoint, a migration, a stray `dd`)
+/// changes it; the write-ahead log's frames carry checksums of their own.
+pub(super) fn identity(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(format!(
+        "{} {} {} {}.{:09}",
+        m.dev(),
+        m.ino(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec()
+    ))
+}
+
+/// Beside the store: the identity of the file when `quick_check` last passed on it.
+fn checked_file(path: &std::path::Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".checked");
+    std::path::PathBuf::from(name)
+}
+
+/// `Some` when the file is as it was when its pages last passed `quick_check`.
+pub(super) fn checked_since_changed(path: &std::path::Path) -> Option<()> {
+    let now = identity(path)?;
+    let then = std::fs::read_to_string(checked_file(path)).ok()?;
+    (then.trim() == now).then_some(())
+}
+
+/// Remembers that the file, as `before` identified it, passed; a store that cannot write beside
+/// itself is simply checked again next time.
+pub(super) fn note_checked(path: &std::path::Path, before: &str) {
+    if identity(path).as_deref() == Some(before) {
+        let _ = std::fs::write(checked_file(path), format!("{before}\n"));
+    }
+}
+
 /// `PRAGMA integrity_check`: `quick_check` and every index against its table too. For `doctor`.
 pub(super) fn integrity_check(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     pragma_check(conn, "integrity_check")
@@ -107,5 +145,29 @@ mod tests {
             missing_objects(&conn).unwrap(),
             vec!["index audit_agent", "table alerts"]
         );
+    }
+}
+
+#[cfg(test)]
+mod checked_tests {
+    use super::*;
+
+    /// The pages are read once per change of the file: a second open of an unchanged file
+    /// skips the scan, and any write to the file brings it back.
+    #[test]
+    fn a_passing_check_holds_until_the_file_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(crate::store::Store::open(&path).unwrap());
+        // The open itself may have migrated (changing the file) after its check: open again.
+        drop(crate::store::Store::open(&path).unwrap());
+        assert_eq!(checked_since_changed(&path), Some(()));
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .set_len(std::fs::metadata(&path).unwrap().len() + 4096)
+            .unwrap();
+        assert_eq!(checked_since_changed(&path), None);
     }
 }

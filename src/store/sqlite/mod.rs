@@ -67,7 +67,22 @@ impl SqliteStore {
         let mut store = SqliteStore { conn, location };
         // Look before touching: a file that is not ours must be left exactly as it was.
         schema::check(&store.conn).map_err(|e| e.at(&store.location))?;
-        store.refuse_damage(health::quick_check, health::summary)?;
+        // Every page is read once after the file last changed, not at every open: a one-shot
+        // listing on a large store must not pay a scan of the whole file.
+        let unchanged = match &store.location {
+            Location::File(path) => health::checked_since_changed(path),
+            Location::Memory => None,
+        };
+        if unchanged.is_none() {
+            let before = match &store.location {
+                Location::File(path) => health::identity(path),
+                Location::Memory => None,
+            };
+            store.refuse_damage(health::quick_check, health::summary)?;
+            if let (Location::File(path), Some(before)) = (&store.location, before) {
+                health::note_checked(path, &before);
+            }
+        }
         store.configure()?;
         schema::migrate(&mut store.conn).map_err(|e| e.at(&store.location))?;
         store.refuse_damage(health::missing_objects, |names| {
@@ -106,10 +121,12 @@ impl SqliteStore {
         }
         // Checkpoints copy the log into the database and fsync it; a larger log (about 32 MB)
         // makes them rarer without weakening durability, which the log's own fsync provides.
+        // The writer's page cache is 8 MiB: it appends and updates what is live; searches read
+        // on connections of their own (`reader`), each with its own cache.
         self.conn
             .execute_batch(
                 "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=8000;
-                 PRAGMA cache_size=-32768;",
+                 PRAGMA cache_size=-8192;",
             )
             .map_err(map)?;
         Ok(())

@@ -14,7 +14,7 @@ use crate::query::{AuditFilter, Item, Listing};
 use crate::store::{Location, StoreError};
 
 /// Idle connections kept for the next read; more are opened while many read at once.
-const KEPT: usize = 4;
+const KEPT: usize = 2;
 
 pub struct SqliteReader {
     path: PathBuf,
@@ -42,7 +42,7 @@ impl SqliteReader {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(map)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(map)?;
-        conn.execute_batch("PRAGMA cache_size=-16384;")
+        conn.execute_batch("PRAGMA cache_size=-8192;")
             .map_err(map)?;
         Ok(conn)
     }
