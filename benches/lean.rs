@@ -422,13 +422,21 @@ fn main() {
     if !sqlite3 {
         eprintln!("sqlite3 is missing (apt-get install sqlite3): no floor column");
     }
+    // `cargo bench --bench lean -- decisions` runs only the round trips beside readers.
+    let only_decisions = std::env::args().any(|a| a == "decisions");
     let mut rows = Vec::new();
     for hours in [1, 24, 72] {
+        if only_decisions {
+            demo_store(&dir, 72);
+            break;
+        }
         let path = demo_store(&dir, hours);
         rows.push(measure(&format!("demo {hours} h"), &path, &home, sqlite3));
     }
-    let fleet = fleet_store(&dir);
-    rows.push(measure("5,000 agents, 30,000 done", &fleet, &home, sqlite3));
+    if !only_decisions {
+        let fleet = fleet_store(&dir);
+        rows.push(measure("5,000 agents, 30,000 done", &fleet, &home, sqlite3));
+    }
 
     println!(
         "{:<26} {:>9} {:>12} {:>12} {:>18} {:>18} {:>12}",
@@ -475,6 +483,9 @@ fn main() {
         "target p99 with readers ≤ 1.5× alone: {}",
         verdict(busy.1 <= 1.5 * alone.1)
     );
+    if only_decisions {
+        return;
+    }
     println!(
         "target first frame ≤ 50 ms at every size: {}",
         verdict(rows.iter().all(|r| r.first_frame_ms <= 50.0))

@@ -74,6 +74,9 @@ pub struct Orchestrator {
     halt: watch::Receiver<Option<String>>,
     /// Connections of their own for searches, counts and listings; `None` in memory.
     reader: Option<Reader>,
+    /// Reads running at once: one core fewer than the machine has, so a storm of searches
+    /// queues among itself and leaves the writer a core.
+    read_slots: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// Opens the engine on its store, the first time a request needs it.
@@ -207,6 +210,7 @@ impl Orchestrator {
             notices,
             halt,
             reader,
+            read_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(reads_at_once())),
         }
     }
 
@@ -365,6 +369,13 @@ fn backfill(engine: &mut Engine, sim: &mut Sim) {
         Err(e) => tracing::error!("demo backfill failed: {e}"),
     }
     engine.set_clock(crate::engine::Clock::System);
+}
+
+fn reads_at_once() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get().saturating_sub(1))
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// Answers requests and runs the clock until asked to stop, every handle is gone, or the

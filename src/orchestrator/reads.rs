@@ -64,9 +64,19 @@ impl Orchestrator {
     ) -> Result<T, OrchestratorError> {
         if let Some(reader) = self.reader.clone() {
             let now = self.frozen_at.unwrap_or_else(|| truncate(Utc::now()));
-            return tokio::task::spawn_blocking(move || read(Source::Reader(&reader), now))
+            let slot = self
+                .read_slots
+                .clone()
+                .acquire_owned()
                 .await
                 .map_err(|_| OrchestratorError::Stopped)?;
+            return tokio::task::spawn_blocking(move || {
+                let answer = read(Source::Reader(&reader), now);
+                drop(slot);
+                answer
+            })
+            .await
+            .map_err(|_| OrchestratorError::Stopped)?;
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job = Box::new(move |engine: &Engine| {
