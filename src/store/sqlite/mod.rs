@@ -67,27 +67,30 @@ impl SqliteStore {
         let mut store = SqliteStore { conn, location };
         // Look before touching: a file that is not ours must be left exactly as it was.
         schema::check(&store.conn).map_err(|e| e.at(&store.location))?;
-        // Every page is read once after the file last changed, not at every open: a one-shot
-        // listing on a large store must not pay a scan of the whole file.
-        let unchanged = match &store.location {
-            Location::File(path) => health::checked_since_changed(path),
-            Location::Memory => None,
+        // Every page is read, and every table and index looked for, once after the file last
+        // changed, not at every open: a one-shot listing on a large store must not pay a scan
+        // of the whole file. What passed is remembered beside the file, as it was before the
+        // checks (a migration here changes it, and the next open checks again).
+        let (unchanged, before) = match &store.location {
+            Location::File(path) => (
+                health::checked_since_changed(path).is_some(),
+                health::identity(path),
+            ),
+            Location::Memory => (false, None),
         };
-        if unchanged.is_none() {
-            let before = match &store.location {
-                Location::File(path) => health::identity(path),
-                Location::Memory => None,
-            };
+        if !unchanged {
             store.refuse_damage(health::quick_check, health::summary)?;
+        }
+        store.configure()?;
+        schema::migrate(&mut store.conn).map_err(|e| e.at(&store.location))?;
+        if !unchanged {
+            store.refuse_damage(health::missing_objects, |names| {
+                format!("it lacks {}", names.join(", "))
+            })?;
             if let (Location::File(path), Some(before)) = (&store.location, before) {
                 health::note_checked(path, &before);
             }
         }
-        store.configure()?;
-        schema::migrate(&mut store.conn).map_err(|e| e.at(&store.location))?;
-        store.refuse_damage(health::missing_objects, |names| {
-            format!("it lacks {}", names.join(", "))
-        })?;
         Ok(store)
     }
 
