@@ -170,7 +170,11 @@ impl Link {
     pub fn now(&self) -> Timestamp {
         match self {
             Link::Embedded(e) => e.now(),
-            Link::Remote(_) => crate::model::truncate(chrono::Utc::now()),
+            // A server on a simulated store says where its time stands still.
+            Link::Remote(r) => r
+                .info()
+                .frozen_at
+                .unwrap_or_else(|| crate::model::truncate(chrono::Utc::now())),
         }
     }
 
