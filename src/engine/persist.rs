@@ -50,7 +50,10 @@ pub(super) fn persist(
         for change in &changes {
             write.put(change)?;
         }
-        if step.audits.is_empty() && changes.iter().all(|c| matches!(c, Change::Beat(_))) {
+        // Only beats: one shared event. A step with no change at all is no heartbeat.
+        let only_beats =
+            !changes.is_empty() && changes.iter().all(|c| matches!(c, Change::Beat(_)));
+        if step.audits.is_empty() && only_beats {
             for change in changes {
                 if let Change::Beat(beat) = change {
                     heartbeats.push((outcomes.len(), beat));
