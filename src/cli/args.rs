@@ -89,7 +89,7 @@ pub enum Format {
 }
 
 /// What a listing takes: the store is read by index, so history is there too.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct ListArgs {
     /// Only items in this state (e.g. tasks: queued, running, failed; incidents: open,
     /// resolved; approvals: pending, approved)

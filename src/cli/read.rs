@@ -12,18 +12,16 @@ use crate::query::{Item, Listing};
 /// The items a listing asks for, and the orchestrator's now (for ages).
 pub(super) fn list<T: Item>(
     ctx: &Context,
-    state: Option<&str>,
-    args: Option<&ListArgs>,
-    domain: Option<&str>,
+    args: &ListArgs,
 ) -> Result<(Vec<T>, Timestamp), CliError> {
     let (items, now, limit) = ctx.with_link(|link| async move {
         let now = link.now();
         let listing = Listing::new(
             T::KIND,
-            state,
-            args.and_then(|a| a.since.as_deref()),
-            domain,
-            args.and_then(|a| a.limit),
+            args.state.as_deref(),
+            args.since.as_deref(),
+            args.domain.as_deref(),
+            args.limit,
             now,
         )
         .map_err(crate::link::LinkError::Invalid)?;
@@ -41,17 +39,12 @@ pub(super) fn list<T: Item>(
     Ok((items, now))
 }
 
-fn listed<T: Item>(ctx: &Context, args: &ListArgs) -> Result<(Vec<T>, Timestamp), CliError> {
-    list(
-        ctx,
-        args.state.as_deref(),
-        Some(args),
-        args.domain.as_deref(),
-    )
-}
-
 pub fn agents(ctx: &Context, domain: Option<&str>) -> Result<(), CliError> {
-    let (agents, at) = list::<Agent>(ctx, None, None, domain)?;
+    let args = ListArgs {
+        domain: domain.map(str::to_string),
+        ..ListArgs::default()
+    };
+    let (agents, at) = list::<Agent>(ctx, &args)?;
     emit_list(ctx.format(), &agents, || Rows {
         headers: &[
             "ID",
@@ -90,7 +83,7 @@ pub fn agents(ctx: &Context, domain: Option<&str>) -> Result<(), CliError> {
 }
 
 pub fn queues(ctx: &Context) -> Result<(), CliError> {
-    let (queues, _) = list::<Queue>(ctx, None, None, None)?;
+    let (queues, _) = list::<Queue>(ctx, &ListArgs::default())?;
     emit_list(ctx.format(), &queues, || Rows {
         headers: &[
             "NAME", "DEPTH", "BLOCKED", "OLDEST", "IN/MIN", "OUT/MIN", "WAIT P50", "WAIT P95",
@@ -114,7 +107,7 @@ pub fn queues(ctx: &Context) -> Result<(), CliError> {
 }
 
 pub fn incidents(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
-    let (mut items, at) = listed::<Incident>(ctx, args)?;
+    let (mut items, at) = list::<Incident>(ctx, args)?;
     // Newest first, as the help says: the incident just opened is the one to look at.
     items.sort_by_key(|i| std::cmp::Reverse(i.opened_at));
     emit_list(ctx.format(), &items, || Rows {
@@ -141,7 +134,7 @@ pub fn incidents(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
 }
 
 pub fn approvals(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
-    let (items, at) = listed::<Approval>(ctx, args)?;
+    let (items, at) = list::<Approval>(ctx, args)?;
     emit_list(ctx.format(), &items, || Rows {
         headers: &[
             "ID", "STATE", "LEVEL", "CATEGORY", "DOMAIN", "CLASS", "QUORUM", "AGE", "EXPIRES",
@@ -173,7 +166,7 @@ pub fn approvals(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
 }
 
 pub fn rollouts(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
-    let (rollouts, _) = listed::<Rollout>(ctx, args)?;
+    let (rollouts, _) = list::<Rollout>(ctx, args)?;
     emit_list(ctx.format(), &rollouts, || Rows {
         headers: &[
             "ID",

@@ -5,17 +5,11 @@ use super::context::Context;
 use super::error::CliError;
 use super::output::{Rows, emit_lines, emit_list, span, truncate};
 use super::read::list;
-use crate::link::{Link, LinkError};
-use crate::model::{Agent, Approval, Incident, Queue, Rollout, Task};
-use crate::query::{Item, ItemKind};
+use crate::model::Task;
+use crate::query::ItemKind;
 
 pub fn tasks(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
-    let (tasks, at) = list::<Task>(
-        ctx,
-        args.state.as_deref(),
-        Some(args),
-        args.domain.as_deref(),
-    )?;
+    let (tasks, at) = list::<Task>(ctx, args)?;
     emit_list(ctx.format(), &tasks, || Rows {
         headers: &[
             "ID", "STATE", "DOMAIN", "TEAM", "PRI", "AGENT", "TRIES", "AGE", "FINISHED", "TITLE",
@@ -42,26 +36,6 @@ pub fn tasks(ctx: &Context, args: &ListArgs) -> Result<(), CliError> {
     })
 }
 
-async fn one<T: Item>(link: &Link, id: &str) -> Result<Option<serde_json::Value>, LinkError> {
-    let item = link.item::<T>(id).await?;
-    Ok(item.and_then(|i| serde_json::to_value(i).ok()))
-}
-
-async fn find(
-    link: &Link,
-    kind: ItemKind,
-    id: &str,
-) -> Result<Option<serde_json::Value>, LinkError> {
-    match kind {
-        ItemKind::Agents => one::<Agent>(link, id).await,
-        ItemKind::Queues => one::<Queue>(link, id).await,
-        ItemKind::Tasks => one::<Task>(link, id).await,
-        ItemKind::Incidents => one::<Incident>(link, id).await,
-        ItemKind::Approvals => one::<Approval>(link, id).await,
-        ItemKind::Rollouts => one::<Rollout>(link, id).await,
-    }
-}
-
 /// One item by id: its kind from the id's prefix (an agent or a queue by name otherwise).
 pub fn show(ctx: &Context, id: &str) -> Result<(), CliError> {
     let kinds = match ItemKind::of_id(id) {
@@ -71,7 +45,7 @@ pub fn show(ctx: &Context, id: &str) -> Result<(), CliError> {
     let wanted = id.to_string();
     let found = ctx.with_link(|link| async move {
         for kind in kinds {
-            if let Some(value) = find(&link, kind, &wanted).await? {
+            if let Some(value) = link.item_json(kind, &wanted).await? {
                 return Ok(Some(value));
             }
         }

@@ -7,7 +7,7 @@ use crate::model::{AuditRecord, Snapshot};
 use crate::orchestrator::Orchestrator;
 use crate::orchestrator::follow;
 use crate::protocol::{Actor, Command, Outcome};
-use crate::query::{Item, Listing};
+use crate::query::{Item, ItemKind, Listing};
 
 pub struct EmbeddedOptions {
     pub actor: Actor,
@@ -83,8 +83,12 @@ impl Embedded {
         Ok(self.orchestrator.list(listing).await?)
     }
 
-    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, LinkError> {
-        Ok(self.orchestrator.item(id).await?)
+    pub async fn item_json(
+        &self,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, LinkError> {
+        Ok(self.orchestrator.item_json(kind, id).await?)
     }
 
     pub fn now(&self) -> crate::model::Timestamp {

@@ -16,7 +16,7 @@ pub use remote::{Remote, backoff};
 use crate::model::{AuditRecord, Event, Snapshot, Timestamp};
 use crate::orchestrator::OrchestratorError;
 use crate::protocol::{Command, Failure, Outcome};
-use crate::query::{Item, Listing};
+use crate::query::{Item, ItemKind, Listing};
 
 /// What arrives on a subscription.
 #[derive(Debug, Clone, PartialEq)]
@@ -158,11 +158,15 @@ impl Link {
         }
     }
 
-    /// One item by id, wherever it is in its life; `None` when there is none.
-    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, LinkError> {
+    /// One item of `kind` by id, wherever it is in its life, as JSON; `None` when there is none.
+    pub async fn item_json(
+        &self,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, LinkError> {
         match self {
-            Link::Embedded(e) => e.item(id).await,
-            Link::Remote(r) => r.item(id).await,
+            Link::Embedded(e) => e.item_json(kind, id).await,
+            Link::Remote(r) => r.item_json(kind, id).await,
         }
     }
 

@@ -19,7 +19,7 @@ use crate::model::{AuditRecord, EntityKind, Event, Snapshot};
 use crate::orchestrator::follow;
 use crate::protocol::{self, Problem};
 use crate::protocol::{Command, Outcome};
-use crate::query::{Item, Listing};
+use crate::query::{Item, ItemKind, Listing};
 
 /// A request that takes longer than this is treated as lost (and retried with its key).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -172,12 +172,16 @@ impl Remote {
     }
 
     /// `GET /v1/items/{kind}/{id}`: a 404 is no such item.
-    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, LinkError> {
+    pub async fn item_json(
+        &self,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<Option<serde_json::Value>, LinkError> {
         let mut url = self.base.clone();
         url.path_segments_mut()
             .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base)))?
             .pop_if_empty()
-            .extend(["v1", "items", T::KIND.as_str(), id]);
+            .extend(["v1", "items", kind.as_str(), id]);
         let response = self
             .request(Method::GET, url)
             .send()

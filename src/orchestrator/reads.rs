@@ -6,8 +6,12 @@ use chrono::Utc;
 
 use super::{Orchestrator, OrchestratorError, Request};
 use crate::engine::Engine;
-use crate::model::{AuditRecord, Timestamp, truncate};
-use crate::query::{Item, Listing};
+use serde_json::Value;
+
+use crate::model::{
+    Agent, Approval, AuditRecord, Incident, Queue, Rollout, Task, Timestamp, truncate,
+};
+use crate::query::{Item, ItemKind, Listing};
 use crate::store::{Reader, Store, StoreError};
 
 /// Where a read runs: a read connection, or the engine's own.
@@ -63,7 +67,7 @@ impl Orchestrator {
         read: impl FnOnce(Source<'_>, Timestamp) -> Result<T, OrchestratorError> + Send + 'static,
     ) -> Result<T, OrchestratorError> {
         if let Some(reader) = self.reader.clone() {
-            let now = self.frozen_at.unwrap_or_else(|| truncate(Utc::now()));
+            let now = self.now();
             let slot = self
                 .read_slots
                 .clone()
@@ -126,10 +130,45 @@ impl Orchestrator {
             .await
     }
 
-    /// One item by id, wherever it is in its life.
-    pub async fn item<T: Item>(&self, id: &str) -> Result<Option<T>, OrchestratorError> {
+    /// Items of the listing's kind as JSON, whatever the kind (the one place a kind read from a
+    /// path or a command meets its type).
+    pub async fn list_json(&self, listing: Listing) -> Result<Value, OrchestratorError> {
+        fn json<T: Item>(items: Vec<T>) -> Value {
+            serde_json::to_value(items).expect("model types always serialise")
+        }
+        Ok(match listing.kind {
+            ItemKind::Agents => json(self.list::<Agent>(listing).await?),
+            ItemKind::Queues => json(self.list::<Queue>(listing).await?),
+            ItemKind::Tasks => json(self.list::<Task>(listing).await?),
+            ItemKind::Incidents => json(self.list::<Incident>(listing).await?),
+            ItemKind::Approvals => json(self.list::<Approval>(listing).await?),
+            ItemKind::Rollouts => json(self.list::<Rollout>(listing).await?),
+        })
+    }
+
+    /// One item of `kind` by id, wherever it is in its life, as JSON.
+    pub async fn item_json(
+        &self,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<Option<Value>, OrchestratorError> {
+        fn json<T: Item>(source: &Source<'_>, id: &str) -> Result<Option<Value>, StoreError> {
+            Ok(source
+                .item::<T>(id)?
+                .map(|item| serde_json::to_value(item).expect("model types always serialise")))
+        }
         let id = id.to_string();
-        self.read(move |source, _| Ok(source.item::<T>(&id)?)).await
+        self.read(move |source, _| {
+            Ok(match kind {
+                ItemKind::Agents => json::<Agent>(&source, &id)?,
+                ItemKind::Queues => json::<Queue>(&source, &id)?,
+                ItemKind::Tasks => json::<Task>(&source, &id)?,
+                ItemKind::Incidents => json::<Incident>(&source, &id)?,
+                ItemKind::Approvals => json::<Approval>(&source, &id)?,
+                ItemKind::Rollouts => json::<Rollout>(&source, &id)?,
+            })
+        })
+        .await
     }
 
     /// The orchestrator's time (a frozen store's end, else the wall clock).

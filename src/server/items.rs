@@ -11,24 +11,11 @@ use serde_json::Value;
 use super::auth::Operator;
 use super::problem::ApiError;
 use super::state::AppState;
-use crate::model::{Agent, Approval, Incident, Queue, Rollout, Task};
 use crate::protocol::{ItemParams, Problem};
-use crate::query::{Item, ItemKind, Listing};
+use crate::query::{ItemKind, Listing};
 
 fn kind(name: &str) -> Result<ItemKind, ApiError> {
     ItemKind::parse(name).map_err(ApiError::not_found)
-}
-
-async fn list<T: Item>(state: &AppState, listing: Listing) -> Result<Value, ApiError> {
-    let items = state.orchestrator.list::<T>(listing).await?;
-    serde_json::to_value(items).map_err(|e| ApiError::bad_request(e.to_string()))
-}
-
-async fn one<T: Item>(state: &AppState, id: &str) -> Result<Option<Value>, ApiError> {
-    let item = state.orchestrator.item::<T>(id).await?;
-    item.map(serde_json::to_value)
-        .transpose()
-        .map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 /// Items of one kind (agents, queues, tasks, incidents, approvals, rollouts), newest first.
@@ -51,15 +38,7 @@ pub async fn items(
         state.orchestrator.now(),
     )
     .map_err(ApiError::bad_request)?;
-    let value = match kind {
-        ItemKind::Agents => list::<Agent>(&state, listing).await?,
-        ItemKind::Queues => list::<Queue>(&state, listing).await?,
-        ItemKind::Tasks => list::<Task>(&state, listing).await?,
-        ItemKind::Incidents => list::<Incident>(&state, listing).await?,
-        ItemKind::Approvals => list::<Approval>(&state, listing).await?,
-        ItemKind::Rollouts => list::<Rollout>(&state, listing).await?,
-    };
-    Ok(Json(value))
+    Ok(Json(state.orchestrator.list_json(listing).await?))
 }
 
 /// One item by id, wherever it is in its life.
@@ -70,14 +49,7 @@ pub async fn item(
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Value>, ApiError> {
     let kind = kind(&name)?;
-    let found = match kind {
-        ItemKind::Agents => one::<Agent>(&state, &id).await?,
-        ItemKind::Queues => one::<Queue>(&state, &id).await?,
-        ItemKind::Tasks => one::<Task>(&state, &id).await?,
-        ItemKind::Incidents => one::<Incident>(&state, &id).await?,
-        ItemKind::Approvals => one::<Approval>(&state, &id).await?,
-        ItemKind::Rollouts => one::<Rollout>(&state, &id).await?,
-    };
+    let found = state.orchestrator.item_json(kind, &id).await?;
     found.map(Json).ok_or_else(|| {
         let id: String = id.chars().take(80).collect();
         ApiError::not_found(format!(

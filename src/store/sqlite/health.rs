@@ -38,11 +38,9 @@ fn checked_file(path: &std::path::Path) -> std::path::PathBuf {
     std::path::PathBuf::from(name)
 }
 
-/// `Some` when the file is as it was when its pages last passed `quick_check`.
-pub(super) fn checked_since_changed(path: &std::path::Path) -> Option<()> {
-    let now = identity(path)?;
-    let then = std::fs::read_to_string(checked_file(path)).ok()?;
-    (then.trim() == now).then_some(())
+/// Whether the file, as `now` identifies it, is as it was when its checks last passed.
+pub(super) fn checked_since_changed(path: &std::path::Path, now: &str) -> bool {
+    std::fs::read_to_string(checked_file(path)).is_ok_and(|then| then.trim() == now)
 }
 
 /// Remembers that the file, as `before` identified it, passed; a store that cannot write beside
@@ -161,13 +159,13 @@ mod checked_tests {
         drop(crate::store::Store::open(&path).unwrap());
         // The open itself may have migrated (changing the file) after its check: open again.
         drop(crate::store::Store::open(&path).unwrap());
-        assert_eq!(checked_since_changed(&path), Some(()));
+        assert!(checked_since_changed(&path, &identity(&path).unwrap()));
         std::fs::OpenOptions::new()
             .append(true)
             .open(&path)
             .unwrap()
             .set_len(std::fs::metadata(&path).unwrap().len() + 4096)
             .unwrap();
-        assert_eq!(checked_since_changed(&path), None);
+        assert!(!checked_since_changed(&path, &identity(&path).unwrap()));
     }
 }

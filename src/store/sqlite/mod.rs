@@ -72,10 +72,13 @@ impl SqliteStore {
         // of the whole file. What passed is remembered beside the file, as it was before the
         // checks (a migration here changes it, and the next open checks again).
         let (unchanged, before) = match &store.location {
-            Location::File(path) => (
-                health::checked_since_changed(path).is_some(),
-                health::identity(path),
-            ),
+            Location::File(path) => {
+                let before = health::identity(path);
+                let unchanged = before
+                    .as_deref()
+                    .is_some_and(|id| health::checked_since_changed(path, id));
+                (unchanged, before)
+            }
             Location::Memory => (false, None),
         };
         if !unchanged {
@@ -267,15 +270,8 @@ impl SqliteStore {
         before_seq: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        self.catch_up_text_index(filter);
         search::search(&self.conn, filter, before_seq, limit)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
-    }
-
-    /// Records written since the last catch-up become searchable before a text query runs. On a
-    /// read-only store the query runs over what is already indexed.
-    fn catch_up_text_index(&self, filter: &AuditFilter) {
-        catch_up_text_index(&self.conn, filter);
     }
 
     /// A reader of its own on the same file (`None` in memory: nothing else can see it).
@@ -288,7 +284,6 @@ impl SqliteStore {
 
     /// How many records match, exactly up to `cap` (then `(cap, true)`: "cap+").
     pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
-        self.catch_up_text_index(filter);
         search::count(&self.conn, filter, cap)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
@@ -299,7 +294,6 @@ impl SqliteStore {
         filter: &AuditFilter,
         visit: &mut dyn FnMut(AuditRecord) -> bool,
     ) -> Result<(), StoreError> {
-        self.catch_up_text_index(filter);
         search::each_matching(&self.conn, filter, visit)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
@@ -323,20 +317,5 @@ impl SqliteStore {
     /// visitor returns false.
     pub fn each_audit(&self, visit: &mut dyn FnMut(AuditRecord) -> bool) -> Result<(), StoreError> {
         read::each(&self.conn, visit, &self.location)
-    }
-}
-
-/// Records written since the last catch-up become searchable before a text query runs. On a
-/// read-only store the query runs over what is already indexed.
-fn catch_up_text_index(conn: &Connection, filter: &AuditFilter) {
-    if !filter.has_text() {
-        return;
-    }
-    let caught_up = conn.unchecked_transaction().and_then(|tx| {
-        write::index_pending(&tx)?;
-        tx.commit()
-    });
-    if let Err(e) = caught_up {
-        tracing::warn!("full-text index not caught up: {e}");
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
-use super::{catch_up_text_index, items, read, search};
+use super::{items, read, search};
 use crate::model::AuditRecord;
 use crate::query::{AuditFilter, Item, Listing};
 use crate::store::{Location, StoreError};
@@ -75,17 +75,11 @@ impl SqliteReader {
         before_seq: Option<u64>,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        self.with(|conn| {
-            catch_up_text_index(conn, filter);
-            search::search(conn, filter, before_seq, limit)
-        })
+        self.with(|conn| search::search(conn, filter, before_seq, limit))
     }
 
     pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
-        self.with(|conn| {
-            catch_up_text_index(conn, filter);
-            search::count(conn, filter, cap)
-        })
+        self.with(|conn| search::count(conn, filter, cap))
     }
 
     pub fn each_audit_matching(
@@ -93,10 +87,7 @@ impl SqliteReader {
         filter: &AuditFilter,
         visit: &mut dyn FnMut(AuditRecord) -> bool,
     ) -> Result<(), StoreError> {
-        self.with(|conn| {
-            catch_up_text_index(conn, filter);
-            search::each_matching(conn, filter, visit)
-        })
+        self.with(|conn| search::each_matching(conn, filter, visit))
     }
 
     pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {

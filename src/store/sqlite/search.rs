@@ -184,6 +184,7 @@ pub fn search(
     before_seq: Option<u64>,
     limit: usize,
 ) -> rusqlite::Result<Vec<AuditRecord>> {
+    catch_up_text_index(conn, filter);
     let mut plan = plan(conn, filter)?;
     if let Some(before) = before_seq {
         plan.and(&format!("{} < ?", plan.order), before as i64);
@@ -204,6 +205,7 @@ pub fn search(
 
 /// How many records match, exactly up to `cap`; `(cap, true)` means "more than that".
 pub fn count(conn: &Connection, filter: &AuditFilter, cap: u64) -> rusqlite::Result<(u64, bool)> {
+    catch_up_text_index(conn, filter);
     let plan = plan(conn, filter)?;
     let sql = format!(
         "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {})",
@@ -221,6 +223,7 @@ pub fn each_matching(
     filter: &AuditFilter,
     visit: &mut dyn FnMut(AuditRecord) -> bool,
 ) -> rusqlite::Result<()> {
+    catch_up_text_index(conn, filter);
     let plan = plan(conn, filter)?;
     let sql = format!(
         "SELECT {QUALIFIED} FROM {} ORDER BY {}",
@@ -234,4 +237,19 @@ pub fn each_matching(
         }
     }
     Ok(())
+}
+
+/// Records written since the last catch-up become searchable before a text query runs. On a
+/// read-only store the query runs over what is already indexed.
+fn catch_up_text_index(conn: &Connection, filter: &AuditFilter) {
+    if !filter.has_text() {
+        return;
+    }
+    let caught_up = conn.unchecked_transaction().and_then(|tx| {
+        super::write::index_pending(&tx)?;
+        tx.commit()
+    });
+    if let Err(e) = caught_up {
+        tracing::warn!("full-text index not caught up: {e}");
+    }
 }
