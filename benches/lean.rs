@@ -7,7 +7,8 @@
 //! `h1.db`, `h24.db` and `h72.db` (`opsdeck demo run --seed 7 --duration 72h`); without it they
 //! are made in a temporary directory (the 72 h store takes minutes).
 //! Targets: first complete frame ≤ 50 ms, `approvals --state pending` ≤ 20 ms as a process,
-//! snapshot bytes independent of the finished-task count.
+//! snapshot bytes independent of the finished-task count. Decisions beside readers:
+//! `benches/readers.rs`.
 
 #[path = "../tests/support/pty.rs"]
 mod pty;
@@ -281,136 +282,6 @@ fn measure(name: &str, path: &Path, home: &Path, sqlite3: bool) -> Row {
     }
 }
 
-const NOTES: usize = 300;
-const READERS: usize = 4;
-const TOKEN: &str = "opsd_bench_enterprise";
-
-/// Incident notes through `opsdeck serve` on `path` (a copy), one after another, timed from send
-/// to the answer's last byte: alone, then while READERS clients loop audit searches and counts.
-fn decisions_beside_readers(path: &Path, dir: &Path) -> [(f64, f64); 2] {
-    use opsdeck::config::server::{OperatorToken, token_hash};
-    use serde_json::{Value, json};
-    let copy = dir.join("served.db");
-    std::fs::copy(path, &copy).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async move {
-        let engine = Engine::open(
-            Store::open(&copy).unwrap(),
-            Config::default(),
-            Clock::System,
-            None,
-        )
-        .unwrap();
-        let config = opsdeck::server::ServerConfig {
-            operators: vec![OperatorToken {
-                name: "bench".into(),
-                role: opsdeck::authority::Role::Enterprise,
-                token_sha256: token_hash(TOKEN),
-            }],
-            // The bench times round trips, not the rate limit a person's token has.
-            operator_rate_per_minute: 1_000_000,
-            operator_burst: 1_000_000,
-            ..Default::default()
-        };
-        let server = opsdeck::server::Server::start(
-            opsdeck::orchestrator::Orchestrator::start(engine, None),
-            &config,
-            "127.0.0.1:0",
-            None,
-        )
-        .await
-        .unwrap();
-        let base = server.url();
-        let http = reqwest::Client::new();
-        let post = |path: String, body: Value| {
-            let http = http.clone();
-            let url = format!("{base}{path}");
-            async move {
-                let answer = http
-                    .post(url)
-                    .bearer_auth(TOKEN)
-                    .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                let status = answer.status();
-                let body: Value = answer.json().await.unwrap();
-                assert!(status.is_success(), "{status} {body}");
-                body
-            }
-        };
-        let declared = post(
-            "/v1/incidents".into(),
-            json!({"severity": "SEV4", "title": "bench: notes", "domain": "platform"}),
-        )
-        .await;
-        let id = declared["reply"]["value"]["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        let version = declared["reply"]["value"]["version"].as_u64().unwrap();
-        let round = |start_version: u64| {
-            let id = id.clone();
-
-            async move {
-                let mut version = start_version;
-                let mut took = Vec::with_capacity(NOTES);
-                for _ in 0..NOTES {
-                    let sent = Instant::now();
-                    let body = post(
-                        format!("/v1/incidents/{id}/actions"),
-                        json!({"action": "note", "note": "bench", "version": version}),
-                    )
-                    .await;
-                    took.push(sent.elapsed().as_secs_f64() * 1000.0);
-                    version = body["reply"]["value"]["version"].as_u64().unwrap();
-                }
-                took.sort_by(f64::total_cmp);
-                let p99 = took[(took.len() * 99).div_ceil(100) - 1];
-                ((took[took.len() / 2], p99), version)
-            }
-        };
-        let (alone, version) = round(version).await;
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let mut readers = Vec::new();
-        for i in 0..READERS {
-            let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
-            readers.push(tokio::spawn(async move {
-                let queries = ["type:decision", "domain:platform", "completed", "since:2h"];
-                let mut n = 0u64;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    let q = queries[(i + n as usize) % queries.len()];
-                    for path in ["/v1/audit/count", "/v1/audit"] {
-                        let _ = http
-                            .get(format!("{base}{path}"))
-                            .query(&[("q", q)])
-                            .bearer_auth(TOKEN)
-                            .send()
-                            .await
-                            .and_then(|r| r.error_for_status())
-                            .map(|r| r.bytes());
-                    }
-                    n += 1;
-                }
-                n
-            }));
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let (busy, _) = round(version).await;
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        for r in readers {
-            let _ = r.await;
-        }
-        server.stop().await;
-        [alone, busy]
-    })
-}
-
 fn main() {
     let temp = tempfile::tempdir().unwrap();
     let dir = std::env::var_os("OPSDECK_LEAN_DIR")
@@ -422,21 +293,13 @@ fn main() {
     if !sqlite3 {
         eprintln!("sqlite3 is missing (apt-get install sqlite3): no floor column");
     }
-    // `cargo bench --bench lean -- decisions` runs only the round trips beside readers.
-    let only_decisions = std::env::args().any(|a| a == "decisions");
     let mut rows = Vec::new();
     for hours in [1, 24, 72] {
-        if only_decisions {
-            demo_store(&dir, 72);
-            break;
-        }
         let path = demo_store(&dir, hours);
         rows.push(measure(&format!("demo {hours} h"), &path, &home, sqlite3));
     }
-    if !only_decisions {
-        let fleet = fleet_store(&dir);
-        rows.push(measure("5,000 agents, 30,000 done", &fleet, &home, sqlite3));
-    }
+    let fleet = fleet_store(&dir);
+    rows.push(measure("5,000 agents, 30,000 done", &fleet, &home, sqlite3));
 
     println!(
         "{:<26} {:>9} {:>12} {:>12} {:>18} {:>18} {:>12}",
@@ -462,30 +325,7 @@ fn main() {
             r.first_frame_ms
         );
     }
-    let records: i64 = rusqlite::Connection::open(dir.join("h72.db"))
-        .unwrap()
-        .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
-        .unwrap();
-    let [alone, busy] = decisions_beside_readers(&dir.join("h72.db"), temp.path());
-    println!(
-        "incident note through serve on the 72 h store ({records} audit records), {NOTES} notes:"
-    );
-    println!(
-        "  alone                       p50 {:>7.2} ms   p99 {:>7.2} ms",
-        alone.0, alone.1
-    );
-    println!(
-        "  while {READERS} clients loop searches and counts  p50 {:>7.2} ms   p99 {:>7.2} ms",
-        busy.0, busy.1
-    );
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
-    println!(
-        "target p99 with readers ≤ 1.5× alone: {}",
-        verdict(busy.1 <= 1.5 * alone.1)
-    );
-    if only_decisions {
-        return;
-    }
     println!(
         "target first frame ≤ 50 ms at every size: {}",
         verdict(rows.iter().all(|r| r.first_frame_ms <= 50.0))

@@ -6,6 +6,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 pub mod follow;
+mod read_pool;
 mod reads;
 
 use tokio::sync::{broadcast, oneshot, watch};
@@ -16,6 +17,7 @@ use crate::protocol::{Actor, Command, Executed, IdempotencyKey, Outcome};
 use crate::query::QueryError;
 use crate::sim::{Sim, Totals};
 use crate::store::{Reader, Store, StoreError};
+use read_pool::ReadPool;
 
 const TICK: Duration = Duration::from_secs(1);
 
@@ -72,11 +74,9 @@ pub struct Orchestrator {
     notices: Vec<String>,
     /// Why the engine thread stopped on its own (the store is damaged); `None` while it runs.
     halt: watch::Receiver<Option<String>>,
-    /// Connections of their own for searches, counts and listings; `None` in memory.
-    reader: Option<Reader>,
-    /// Reads running at once: one core fewer than the machine has, so a storm of searches
-    /// queues among itself and leaves the writer a core.
-    read_slots: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Threads and connections of their own for searches, counts and listings; `None` in
+    /// memory.
+    reads: Option<ReadPool>,
 }
 
 /// Opens the engine on its store, the first time a request needs it.
@@ -209,8 +209,8 @@ impl Orchestrator {
             demo: demo_running,
             notices,
             halt,
-            reader,
-            read_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(reads_at_once())),
+            // One core fewer than the machine has: a storm of searches queues among itself.
+            reads: reader.map(|reader| ReadPool::start(reader, reads_at_once())),
         }
     }
 

@@ -60,27 +60,22 @@ impl Source<'_> {
 }
 
 impl Orchestrator {
-    /// Runs `read` on a read connection (blocking thread), or on the engine's thread when the
+    /// Runs `read` on a read connection (a read thread), or on the engine's thread when the
     /// store has no other; `now` is the orchestrator's time, for relative times in queries.
     async fn read<T: Send + 'static>(
         &self,
         read: impl FnOnce(Source<'_>, Timestamp) -> Result<T, OrchestratorError> + Send + 'static,
     ) -> Result<T, OrchestratorError> {
-        if let Some(reader) = self.reader.clone() {
+        if let Some(pool) = &self.reads {
             let now = self.now();
-            let slot = self
-                .read_slots
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|_| OrchestratorError::Stopped)?;
-            return tokio::task::spawn_blocking(move || {
-                let answer = read(Source::Reader(&reader), now);
-                drop(slot);
-                answer
-            })
-            .await
-            .map_err(|_| OrchestratorError::Stopped)?;
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let job = Box::new(move |reader: &Reader| {
+                let _ = tx.send(read(Source::Reader(reader), now));
+            });
+            if !pool.run(job) {
+                return Err(OrchestratorError::Stopped);
+            }
+            return rx.await.map_err(|_| OrchestratorError::Stopped)?;
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
         let job = Box::new(move |engine: &Engine| {
@@ -131,19 +126,23 @@ impl Orchestrator {
     }
 
     /// Items of the listing's kind as JSON, whatever the kind (the one place a kind read from a
-    /// path or a command meets its type).
+    /// path or a command meets its type); encoded on the read thread too.
     pub async fn list_json(&self, listing: Listing) -> Result<Value, OrchestratorError> {
-        fn json<T: Item>(items: Vec<T>) -> Value {
-            serde_json::to_value(items).expect("model types always serialise")
+        fn json<T: Item>(source: &Source<'_>, listing: &Listing) -> Result<Value, StoreError> {
+            let items = source.list::<T>(listing)?;
+            Ok(serde_json::to_value(items).expect("model types always serialise"))
         }
-        Ok(match listing.kind {
-            ItemKind::Agents => json(self.list::<Agent>(listing).await?),
-            ItemKind::Queues => json(self.list::<Queue>(listing).await?),
-            ItemKind::Tasks => json(self.list::<Task>(listing).await?),
-            ItemKind::Incidents => json(self.list::<Incident>(listing).await?),
-            ItemKind::Approvals => json(self.list::<Approval>(listing).await?),
-            ItemKind::Rollouts => json(self.list::<Rollout>(listing).await?),
+        self.read(move |source, _| {
+            Ok(match listing.kind {
+                ItemKind::Agents => json::<Agent>(&source, &listing)?,
+                ItemKind::Queues => json::<Queue>(&source, &listing)?,
+                ItemKind::Tasks => json::<Task>(&source, &listing)?,
+                ItemKind::Incidents => json::<Incident>(&source, &listing)?,
+                ItemKind::Approvals => json::<Approval>(&source, &listing)?,
+                ItemKind::Rollouts => json::<Rollout>(&source, &listing)?,
+            })
         })
+        .await
     }
 
     /// One item of `kind` by id, wherever it is in its life, as JSON.
