@@ -42,7 +42,7 @@ impl SqliteReader {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&self.path, flags).map_err(map)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(map)?;
-        conn.execute_batch("PRAGMA cache_size=-8192;")
+        conn.execute_batch("PRAGMA cache_size=-2048;")
             .map_err(map)?;
         Ok(conn)
     }
