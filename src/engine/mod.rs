@@ -117,6 +117,24 @@ impl Engine {
         &self.store
     }
 
+    /// Runs `work` with its commands' transactions joined into one, committed at the end (see
+    /// [`Store::begin_group`]): only for a simulated run nobody watches, since what a command
+    /// changed is announced before the group reaches the disk. What committed inside stays
+    /// committed when `work` fails part way; when the group's own commit fails, the state is
+    /// reloaded from the store, so memory never runs ahead of the disk.
+    pub fn grouped<T>(
+        &mut self,
+        work: impl FnOnce(&mut Engine) -> Result<T, EngineError>,
+    ) -> Result<T, EngineError> {
+        self.store.begin_group()?;
+        let done = work(self);
+        if let Err(e) = self.store.end_group() {
+            self.reload()?;
+            return Err(e.into());
+        }
+        done
+    }
+
     pub fn state(&self) -> &State {
         &self.state
     }

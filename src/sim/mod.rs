@@ -65,6 +65,10 @@ pub use remote::{FleetError, RemoteFleet};
 /// How often the demo acts on the simulated clock.
 pub const STEP: Duration = Duration::seconds(5);
 
+/// Steps of a simulated run committed together (a simulated hour): the pages every step rewrites
+/// (the head, the agents, the right edge of each index) reach the log once per group.
+const GROUP_STEPS: u32 = 720;
+
 const HEARTBEAT_EVERY: Duration = Duration::seconds(10);
 
 struct SimAgent {
@@ -152,9 +156,17 @@ impl Sim {
         let end = start + duration;
         let mut now = start;
         while now <= end {
-            engine.clock().set(now);
-            self.step(engine, now, &mut totals)?;
-            now += STEP;
+            engine.grouped(|engine| {
+                for _ in 0..GROUP_STEPS {
+                    if now > end {
+                        break;
+                    }
+                    engine.clock().set(now);
+                    self.step(engine, now, &mut totals)?;
+                    now += STEP;
+                }
+                Ok(())
+            })?;
         }
         Ok(totals)
     }

@@ -87,6 +87,20 @@ impl Store {
         }
     }
 
+    /// See [`SqliteStore::begin_group`].
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.begin_group(),
+        }
+    }
+
+    /// Commits what the writes since `begin_group` changed.
+    pub fn end_group(&mut self) -> Result<(), StoreError> {
+        match self {
+            Store::Sqlite(s) => s.end_group(),
+        }
+    }
+
     /// Connections of their own for reads beside the writer; `None` for a store in memory.
     pub fn reader(&self) -> Result<Option<Reader>, StoreError> {
         match self {

@@ -199,3 +199,55 @@ fn a_full_disk_fails_the_whole_command_and_keeps_the_state_whole() {
     let reopened = serde_json::to_value(engine.snapshot()).unwrap();
     assert_eq!(reopened["approvals"].as_array().unwrap().len(), 0);
 }
+
+#[test]
+fn a_group_commits_what_succeeded_inside_it_and_a_refused_command_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("o.db");
+    let (before, audit_before) = {
+        let mut engine = open(&path, Config::default());
+        let agent = register(&mut engine, "platform", "infra", &[]);
+        let audit_at_start = audit_count(&engine);
+        let failed = engine.grouped(|engine| {
+            raise(
+                engine,
+                &agent,
+                Category::PolicyException,
+                Classification::Internal,
+            );
+            // Refused inside the group: its savepoint is undone, the raise before it stays.
+            let refused = decide(
+                engine,
+                &enterprise("alice"),
+                "APR-404",
+                ApprovalAction::Approve,
+            );
+            assert!(refused.is_err(), "deciding a missing approval must fail");
+            raise(
+                engine,
+                &agent,
+                Category::PolicyException,
+                Classification::Internal,
+            );
+            Err::<(), EngineError>(EngineError::Refused {
+                reason: "stopped part way".into(),
+            })
+        });
+        assert!(
+            failed.is_err(),
+            "the group's own failure reaches the caller"
+        );
+        assert_eq!(audit_count(&engine), audit_at_start + 2);
+        (
+            serde_json::to_value(engine.snapshot()).unwrap(),
+            audit_count(&engine),
+        )
+    };
+    // Reopened: the group reached the disk whole, and the chain holds.
+    let engine = open(&path, Config::default());
+    assert_eq!(serde_json::to_value(engine.snapshot()).unwrap(), before);
+    assert_eq!(audit_count(&engine), audit_before);
+    let v = engine.store().verify_audit().unwrap();
+    assert!(v.first_bad.is_none());
+    assert_eq!(v.verified, audit_before);
+}

@@ -240,6 +240,36 @@ impl SqliteStore {
         SqliteWriteTx::begin(&mut self.conn, self.location.clone())
     }
 
+    /// Opens one transaction that the writes until `end_group` join (each as a savepoint of
+    /// its own, undone alone if it fails) and that commits them together: for a simulated run
+    /// at full speed, where only the whole result is durable, and a hot page rewritten by every
+    /// step is written to the log once per group instead of once per step.
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        // The group's savepoints keep what they would undo in memory (not in temporary files,
+        // which would be written in full for every step), and the log is not checkpointed part
+        // way. The page cache keeps its size: a larger one saved little writing and stayed
+        // resident in the process after the group (measured: +10 MiB).
+        self.conn
+            .execute_batch(
+                "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=32000;
+                 BEGIN IMMEDIATE",
+            )
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    /// Commits the group's transaction, if one is open.
+    pub fn end_group(&mut self) -> Result<(), StoreError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn
+            .execute_batch(
+                "COMMIT; PRAGMA temp_store=DEFAULT;
+                 PRAGMA wal_autocheckpoint=8000;",
+            )
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
     /// Replays events after `since`, oldest first; `None` when the log no longer reaches back.
     pub fn events_since(&self, since: u64, limit: usize) -> Result<Option<Vec<Event>>, StoreError> {
         entities::events_since(&self.conn, since, limit)

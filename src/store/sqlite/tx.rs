@@ -13,7 +13,7 @@ use crate::store::{Chained, Chainer, ClockMode, Head, Location, Pruned, StoreErr
 
 /// One write transaction: entity upserts, audit appends and events commit or vanish together.
 pub struct SqliteWriteTx<'a> {
-    tx: rusqlite::Transaction<'a>,
+    tx: Scope<'a>,
     head: Head,
     /// The event seq this transaction started from.
     began_at_seq: u64,
@@ -25,14 +25,20 @@ pub struct SqliteWriteTx<'a> {
 }
 
 impl<'a> SqliteWriteTx<'a> {
-    /// `BEGIN IMMEDIATE`, so writers queue here rather than fail at commit.
+    /// `BEGIN IMMEDIATE`, so writers queue here rather than fail at commit; inside a group, a
+    /// savepoint of the group's transaction.
     pub(super) fn begin(
         conn: &'a mut Connection,
         location: Location,
     ) -> Result<SqliteWriteTx<'a>, StoreError> {
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::from_sqlite(e, &location))?;
+        let tx = if conn.is_autocommit() {
+            conn.transaction_with_behavior(TransactionBehavior::Immediate)
+                .map(Scope::Own)
+        } else {
+            // A group holds the transaction open (see `SqliteStore::begin_group`).
+            conn.savepoint().map(Scope::InGroup)
+        }
+        .map_err(|e| StoreError::from_sqlite(e, &location))?;
         let head = entities::head(&tx).map_err(|e| StoreError::from_sqlite(e, &location))?;
         Ok(SqliteWriteTx {
             tx,
@@ -290,5 +296,32 @@ impl<'a> SqliteWriteTx<'a> {
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
         StoreError::from_sqlite(e, &self.location)
+    }
+}
+
+/// Where a write's changes go: a transaction of its own, or a savepoint inside a group's (which
+/// commits them with the group). Dropped without `commit`, either undoes exactly this write.
+enum Scope<'a> {
+    Own(rusqlite::Transaction<'a>),
+    InGroup(rusqlite::Savepoint<'a>),
+}
+
+impl Scope<'_> {
+    fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            Scope::Own(tx) => tx.commit(),
+            Scope::InGroup(savepoint) => savepoint.commit(),
+        }
+    }
+}
+
+impl std::ops::Deref for Scope<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        match self {
+            Scope::Own(tx) => tx,
+            Scope::InGroup(savepoint) => savepoint,
+        }
     }
 }
