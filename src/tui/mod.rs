@@ -8,6 +8,7 @@
 pub mod action;
 pub mod app;
 pub mod attention;
+mod backend;
 pub mod keymap;
 pub mod rows;
 mod terminal;
@@ -22,7 +23,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures::StreamExt;
-use ratatui::buffer::Buffer;
 use tokio::sync::mpsc;
 
 use crate::link::{Link, LinkEvent};
@@ -109,14 +109,13 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
     spawn_signals(tx.clone());
     spawn_subscription(link.clone(), seq, tx.clone());
 
-    let mut screen = Screen::default();
     let mut last_draw = Instant::now() - FRAME;
     let mut pending = true;
     loop {
         if pending {
             let since = last_draw.elapsed();
             if since >= FRAME {
-                screen.draw(&mut term, &app)?;
+                draw(&mut term, &app)?;
                 // Straight into update, not through the channel: being seen changes no pixel,
                 // and a message would only ask for another frame.
                 update(&mut app, Msg::Drawn);
@@ -149,36 +148,20 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
     Ok(())
 }
 
-/// Renders once per change and writes only when the screen would change: a quiet orchestrator
-/// costs no bytes. The frame is rendered straight into the terminal's buffer (no scratch render
-/// to compare first), compared with the last frame written, and only then diffed out. The size
-/// is the one the resize events gave (`App::size`), never asked of the terminal per frame.
-#[derive(Default)]
-struct Screen {
-    last: Option<Buffer>,
-}
-
-impl Screen {
-    fn draw(&mut self, term: &mut terminal::Term, app: &App) -> std::io::Result<()> {
-        let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
-        if term.get_frame().area() != area {
-            // Clears the screen and both buffers: the next frame is written whole.
-            term.resize(area)?;
-            self.last = None;
-        }
-        let mut frame = term.get_frame();
-        views::render(&mut frame, app);
-        let rendered = term.current_buffer_mut();
-        if self.last.as_ref() == Some(&*rendered) {
-            // Nothing to write; the buffer is rendered afresh next time.
-            rendered.reset();
-            return Ok(());
-        }
-        self.last = Some(rendered.clone());
-        term.flush()?;
-        term.swap_buffers();
-        std::io::Write::flush(term.backend_mut())
+/// Renders once per change, straight into the terminal's buffer, and writes only what ratatui's
+/// diff against the last frame found: a quiet orchestrator costs no bytes. The size is the one
+/// the resize events gave (`App::size`), never asked of the terminal per frame.
+fn draw(term: &mut terminal::Term, app: &App) -> std::io::Result<()> {
+    let area = ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1);
+    if term.get_frame().area() != area {
+        // Clears the screen and both buffers: the next frame is written whole.
+        term.resize(area)?;
     }
+    let mut frame = term.get_frame();
+    views::render(&mut frame, app);
+    term.flush()?;
+    term.swap_buffers();
+    std::io::Write::flush(term.backend_mut())
 }
 
 fn spawn_input(tx: mpsc::UnboundedSender<Msg>) {

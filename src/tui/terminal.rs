@@ -2,7 +2,7 @@
 //! normal quit, error, panic, SIGTERM and SIGHUP. Also the console's calls to the operator: the
 //! bell, desktop notifications and the title, written between frames.
 
-use std::io::{Stdout, Write, stdout};
+use std::io::{Write, stdout};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::attention::Call;
@@ -21,9 +21,10 @@ use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+use super::backend::FrameBackend;
+
+pub type Term = Terminal<FrameBackend>;
 
 pub fn enter(mouse: bool) -> std::io::Result<Term> {
     install_panic_hook();
@@ -46,7 +47,7 @@ pub fn enter(mouse: bool) -> std::io::Result<Term> {
     let options = ratatui::TerminalOptions {
         viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, width, height)),
     };
-    let mut terminal = Terminal::with_options(CrosstermBackend::new(out), options)?;
+    let mut terminal = Terminal::with_options(FrameBackend::new(out), options)?;
     terminal.hide_cursor()?;
     Ok(terminal)
 }

@@ -13,6 +13,8 @@ use portable_pty::{Child, CommandBuilder, PtySize, native_pty_system};
 
 /// How much of the raw output a Pty keeps (the console's long runs write far more).
 const RAW_KEPT: usize = 8 << 20;
+/// Silence that separates one frame's output from the next: programs write a frame in one go.
+const BURST_GAP: Duration = Duration::from_millis(40);
 
 pub struct Pty {
     parser: Arc<Mutex<vt100::Parser>>,
@@ -24,6 +26,8 @@ pub struct Pty {
     drained: Arc<AtomicBool>,
     /// When each BEL (0x07) byte arrived: the console's bell, timed as the terminal got it.
     bells: Arc<Mutex<Vec<Instant>>>,
+    /// Output that arrived after at least `BURST_GAP` of silence: one per redrawn frame.
+    pub bursts: Arc<AtomicU64>,
     writer: Box<dyn Write + Send>,
     child: Box<dyn Child + Send + Sync>,
     _master: Box<dyn portable_pty::MasterPty + Send>,
@@ -73,14 +77,21 @@ impl Pty {
         let bells = Arc::new(Mutex::new(Vec::new()));
         let (p, b, r, d) = (parser.clone(), bytes.clone(), raw.clone(), drained.clone());
         let rung = bells.clone();
+        let bursts = Arc::new(AtomicU64::new(0));
+        let frames = bursts.clone();
         std::thread::spawn(move || {
             let mut buf = [0u8; 65536];
+            let mut last: Option<Instant> = None;
             while let Ok(n) = reader.read(&mut buf) {
                 if n == 0 {
                     break;
                 }
                 b.fetch_add(n as u64, Ordering::Relaxed);
                 let at = Instant::now();
+                if last.is_none_or(|l| at - l >= BURST_GAP) {
+                    frames.fetch_add(1, Ordering::Relaxed);
+                }
+                last = Some(at);
                 let count = buf[..n].iter().filter(|c| **c == 0x07).count();
                 if count > 0 {
                     rung.lock().unwrap().extend(std::iter::repeat_n(at, count));
@@ -100,6 +111,7 @@ impl Pty {
             raw,
             drained,
             bells,
+            bursts,
             writer,
             child,
             _master: pair.master,

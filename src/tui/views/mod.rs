@@ -29,8 +29,11 @@ pub const MIN_HEIGHT: u16 = 24;
 
 pub fn render(frame: &mut Frame, app: &App) {
     let area = frame.area();
-    // The theme's own background, if it has one (the default theme leaves the terminal's).
-    frame.buffer_mut().set_style(area, app.theme.base);
+    // The theme's own background, if it has one (the default theme leaves the terminal's, and
+    // the buffer starts each frame blank: styling every cell with nothing costs a pass).
+    if app.theme.base != ratatui::style::Style::default() {
+        frame.buffer_mut().set_style(area, app.theme.base);
+    }
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area);
         return;
