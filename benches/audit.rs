@@ -2,7 +2,11 @@
 //! five kinds of query, beside rg and jq returning the same records from the same trail exported
 //! as JSONL; and, in the console, keystroke to results on screen.
 //!
-//! `BENCH_SIZES=1000000` (comma-separated) chooses the trail sizes; the default is 1 M and 10 M.
+//! Then the same queries as whole processes (`opsdeck audit search`), beside rg and
+//! `tac | grep -F -m 50`, which reads the file from its end and stops at the 50th match.
+//!
+//! `BENCH_SIZES=1000000` (comma-separated) chooses the trail sizes; the default is 100 k, 1 M and
+//! 5 M.
 //! `OPSDECK_BENCH_DIR` chooses where the trails are written (the default is the temp dir; 10 M
 //! records need about 17 GB at a time: the generated store is removed once exported). `BENCH_SKIP_JQ=1` leaves out the jq runs (minutes each at 10 M)
 //! and prints `-` in their place.
@@ -18,6 +22,7 @@ use opsdeck::store::Store;
 
 const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
 const RUNS: usize = 200;
+const PROCESS_RUNS: usize = 15;
 
 fn opsdeck(home: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)
@@ -102,10 +107,36 @@ fn pipeline_ms(script: &str, runs: usize) -> (f64, Vec<String>) {
     (best, ids)
 }
 
+/// `opsdeck audit search` as a whole process, newest 50 as JSON: median and worst wall time of
+/// PROCESS_RUNS runs after one to warm up (the first open of a new store checks every page once),
+/// and the ids it printed, newest first.
+fn process_ms(home: &Path, store: &str, query: &str) -> (f64, f64, Vec<String>) {
+    let args = [
+        "--store", store, "audit", "search", query, "--limit", "50", "-o", "json",
+    ];
+    opsdeck(home, &args);
+    let mut samples = Vec::with_capacity(PROCESS_RUNS);
+    let mut out = String::new();
+    for _ in 0..PROCESS_RUNS {
+        let start = Instant::now();
+        out = opsdeck(home, &args);
+        samples.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    samples.sort_by(f64::total_cmp);
+    let records: Vec<serde_json::Value> = serde_json::from_str(&out).expect("a JSON array");
+    let ids = records
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    (samples[samples.len() / 2], samples[samples.len() - 1], ids)
+}
+
 struct Case {
     name: &'static str,
     query: &'static str,
     rg: String,
+    /// The newest first straight from the end of the file: stops at the 50th match.
+    tac: String,
     jq: &'static str,
 }
 
@@ -115,30 +146,35 @@ fn cases(jsonl: &str) -> Vec<Case> {
             name: "word",
             query: "freeze",
             rg: format!("rg -F freeze {jsonl} | tail -50"),
+            tac: format!("tac {jsonl} | grep -F -m 50 freeze"),
             jq: r#"select((.summary + " " + (.details|tostring)) | test("freeze"))"#,
         },
         Case {
             name: "phrase",
             query: "\"budget exception\"",
             rg: format!("rg -F 'budget exception' {jsonl} | tail -50"),
+            tac: format!("tac {jsonl} | grep -F -m 50 'budget exception'"),
             jq: r#"select((.summary + " " + (.details|tostring)) | test("budget exception"))"#,
         },
         Case {
             name: "field",
             query: "agent:operator:kim",
             rg: format!("rg -F '\"agent_id\":\"operator:kim\"' {jsonl} | tail -50"),
+            tac: format!("tac {jsonl} | grep -F -m 50 '\"agent_id\":\"operator:kim\"'"),
             jq: r#"select(.agent_id == "operator:kim")"#,
         },
         Case {
             name: "field + word",
             query: "domain:platform quota",
             rg: format!("rg -F '\"domain\":\"platform\"' {jsonl} | rg -F quota | tail -50"),
+            tac: format!("tac {jsonl} | grep -F '\"domain\":\"platform\"' | grep -F -m 50 quota"),
             jq: r#"select(.domain == "platform" and ((.summary + " " + (.details|tostring)) | test("quota")))"#,
         },
         Case {
             name: "time window",
             query: "since:2026-10-01 until:2026-10-02",
             rg: format!("rg '\"timestamp\":\"2026-10-01T' {jsonl} | tail -50"),
+            tac: format!("tac {jsonl} | grep -m 50 '\"timestamp\":\"2026-10-01T'"),
             jq: r#"select(.timestamp >= "2026-10-01" and .timestamp < "2026-10-02")"#,
         },
         // Combinations, where a poor plan would walk every match of one part.
@@ -149,18 +185,24 @@ fn cases(jsonl: &str) -> Vec<Case> {
                 "rg '\"timestamp\":\"2026-10-0[1-7]T' {jsonl} | rg -F '\"domain\":\"platform\"' \
                  | rg -F 'budget exception' | tail -50"
             ),
+            tac: format!(
+                "tac {jsonl} | grep '\"timestamp\":\"2026-10-0[1-7]T' | grep -F '\"domain\":\"platform\"' \\
+                 | grep -F -m 50 'budget exception'"
+            ),
             jq: r#"select(.domain == "platform" and .timestamp >= "2026-10-01" and .timestamp < "2026-10-08" and ((.summary + " " + (.details|tostring)) | test("budget exception")))"#,
         },
         Case {
             name: "word -word",
             query: "quota -budget",
             rg: format!("rg -F quota {jsonl} | rg -v -F budget | tail -50"),
+            tac: format!("tac {jsonl} | grep -F quota | grep -v -F -m 50 budget"),
             jq: r#"select((.summary + " " + (.details|tostring)) as $t | ($t | test("quota")) and ($t | test("budget") | not))"#,
         },
         Case {
             name: "task + word",
             query: "task:T-5 quota",
             rg: format!("rg -F '\"T-5\"' {jsonl} | rg -F quota | tail -50"),
+            tac: format!("tac {jsonl} | grep -F '\"T-5\"' | grep -F -m 50 quota"),
             jq: r#"select(any(.related_tasks[]; . == "T-5") and ((.summary + " " + (.details|tostring)) | test("quota")))"#,
         },
     ]
@@ -198,7 +240,7 @@ fn main() {
         ensure("jq", "jq");
     }
     let sizes: Vec<u64> = std::env::var("BENCH_SIZES")
-        .unwrap_or_else(|_| "1000000,10000000".into())
+        .unwrap_or_else(|_| "100000,1000000,5000000".into())
         .split(',')
         .filter_map(|s| s.trim().parse().ok())
         .collect();
@@ -238,6 +280,8 @@ fn main() {
                 source.to_str().unwrap(),
                 "audit",
                 "export",
+                // Whole records: a redacted one cannot join a trail on import.
+                "--include-sensitive",
                 "--output-file",
                 jsonl.to_str().unwrap(),
             ],
@@ -318,6 +362,46 @@ fn main() {
                 } else {
                     "MISS"
                 }
+            );
+        }
+        println!(
+            "as a whole process (`opsdeck audit search Q -o json`), beside rg and tac | grep \
+             (newest first, stops at the 50th):"
+        );
+        println!(
+            "{:<14} {:>9} {:>9} {:>9} {:>9} {:>8} {:>8} {:>6}",
+            "query", "p50 ms", "max ms", "rg ms", "tac ms", "vs rg", "vs tac", "same"
+        );
+        let (mut all_fast, mut beats_rg) = (true, true);
+        for case in cases(jsonl_s) {
+            let (p50, max, printed) = process_ms(h, imported.to_str().unwrap(), case.query);
+            let (rg, rg_ids) = pipeline_ms(&case.rg, 3);
+            let (tac, mut tac_ids) = pipeline_ms(&case.tac, 3);
+            // tac prints newest first already; `ids_of` turned it around.
+            tac_ids.reverse();
+            let same = printed == rg_ids && printed == tac_ids;
+            all_fast &= same && max <= 10.0;
+            beats_rg &= rg / p50 >= 2.0;
+            println!(
+                "{:<14} {:>9.2} {:>9.2} {:>9.1} {:>9.1} {:>7.1}× {:>7.1}× {:>6}",
+                case.name,
+                p50,
+                max,
+                rg,
+                tac,
+                rg / p50,
+                tac / p50,
+                if same { "yes" } else { "NO" },
+            );
+        }
+        println!(
+            "target every query ≤ 10 ms as a process: {}",
+            if all_fast { "PASS" } else { "MISS" }
+        );
+        if size <= 100_000 {
+            println!(
+                "target ≥ 2× faster than rg at 100 k: {}",
+                if beats_rg { "PASS" } else { "MISS" }
             );
         }
         if size <= 1_000_000 {

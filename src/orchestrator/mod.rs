@@ -169,6 +169,7 @@ impl Orchestrator {
     ) -> Orchestrator {
         let (requests, inbox) = std_mpsc::channel();
         let demo_running = demo.is_some();
+        let on_demand = matches!(opening, Opening::OnDemand(..));
         let (halted, halt) = watch::channel(None);
         let sender = events.clone();
         std::thread::Builder::new()
@@ -209,8 +210,13 @@ impl Orchestrator {
             demo: demo_running,
             notices,
             halt,
-            // One core fewer than the machine has: a storm of searches queues among itself.
-            reads: reader.map(|reader| ReadPool::start(reader, reads_at_once())),
+            reads: reader.map(|reader| match on_demand {
+                // A one-shot command: nothing to protect from its reads, and one at a time.
+                true => ReadPool::start(reader, 1, false),
+                // One core fewer than the machine has: a storm of searches queues among itself,
+                // below the engine and the request handlers.
+                false => ReadPool::start(reader, reads_at_once(), true),
+            }),
         }
     }
 

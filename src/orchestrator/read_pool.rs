@@ -22,15 +22,21 @@ pub struct ReadPool {
 }
 
 impl ReadPool {
-    /// `threads` read threads on `reader`'s connections; they end when the last handle does.
-    pub fn start(reader: Reader, threads: usize) -> ReadPool {
+    /// `threads` read threads on `reader`'s connections, at the lowest priority when
+    /// `background`; they end when the last handle does.
+    pub fn start(reader: Reader, threads: usize, background: bool) -> ReadPool {
         let (jobs, queue) = channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.max(1) {
             let (reader, queue) = (reader.clone(), queue.clone());
             let started = std::thread::Builder::new()
                 .name(format!("opsdeck-read-{n}"))
-                .spawn(move || serve(&reader, &queue));
+                .spawn(move || {
+                    if background {
+                        lower_priority();
+                    }
+                    serve(&reader, &queue)
+                });
             if let Err(e) = started {
                 tracing::warn!("a read thread did not start: {e}");
             }
@@ -45,7 +51,6 @@ impl ReadPool {
 }
 
 fn serve(reader: &Reader, queue: &Mutex<Receiver<Job>>) {
-    lower_priority();
     loop {
         // The lock is held only while waiting for the next job, never while one runs.
         let job = match queue.lock() {
