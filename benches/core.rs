@@ -205,6 +205,7 @@ fn decisions(base: &Path, table: &mut Table) -> Res<()> {
             id: id.to_string(),
             decision: ApprovalAction::Approve,
             reason: "within the team's remit; scope change accepted for this sprint".into(),
+            option: None,
             version: None,
         })
     };
@@ -342,6 +343,10 @@ fn escalation(agent: &str, i: usize) -> Command {
         recommendation: "migrate primary and replicas in one window".into(),
         classification: Classification::Internal,
         related_tasks: vec![format!("T-{i}")],
+        tool_call: None,
+        session: None,
+        callback_url: None,
+        policy_rule: None,
     })
 }
 

@@ -32,9 +32,13 @@
 //!   `query`, `protocol`, `model`.
 //! - [`link`]: the one boundary the console and the CLI talk to, `Embedded` or `Remote` with the
 //!   same methods. Imports `orchestrator`, `protocol`, `query`, `config`, `model`.
-//! - [`server`]: `opsdeck serve`: axum routes over an orchestrator, auth, SSE, OpenAPI. Sits
-//!   beside `link`. Imports `orchestrator`, `protocol`, `query`, `authority`, `config`, `model`,
-//!   `text`.
+//! - [`mcp`]: the Model Context Protocol tools for agents (rmcp), each call handed to a door:
+//!   the server's own handlers on `/mcp`, the HTTP agent API for `opsdeck mcp` on stdio. Imports
+//!   `protocol`, `model`.
+//! - [`server`]: `opsdeck serve`: axum routes over an orchestrator, auth, SSE, OpenAPI, the
+//!   doors for real agents (long polls on decisions, the Claude Code hook endpoint, `/mcp`).
+//!   Sits beside `link`. Imports `mcp`, `orchestrator`, `protocol`, `query`, `authority`,
+//!   `config`, `model`, `text`.
 //! - [`tui`]: the console: terminal setup, the event loop, the pure `update`, the pure render.
 //!   Imports `link`, `protocol`, `authority`, `query`, `config`, `model`, `text`, `format`.
 //! - [`cli`]: the composition root: parses the command line, builds the orchestrator and the
@@ -89,6 +93,7 @@ pub mod engine;
 pub mod format;
 pub mod link;
 pub mod logging;
+pub mod mcp;
 pub mod model;
 pub mod orchestrator;
 pub mod paths;

@@ -35,9 +35,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "link",
         &["orchestrator", "protocol", "query", "config", "model"],
     ),
+    // The MCP tools over a door: the server's handlers or the HTTP agent API (cli).
+    ("mcp", &["protocol", "model"]),
     (
         "server",
         &[
+            "mcp",
             "orchestrator",
             "protocol",
             "query",

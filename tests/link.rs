@@ -44,6 +44,7 @@ fn approve(id: &str, version: Option<u64>) -> Command {
         id: id.into(),
         decision: ApprovalAction::Approve,
         reason: "capacity checked with the platform lead".into(),
+        option: None,
         version,
     })
 }

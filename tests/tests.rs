@@ -9,10 +9,14 @@ mod support;
 mod audit;
 // The command line end to end: the real binary on real SQLite files, exit codes and wording.
 mod cli;
+// `opsdeck escalate --wait`: the gate for scripts, a real process against a real server.
+mod gate;
 // The control plane through its public API: rules, tasks, alerts, rollouts, durability.
 mod engine;
 // The link's suite, run unchanged against the embedded and the remote orchestrator.
 mod link;
+// The MCP server with a real MCP client, on stdio and on /mcp.
+mod mcp;
 // The console in a real pseudo-terminal.
 mod pty;
 // The command line against a running server.

@@ -44,6 +44,7 @@ pub fn decide(ctx: &Context, decision: ApprovalAction, args: &DecideArgs) -> Res
         id: args.id.clone(),
         decision,
         reason: args.reason.clone(),
+        option: args.option.clone(),
         version: args.version,
     });
     match run(ctx, command)? {

@@ -134,8 +134,14 @@ pub enum Cmd {
     Approve(DecideArgs),
     /// Reject an escalated decision
     Reject(DecideArgs),
-    /// Escalate a pending decision one level up
-    Escalate(DecideArgs),
+    /// Escalate a pending decision one level up (`escalate APR-12 -r WHY`), or, as an agent,
+    /// raise one and wait for people to decide it (`escalate --category C --summary S --wait
+    /// 30m`): exit 0 approved, 3 rejected, 4 expired, cancelled or still pending at the end of
+    /// the wait
+    #[command(
+        after_help = "As a gate in a script or pipeline (with an agent token in OPSDECK_TOKEN and --connect or --context):\n  opsdeck escalate --category scope_change --summary \"deploy 4.2 to prod\" --option deploy --option wait --wait 30m\nIt prints the escalation's id and where to decide it, waits (resuming after network errors), prints the decision and reason, and exits 0 approved, 3 rejected, 4 expired or cancelled (or no decision within --wait)."
+    )]
+    Escalate(Box<EscalateArgs>),
     /// Act on an incident: ack, escalate, mitigate, resolve, note, or declare a new one
     #[command(subcommand)]
     Incident(IncidentCmd),
@@ -163,6 +169,41 @@ pub enum Cmd {
     /// Make tokens for the server's operators and agents
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Connect Claude Code: print the settings that send its hooks to opsdeck
+    #[command(subcommand)]
+    Hooks(HooksCmd),
+    /// Serve the agent tools over the Model Context Protocol on stdin/stdout, for an agent
+    /// framework to start (`.mcp.json`); it talks to the orchestrator named by --connect or
+    /// --context with the agent token in OPSDECK_TOKEN
+    Mcp {
+        /// Act as this agent of the token (id or name) [default: the token's one agent,
+        /// registered under the token's name on first use]
+        #[arg(long)]
+        agent: Option<String>,
+        /// The domain the agent joins on first use
+        #[arg(long, default_value = "operations")]
+        domain: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HooksCmd {
+    /// Print the Claude Code settings JSON to install (`.claude/settings.json`): HTTP hooks to
+    /// this orchestrator with `Authorization: Bearer $OPSDECK_TOKEN`, and permissions.ask and
+    /// permissions.deny rules matching the server's policy, so an unreachable opsdeck still asks
+    /// or denies instead of allowing
+    Print {
+        /// The agent the Claude Code session acts as (registered under the token on first use)
+        #[arg(long)]
+        agent: String,
+        /// The domain that agent joins on first use
+        #[arg(long, default_value = "operations")]
+        domain: String,
+        /// The orchestrator's URL as Claude Code reaches it [default: --connect's or the
+        /// context's URL]
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -219,6 +260,70 @@ pub struct DecideArgs {
     /// The version you saw (from `opsdeck approvals`); refused if it changed since
     #[arg(long)]
     pub version: Option<u64>,
+    /// On approve: the option you choose among the item's options considered
+    #[arg(long)]
+    pub option: Option<String>,
+}
+
+/// `opsdeck escalate`: an operator escalating an approval (ID and --reason), or an agent
+/// raising one (--category and --summary).
+#[derive(Debug, Args)]
+pub struct EscalateArgs {
+    /// Approval id to escalate one level up, e.g. APR-12 (leave out to raise a new one)
+    pub id: Option<String>,
+    /// Why (operator escalation): mandatory, it goes into the audit trail
+    #[arg(long, short = 'r')]
+    pub reason: Option<String>,
+    /// The version you saw (operator escalation)
+    #[arg(long)]
+    pub version: Option<u64>,
+    #[command(flatten)]
+    pub raise: RaiseArgs,
+}
+
+/// What an agent raises: the gate for scripts and pipelines.
+#[derive(Debug, Args, Default)]
+pub struct RaiseArgs {
+    /// What it is about, which fixes who may decide it: scope_change, external_communication,
+    /// resource_request (domain); budget_allocation, cross_domain_conflict, policy_exception
+    /// (enterprise); strategic_change, compliance_issue, major_incident (executive); ...
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// One line people see first
+    #[arg(long)]
+    pub summary: Option<String>,
+    /// What people need to know to decide (the escalation's context; `--context` names the
+    /// orchestrator to connect to, as everywhere)
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    pub details: String,
+    /// An option considered; repeat for several (the approver may choose one)
+    #[arg(long = "option", value_name = "OPTION")]
+    pub options: Vec<String>,
+    /// What the agent recommends [default: the first option]
+    #[arg(long)]
+    pub recommendation: Option<String>,
+    /// public, internal or sensitive (sensitive needs two approvers)
+    #[arg(long, default_value = "internal")]
+    pub classification: String,
+    /// A task it concerns; repeat for several
+    #[arg(long = "task", value_name = "TASK")]
+    pub related_tasks: Vec<String>,
+    /// Act as this agent of the token (id or name) [default: the token's one agent, registered
+    /// under the token's name on first use]
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// The domain to register the token's agent in, on first use
+    #[arg(long, default_value = "operations")]
+    pub domain: String,
+    /// The session, run or trace id to show beside the request (a CI job's URL, say)
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Where the server POSTs the final decision, signed (see the README)
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
+    /// Wait this long for the decision: 90s, 30m, 2h (without it, raise and exit 0)
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

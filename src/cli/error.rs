@@ -20,6 +20,9 @@ pub enum CliError {
     /// The output pipe closed (`| head`): exit quietly.
     #[error("broken pipe")]
     BrokenPipe,
+    /// The answer is already printed; exit with this code (the gate: 3 rejected, 4 expired).
+    #[error("exit {0}")]
+    Exit(u8),
 }
 
 impl CliError {
@@ -29,6 +32,7 @@ impl CliError {
             CliError::Runtime(_) => 1,
             CliError::Refused(_) => 3,
             CliError::BrokenPipe => 0,
+            CliError::Exit(code) => *code,
         })
     }
 }

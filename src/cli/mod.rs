@@ -11,7 +11,10 @@ mod demo;
 mod doctor;
 mod error;
 mod export;
+mod gate;
+mod hooks;
 mod import;
+mod mcp;
 mod output;
 mod read;
 mod serve;
@@ -40,7 +43,7 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if !matches!(e, CliError::BrokenPipe) {
+            if !matches!(e, CliError::BrokenPipe | CliError::Exit(_)) {
                 // Errors quote what they were given (ids, queries, lines of a file, a server's
                 // words): the terminal sees them made safe.
                 eprintln!("opsdeck: {}", crate::text::SafeText::new(&e.to_string()));
@@ -86,7 +89,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Cmd::Show { id } => tasks::show(&ctx, &id),
         Cmd::Approve(a) => act::decide(&ctx, ApprovalAction::Approve, &a),
         Cmd::Reject(a) => act::decide(&ctx, ApprovalAction::Reject, &a),
-        Cmd::Escalate(a) => act::decide(&ctx, ApprovalAction::Escalate, &a),
+        Cmd::Escalate(a) => gate::escalate(&ctx, &a),
         Cmd::Incident(cmd) => act::incident(&ctx, &cmd),
         Cmd::Rollout(a) => act::rollout(&ctx, &a),
         Cmd::Agent(a) => {
@@ -131,6 +134,10 @@ fn run(cli: Cli) -> Result<(), CliError> {
             agent,
             domain,
         }) => serve::new(&name, role.as_deref(), agent, &domain),
+        Cmd::Hooks(args::HooksCmd::Print { agent, domain, url }) => {
+            hooks::print(&ctx, &agent, &domain, url.as_deref())
+        }
+        Cmd::Mcp { agent, domain } => mcp::stdio(&ctx, agent.as_deref(), &domain),
         Cmd::Completions { .. } | Cmd::Man | Cmd::Doctor | Cmd::Config(_) => {
             unreachable!("handled above")
         }

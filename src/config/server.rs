@@ -38,6 +38,14 @@ pub struct ServerConfig {
     pub metrics_open: bool,
     pub operators: Vec<OperatorToken>,
     pub agents: Vec<AgentToken>,
+    /// A file holding the secret that signs decision callbacks (HMAC-SHA256); empty: no
+    /// callbacks.
+    pub callback_secret_file: String,
+    /// URL prefixes a callback may go to (`https://ci.example.com/hooks/`); a callback_url
+    /// outside them is refused when raised.
+    pub callback_prefixes: Vec<String>,
+    /// What agents' tool calls get (the hook endpoint and MCP's `permission_prompt`).
+    pub policy: super::policy::PolicyConfig,
 }
 
 impl Default for ServerConfig {
@@ -59,6 +67,9 @@ impl Default for ServerConfig {
             metrics_open: false,
             operators: Vec::new(),
             agents: Vec::new(),
+            callback_secret_file: String::new(),
+            callback_prefixes: Vec::new(),
+            policy: Default::default(),
         }
     }
 }
@@ -91,6 +102,18 @@ pub struct AgentToken {
 impl ServerConfig {
     /// Checks what serde cannot: hashes, names, limits.
     pub fn validate(&self) -> Result<(), String> {
+        super::policy::Policy::from_config(&self.policy).map_err(|e| format!("{e}; "))?;
+        for prefix in &self.callback_prefixes {
+            if !(prefix.starts_with("https://") || prefix.starts_with("http://"))
+                || prefix
+                    .split_once("://")
+                    .is_some_and(|(_, r)| !r.contains('/'))
+            {
+                return Err(format!(
+                    "server.callback_prefixes: {prefix:?} must be an http(s) URL with a path, like \"https://ci.example.com/hooks/\"; "
+                ));
+            }
+        }
         let mut seen = std::collections::BTreeSet::new();
         let named = self
             .operators

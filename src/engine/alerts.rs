@@ -158,6 +158,7 @@ fn open(txn: &mut Txn<'_>, r: &Reading, key: &str, actor: &str) -> Option<String
                 recommendation: "add agents to the busiest teams".into(),
                 classification: Classification::Internal,
                 related_tasks: vec![],
+                origin: Default::default(),
             };
             return approvals::raise(txn, actor, actor, request).ok().and_then(
                 |reply| match reply {

@@ -9,7 +9,7 @@ use super::{EngineError, agents, guard};
 use crate::authority::{self, Level};
 use crate::model::{
     ActionType, Approval, ApprovalState, AuditDetails, AuditDraft, Category, Change,
-    Classification, EntityKind, Retention, Vote,
+    Classification, EntityKind, Origin, Retention, Vote,
 };
 use crate::protocol::limits;
 use crate::protocol::{Actor, ApprovalAction, Reply};
@@ -24,6 +24,8 @@ pub struct Request {
     pub recommendation: String,
     pub classification: Classification,
     pub related_tasks: Vec<String>,
+    /// The tool call, session, policy rule and callback, when an agent framework gave them.
+    pub origin: Origin,
 }
 
 fn get(txn: &Txn<'_>, id: &str) -> Result<Approval, EngineError> {
@@ -64,6 +66,15 @@ fn digest(requested_by: &str, domain: &str, r: &Request) -> String {
         "classification": r.classification,
         "related_tasks": r.related_tasks,
     });
+    // A request about a tool call is tied to that call too (older requests keep their digest).
+    let payload = match &r.origin.tool_call {
+        None => payload,
+        Some(call) => {
+            let mut p = payload;
+            p["tool_call"] = serde_json::json!(call);
+            p
+        }
+    };
     hex::encode(Sha256::digest(payload.to_string().as_bytes()))
 }
 
@@ -89,6 +100,7 @@ pub fn raise(
     if request.options_considered.len() > 20 {
         return Err(EngineError::Invalid("at most 20 options_considered".into()));
     }
+    check_origin(&request.origin)?;
     let id = txn.next_id(EntityKind::Approval);
     let approval = Approval {
         id: id.clone(),
@@ -112,6 +124,8 @@ pub fn raise(
         expires_at: txn.now + txn.config.approvals.expiry,
         decided_at: None,
         payload_digest: digest(requested_by, &domain, &request),
+        origin: (!request.origin.is_empty()).then(|| Box::new(request.origin.clone())),
+        chosen_option: None,
     };
     txn.put(Change::Approval(approval.clone()));
     txn.audit(AuditDraft {
@@ -131,6 +145,64 @@ pub fn raise(
         retention: retention(&approval),
     });
     Ok(Reply::Created { id })
+}
+
+/// The most bytes a tool call's input may take as JSON.
+pub const TOOL_INPUT_MAX: usize = 16 * 1024;
+
+/// A request's origin is data from an agent framework: bounded, and a callback is a plain
+/// http(s) URL without credentials.
+fn check_origin(origin: &Origin) -> Result<(), EngineError> {
+    if let Some(call) = &origin.tool_call {
+        guard::text(&call.name, "tool_call.name", 200)?;
+        if let Some(id) = &call.tool_use_id {
+            guard::text(id, "tool_call.tool_use_id", 200)?;
+        }
+        let size = serde_json::to_vec(&call.input).map_or(usize::MAX, |v| v.len());
+        if size > TOOL_INPUT_MAX {
+            return Err(EngineError::Invalid(format!(
+                "tool_call.input is {size} bytes as JSON; at most {TOOL_INPUT_MAX}"
+            )));
+        }
+    }
+    if let Some(session) = &origin.session {
+        guard::text(session, "session", 200)?;
+    }
+    if let Some(rule) = &origin.policy_rule {
+        guard::text(rule, "policy_rule", 300)?;
+    }
+    if let Some(callback) = &origin.callback {
+        check_callback_url(&callback.url)?;
+    }
+    Ok(())
+}
+
+fn check_callback_url(url: &str) -> Result<(), EngineError> {
+    let bad = |why: &str| {
+        Err(EngineError::Invalid(format!(
+            "callback_url {why}: give an http:// or https:// URL of at most 2048 characters"
+        )))
+    };
+    if url.len() > 2048 {
+        return bad("is too long");
+    }
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return bad("holds spaces or control characters");
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return bad("has no scheme");
+    };
+    if !matches!(scheme, "http" | "https") {
+        return bad("is not http or https");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() {
+        return bad("names no host");
+    }
+    if authority.contains('@') {
+        return bad("holds credentials");
+    }
+    Ok(())
 }
 
 /// What an audit record about an approval says happened; the rest comes from the approval.
@@ -164,6 +236,33 @@ fn record_about(
         classification: a.classification,
         related_tasks: a.related_tasks.clone(),
         retention: retention(a),
+    }
+}
+
+/// An option is chosen on approve, among the item's own, and every approver of it agrees.
+fn check_option(a: &Approval, approve: bool, option: &str) -> Result<(), EngineError> {
+    if !approve {
+        return Err(EngineError::Invalid(
+            "an option is chosen when approving; a rejection gives only its reason".into(),
+        ));
+    }
+    if !a.options_considered.iter().any(|o| o == option) {
+        return Err(EngineError::Invalid(format!(
+            "{option:?} is not one of {}'s options: {}",
+            a.id,
+            a.options_considered
+                .iter()
+                .map(|o| format!("{o:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    match &a.chosen_option {
+        Some(chosen) if chosen != option => Err(EngineError::refused(format!(
+            "an earlier approver of {} chose {chosen:?}; approve that option or reject",
+            a.id
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -221,21 +320,38 @@ fn open_for<'a>(
     Ok((a, name, role))
 }
 
-pub fn act(
-    txn: &mut Txn<'_>,
-    actor: &Actor,
-    id: &str,
-    action: ApprovalAction,
-    reason: &str,
-    expected_version: Option<u64>,
-) -> Result<Reply, EngineError> {
+/// What an operator does to an approval, as the command said it.
+pub struct Act<'a> {
+    pub action: ApprovalAction,
+    pub reason: &'a str,
+    pub expected_version: Option<u64>,
+    /// On approve: the option chosen among `options_considered`.
+    pub option: Option<String>,
+}
+
+pub fn act(txn: &mut Txn<'_>, actor: &Actor, id: &str, act: Act<'_>) -> Result<Reply, EngineError> {
+    let Act {
+        action,
+        reason,
+        expected_version,
+        option,
+    } = act;
     let approve = match action {
         ApprovalAction::Approve => true,
         ApprovalAction::Reject => false,
+        ApprovalAction::Escalate if option.is_some() => {
+            return Err(EngineError::Invalid(
+                "an option is chosen when approving, not when escalating".into(),
+            ));
+        }
         ApprovalAction::Escalate => return escalate(txn, actor, id, reason, expected_version),
     };
     let (mut a, name, role) = open_for(txn, actor, id, expected_version, "decide")?;
     authority::may_decide(role, name, a.subject())?;
+    if let Some(option) = &option {
+        check_option(&a, approve, option)?;
+        a.chosen_option = Some(option.clone());
+    }
     let by = actor.audit_id();
     let (verb, done) = if approve {
         ("approve", "approved")
@@ -279,7 +395,10 @@ pub fn act(
         ActionType::Decision,
         Happened {
             summary: format!("{done} {id} ({}): {}", a.category.as_str(), a.summary),
-            decision: verb.to_string(),
+            decision: match &option {
+                Some(o) => format!("{verb} option {o:?}"),
+                None => verb.to_string(),
+            },
             reasoning: reason,
             outcome,
         },

@@ -436,9 +436,17 @@ fn command_step(
 
 fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply, EngineError> {
     match command {
-        Command::ActOnApproval(c) => {
-            approvals::act(txn, actor, &c.id, c.decision, &c.reason, c.version)
-        }
+        Command::ActOnApproval(c) => approvals::act(
+            txn,
+            actor,
+            &c.id,
+            approvals::Act {
+                action: c.decision,
+                reason: &c.reason,
+                expected_version: c.version,
+                option: c.option,
+            },
+        ),
         Command::RaiseEscalation(c) => {
             guard::agent_is(txn.state, actor, &c.agent)?;
             approvals::raise(
@@ -454,6 +462,17 @@ fn dispatch(txn: &mut Txn<'_>, actor: &Actor, command: Command) -> Result<Reply,
                     recommendation: c.recommendation,
                     classification: c.classification,
                     related_tasks: c.related_tasks,
+                    origin: crate::model::Origin {
+                        tool_call: c.tool_call.map(|t| *t),
+                        session: c.session,
+                        policy_rule: c.policy_rule,
+                        callback: c.callback_url.map(|url| crate::model::Callback {
+                            url,
+                            done_at: None,
+                            outcome: None,
+                            attempts: 0,
+                        }),
+                    },
                 },
             )
         }

@@ -1,6 +1,7 @@
 //! The boundary the console talks to: one enum, the same methods whether the orchestrator runs
 //! in this process or behind `opsdeck serve`.
 
+mod agent;
 mod embedded;
 mod remote;
 
@@ -10,6 +11,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 pub use crate::config::context::Target;
+pub use agent::AgentLink;
 pub use embedded::{Embedded, EmbeddedOptions};
 pub use remote::{Remote, backoff};
 

@@ -433,7 +433,7 @@ impl Stream {
 }
 
 /// Reads a JSON answer, or turns a problem document into the link's error.
-async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, LinkError> {
+pub(super) async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, LinkError> {
     let status = response.status();
     let bytes = response
         .bytes()
@@ -477,7 +477,7 @@ fn error_chain(e: &reqwest::Error) -> String {
     text
 }
 
-fn unreachable_error(base: &Url, e: &reqwest::Error) -> LinkError {
+pub(super) fn unreachable_error(base: &Url, e: &reqwest::Error) -> LinkError {
     LinkError::Unavailable(format!(
         "cannot reach the orchestrator at {base}: {}",
         error_chain(e)

@@ -158,6 +158,60 @@ pub struct Approval {
     pub decided_at: Option<Timestamp>,
     /// SHA-256 of the request as raised, so a decision is tied to what was seen.
     pub payload_digest: String,
+    /// Where the request came from, when an agent framework said: the tool call it wants to
+    /// make, its session, the policy rule that escalated it, where to send the decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Box<Origin>>,
+    /// The option the approving operator chose, among `options_considered`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen_option: Option<String>,
+}
+
+/// A tool call an agent wants to make and asks people about (Claude Code's `tool_name`,
+/// `tool_input`, `tool_use_id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub name: String,
+    #[serde(default)]
+    pub input: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_use_id: Option<String>,
+}
+
+/// Where an approval came from, beyond the agent that raised it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Origin {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<ToolCall>,
+    /// The agent's session or trace id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// The policy rule that escalated it (set by the server's policy, never by the agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy_rule: Option<String>,
+    /// Where the final decision is POSTed once, signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<Callback>,
+}
+
+impl Origin {
+    pub fn is_empty(&self) -> bool {
+        self == &Origin::default()
+    }
+}
+
+/// A callback URL and how its delivery went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Callback {
+    pub url: String,
+    /// When the receiver acknowledged it (a 2xx), or when delivery was given up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_at: Option<Timestamp>,
+    /// The receiver's last HTTP status, or why nothing was received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    #[serde(default)]
+    pub attempts: u32,
 }
 
 impl Approval {

@@ -16,7 +16,9 @@ pub mod state;
 pub mod task;
 
 pub use agent::{Agent, AgentStatus, Circuit};
-pub use approval::{Approval, ApprovalState, Category, Classification, Vote};
+pub use approval::{
+    Approval, ApprovalState, Callback, Category, Classification, Origin, ToolCall, Vote,
+};
 pub use audit::{ActionType, AuditDetails, AuditDraft, AuditRecord, Retention, Via};
 pub use event::{Alert, AlertLevel, Beat, Change, Event};
 pub use ids::{EntityKind, Ids};

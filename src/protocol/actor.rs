@@ -95,3 +95,10 @@ impl Actor {
         }
     }
 }
+
+/// An agent's id (`agent-7`) rather than a name: asking for another token's agent by its id is
+/// refused, never quietly answered by registering a namesake.
+pub fn is_agent_id(name: &str) -> bool {
+    name.strip_prefix("agent-")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}

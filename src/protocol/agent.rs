@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::model::{Category, Classification, Severity};
+use crate::model::{Category, Classification, Severity, ToolCall};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -66,6 +66,22 @@ pub struct RaiseEscalation {
     pub classification: Classification,
     #[serde(default)]
     pub related_tasks: Vec<String>,
+    /// The tool call the agent wants to make, when it asks about one: `{name, input,
+    /// tool_use_id}`. People see it on the decision card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub tool_call: Option<Box<ToolCall>>,
+    /// The agent's session or trace id, shown beside the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+    /// Where the final decision is POSTed once, signed with the server's callback secret
+    /// (`X-Opsdeck-Signature: sha256=<hex HMAC-SHA256 of the body>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    /// The policy rule that escalated it: set by the server's own policy (the hook endpoint,
+    /// `permission_prompt`), never read from a body.
+    #[serde(skip)]
+    pub policy_rule: Option<String>,
 }
 
 /// `POST /v1/agent/incidents`.

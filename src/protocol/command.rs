@@ -237,6 +237,7 @@ mod tests {
             id: "APR-5".into(),
             decision: ApprovalAction::Escalate,
             reason: "needs the enterprise".into(),
+            option: None,
             version: Some(3),
         });
         assert_eq!(c.path().as_deref(), Some("/v1/approvals/APR-5/decision"));

@@ -10,18 +10,23 @@
 mod actor;
 mod agent;
 mod command;
+mod decision;
 mod http;
 mod idempotency;
 pub mod limits;
 mod operator;
 mod reply;
 
-pub use actor::{Actor, TokenScope};
+pub use actor::{Actor, TokenScope, is_agent_id};
 pub use agent::{
     CompleteTask, Heartbeat, LeaseTask, RaiseEscalation, RecordExecution, RegisterAgent,
     ReportIncident, SubmitTask, TaskOutcome,
 };
 pub use command::{Command, Request, fill_path};
+pub use decision::{
+    Decision, ESCALATION_PATH, PERMISSION_PATH, POLICY_PATH, PermissionAnswer, PermissionAsk,
+    Quorum, WAIT_MAX_S, WaitParams,
+};
 pub use http::{
     AGENT_STATE_PATH, AgentView, AuditCount, AuditPage, AuditParams, CLAIM_PATH, CountParams,
     IDEMPOTENCY_KEY, ITEM_PATH, ITEMS_PATH, Identity, ItemParams, PROBLEM_BASE, Problem,

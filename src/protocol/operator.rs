@@ -177,6 +177,9 @@ pub struct ActOnApproval {
     /// The approval's version the operator saw; a newer one is a conflict.
     #[serde(default)]
     pub version: Option<u64>,
+    /// On approve: which of the item's `options_considered` the operator chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
 }
 
 /// `POST /v1/incidents/{id}/actions`.

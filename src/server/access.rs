@@ -79,6 +79,10 @@ pub const ROUTES: &[RouteRule] = &[
     rule("POST", "/v1/agent/lease", Access::Agents),
     rule("POST", "/v1/agent/complete", Access::Agents),
     rule("POST", "/v1/agent/escalations", Access::Agents),
+    rule("GET", "/v1/agent/escalations/{id}", Access::Agents),
+    rule("POST", "/v1/hooks/claude-code", Access::Agents),
+    rule("GET", "/v1/policy", Access::AnyToken),
+    rule("POST", "/v1/agent/permission", Access::Agents),
     rule("POST", "/v1/agent/incidents", Access::Agents),
     rule("POST", "/v1/agent/tasks", Access::Agents),
     rule("POST", "/v1/agent/executions", Access::Agents),
@@ -247,7 +251,11 @@ mod tests {
     fn agent_tokens_reach_only_the_agent_endpoints_and_whoami() {
         for r in ROUTES {
             let agent = verdict(r.access, CallerKind::Agent, false);
-            let theirs = r.path.starts_with("/v1/agent/") || r.path == "/v1/whoami";
+            // The agents' own routes, Claude Code's hooks, and what any token may read.
+            let theirs = r.path.starts_with("/v1/agent/")
+                || r.path.starts_with("/v1/hooks/")
+                || r.path == "/v1/whoami"
+                || r.path == "/v1/policy";
             let open = r.access == Access::Open;
             assert_eq!(
                 agent == Verdict::Allowed,

@@ -5,15 +5,21 @@ mod access;
 mod agents;
 mod auth;
 mod conn;
+mod door;
+mod escalations;
 mod events;
+mod hooks;
 mod idempotency;
 mod items;
 mod limits;
+mod mcp;
 mod mutation;
 mod ops;
+mod permission;
 mod problem;
 mod routes;
 mod state;
+mod waiters;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -51,6 +57,8 @@ pub enum ServeError {
     },
     #[error("the server failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// HTTPS material, when the server terminates TLS itself.
@@ -101,13 +109,27 @@ fn router(state: Arc<AppState>, max_body: usize) -> Router {
         .route(protocol::LeaseTask::PATH, post(agents::lease))
         .route(protocol::CompleteTask::PATH, post(agents::complete))
         .route(protocol::RaiseEscalation::PATH, post(agents::escalate))
+        .route(protocol::ESCALATION_PATH, get(escalations::wait))
+        .route(protocol::POLICY_PATH, get(hooks::policy))
+        .route(protocol::PERMISSION_PATH, post(permission::permission))
+        .route(
+            hooks::PATH,
+            post(hooks::claude_code).layer(DefaultBodyLimit::max(hooks::MAX_BODY)),
+        )
         .route(protocol::ReportIncident::PATH, post(agents::report))
         .route(protocol::SubmitTask::PATH, post(agents::submit))
         .route(protocol::RecordExecution::PATH, post(agents::execution))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics_text))
         .route("/openapi.json", get(ops::openapi));
-    api.fallback(problem::no_route)
+    let mcp = Router::new()
+        .route_service(mcp::PATH, mcp::service(&state))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mcp::admit,
+        ));
+    api.merge(mcp)
+        .fallback(problem::no_route)
         .method_not_allowed_fallback(|| async {
             problem::ApiError::new(
                 axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -171,6 +193,8 @@ impl Server {
         let (frames, _) = broadcast::channel(config.client_buffer);
         let (closing_tx, closing) = watch::channel(false);
         events::fan_out(orchestrator.subscribe(), frames.clone());
+        let waiters = Arc::new(waiters::Waiters::default());
+        waiters.clone().dispatch(orchestrator.subscribe());
         let connections = conn::Connections::new(config.max_connections);
         let state = Arc::new(AppState {
             name: config.name.clone(),
@@ -183,6 +207,12 @@ impl Server {
             consoles: AtomicI64::new(0),
             metrics_open: config.metrics_open,
             connections: connections.clone(),
+            waiters,
+            policy: crate::config::policy::Policy::from_config(&config.policy)
+                .map_err(ServeError::Config)?,
+            known: Default::default(),
+            recent: Default::default(),
+            policy_config: config.policy.clone(),
         });
         if state.tokens.is_empty() {
             tracing::warn!(

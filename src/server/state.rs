@@ -27,6 +27,16 @@ pub struct AppState {
     pub metrics_open: bool,
     /// Every open connection, for the cap.
     pub connections: Arc<super::conn::Connections>,
+    /// Agents' long polls on their escalations.
+    pub waiters: Arc<super::waiters::Waiters>,
+    /// What agents' tool calls get.
+    pub policy: crate::config::policy::Policy,
+    /// Agents the doors found or registered, by token and name.
+    pub known: super::door::Known,
+    /// Escalations raised for tool calls lately.
+    pub recent: super::door::Recent,
+    /// The table as configured, for `GET /v1/policy`.
+    pub policy_config: crate::config::policy::PolicyConfig,
 }
 
 impl AppState {

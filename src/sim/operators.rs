@@ -173,6 +173,7 @@ impl Operators {
                         ApprovalAction::Reject
                     },
                     reason: reason.to_string(),
+                    option: None,
                     version: Some(a.version),
                 }),
             ));

@@ -111,6 +111,10 @@ pub fn escalation(
         recommendation: fill(e.recommendation),
         classification,
         related_tasks: task.into_iter().collect(),
+        tool_call: None,
+        session: None,
+        callback_url: None,
+        policy_rule: None,
     })
 }
 

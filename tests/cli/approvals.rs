@@ -132,12 +132,19 @@ fn deciding_an_unknown_approval_names_the_id() {
 fn deciding_without_a_reason_is_a_usage_error() {
     let deck = Deck::demo();
     let id = s(&deck.pending("enterprise", 1), "id").to_string();
-    for verb in ["approve", "reject", "escalate"] {
+    for verb in ["approve", "reject"] {
         usage_error(
             deck.op("alice", "enterprise").args([verb, &id]),
             &["--reason"],
         );
     }
+    // `escalate` also raises (as an agent), so its flags are checked after parsing: the same
+    // exit code, the same advice.
+    fails(
+        deck.op("alice", "enterprise").args(["escalate", &id]),
+        2,
+        &["--reason", &id],
+    );
     assert_eq!(deck.approval(&id)["state"], "pending");
 }
 

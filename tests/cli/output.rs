@@ -68,6 +68,10 @@ fn hostile_store(path: &Path) {
                 recommendation: String::new(),
                 classification: Classification::Internal,
                 related_tasks: vec![],
+                tool_call: None,
+                session: None,
+                callback_url: None,
+                policy_rule: None,
             }),
         )
         .unwrap();

@@ -26,6 +26,7 @@ fn act(
         id: id.to_string(),
         decision,
         reason: reason.to_string(),
+        option: None,
         version: None,
     });
     engine.execute(actor, command).map(|o| o.reply)
@@ -150,6 +151,7 @@ fn refused_decisions_leave_no_trace() {
                 id: id.clone(),
                 decision: ApprovalAction::Approve,
                 reason: "x".into(),
+                option: None,
                 version: Some(7),
             }),
         )
@@ -171,6 +173,7 @@ fn refused_decisions_leave_no_trace() {
                 id: id.clone(),
                 decision: ApprovalAction::Approve,
                 reason: "   ".into(),
+                option: None,
                 version: None,
             }),
         )
@@ -306,6 +309,7 @@ fn operators_escalate_one_level_with_a_reason() {
                 decision: ApprovalAction::Escalate,
                 id: id.clone(),
                 reason: "needs budget".into(),
+                option: None,
                 version: None,
             }),
         )
@@ -511,6 +515,7 @@ fn a_stale_version_is_refused_with_the_current_one_which_is_then_accepted() {
             id: id.clone(),
             decision: ApprovalAction::Approve,
             reason: "ok".into(),
+            option: None,
             version: Some(version),
         })
     };

@@ -184,6 +184,10 @@ fn a_full_disk_fails_the_whole_command_and_keeps_the_state_whole() {
                     recommendation: String::new(),
                     classification: Classification::Internal,
                     related_tasks: vec![],
+                    tool_call: None,
+                    session: None,
+                    callback_url: None,
+                    policy_rule: None,
                 }),
             )
         })

@@ -92,6 +92,10 @@ fn raise(engine: &mut Engine, agent: &str, category: Category, class: Classifica
             recommendation: "a".into(),
             classification: class,
             related_tasks: vec![],
+            tool_call: None,
+            session: None,
+            callback_url: None,
+            policy_rule: None,
         }),
     ))
 }
@@ -109,6 +113,7 @@ fn decide(
                 id: id.into(),
                 decision,
                 reason: "because".into(),
+                option: None,
                 version: None,
             }),
         )

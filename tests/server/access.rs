@@ -187,6 +187,7 @@ async fn sixteen_consoles_deciding_one_approval_make_one_decision() {
                 id,
                 decision: ApprovalAction::Approve,
                 reason: "the race".into(),
+                option: None,
                 version: Some(version),
             }))
             .await

@@ -89,12 +89,30 @@ async fn request_for(
     match path {
         "/healthz" | "/openapi.json" | "/metrics" | "/v1/whoami" | "/v1/snapshot" | "/v1/audit"
         | "/v1/audit/count" | "/v1/agent/state" => plain(path),
-        "/v1/events" => plain(path),
+        "/v1/events" | "/v1/policy" => plain(path),
+        "/v1/hooks/claude-code" => Some((
+            "/v1/hooks/claude-code?agent=matrix-hooks&domain=platform".into(),
+            "platform".into(),
+            Some(json!({"hook_event_name": "Stop", "session_id": "matrix", "cwd": "/"})),
+        )),
+        "/v1/agent/permission" => Some((
+            path.into(),
+            "platform".into(),
+            Some(json!({"agent": agent, "tool_name": "Read", "input": {"file_path": "/tmp/x"}})),
+        )),
         "/v1/items/{kind}" => plain("/v1/items/tasks?state=queued&since=1h"),
         "/v1/items/{kind}/{id}" => {
             let a = items.find("approvals", |a| a["domain"] == "platform")?;
             Some((
                 format!("/v1/items/approvals/{}", a["id"].as_str()?),
+                "platform".into(),
+                None,
+            ))
+        }
+        "/v1/agent/escalations/{id}" => {
+            let a = items.find("approvals", |a| a["domain"] == "platform")?;
+            Some((
+                format!("/v1/agent/escalations/{}", a["id"].as_str()?),
                 "platform".into(),
                 None,
             ))

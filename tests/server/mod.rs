@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 mod access;
 mod agents;
+pub mod escalations;
 mod events;
 mod guards;
 mod idempotency;
@@ -30,6 +31,30 @@ async fn fixture_with(config: ServerConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded_store(dir.path());
     let server = serve(&store, &config, "127.0.0.1:0").await;
+    Fixture {
+        base: server.url(),
+        server,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+/// A server whose engine runs with `engine` (short deadlines, say).
+/// The store is new (the seeded one's clock is frozen at its end), so time runs.
+async fn fixture_with_engine(config: ServerConfig, engine: opsdeck::config::Config) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("fresh.db");
+    let engine = opsdeck::engine::Engine::open(
+        opsdeck::store::Store::open(&store).unwrap(),
+        engine,
+        opsdeck::engine::Clock::System,
+        None,
+    )
+    .unwrap();
+    let orchestrator = opsdeck::orchestrator::Orchestrator::start(engine, None);
+    let server = Server::start(orchestrator, &config, "127.0.0.1:0", None)
+        .await
+        .unwrap();
     Fixture {
         base: server.url(),
         server,

@@ -201,6 +201,10 @@ pub fn sensitive_escalation(store: &Path, domain: &str) {
                 recommendation: "notify now".into(),
                 classification: Classification::Sensitive,
                 related_tasks: vec![],
+                tool_call: None,
+                session: None,
+                callback_url: None,
+                policy_rule: None,
             }),
         )
         .unwrap();

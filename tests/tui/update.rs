@@ -95,6 +95,7 @@ fn approving_takes_a_reason_and_a_confirmation_never_one_key() {
                 id: target.clone(),
                 decision: ApprovalAction::Approve,
                 reason: "budget fits".into(),
+                option: None,
                 version: Some(approval.version),
             }),
         }]

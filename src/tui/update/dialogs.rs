@@ -455,6 +455,7 @@ fn command_for(intent: Intent, reason: String) -> (String, &'static str, Command
                 id,
                 decision: action,
                 reason,
+                option: None,
                 version: Some(version),
             }),
         ),
