@@ -502,3 +502,57 @@ pub fn run_deadlines(txn: &mut Txn<'_>) {
         ));
     }
 }
+
+/// How a decision's callback delivery ended: recorded once, on the approval and in the trail.
+pub struct Delivery<'a> {
+    pub id: &'a str,
+    /// The receiver's status (`200 OK`), or why nothing was received.
+    pub outcome: &'a str,
+    pub attempts: u32,
+    pub delivered: bool,
+}
+
+pub fn record_delivery(txn: &mut Txn<'_>, d: Delivery<'_>) -> Result<(), EngineError> {
+    let mut a = get(txn, d.id)?;
+    let callback = a
+        .origin
+        .as_mut()
+        .and_then(|o| o.callback.as_mut())
+        .ok_or_else(|| EngineError::Invalid(format!("{} has no callback", d.id)))?;
+    if callback.done_at.is_some() {
+        return Err(EngineError::conflict(
+            format!("{}'s callback delivery is already recorded", d.id),
+            Some(a.version),
+        ));
+    }
+    callback.done_at = Some(txn.now);
+    callback.outcome = Some(d.outcome.to_string());
+    callback.attempts = d.attempts;
+    let url = callback.url.chars().take(200).collect::<String>();
+    a.version += 1;
+    txn.put(Change::Approval(a.clone()));
+    let actor = format!("orchestrator:{}", a.domain);
+    txn.audit(record_about(
+        &a,
+        actor,
+        ActionType::Execution,
+        Happened {
+            summary: match d.delivered {
+                true => format!(
+                    "{}'s decision ({}) sent to its callback",
+                    a.id,
+                    a.state.as_str()
+                ),
+                false => format!(
+                    "{}'s decision ({}) could not be sent to its callback",
+                    a.id,
+                    a.state.as_str()
+                ),
+            },
+            decision: "deliver the decision".into(),
+            reasoning: format!("POST {url}, signed; {} attempt(s)", d.attempts),
+            outcome: d.outcome.to_string(),
+        },
+    ));
+    Ok(())
+}

@@ -5,6 +5,7 @@
 mod agents;
 mod alerts;
 mod approvals;
+pub use approvals::Delivery;
 pub mod clock;
 mod error;
 mod guard;
@@ -276,6 +277,20 @@ impl Engine {
     pub fn tick(&mut self) -> Result<Option<Event>, EngineError> {
         let (mut outcomes, mut events) = self.transact(true, |txn, _| {
             vec![txn.step("tick", |txn| tick(txn).map(|()| Reply::Done))]
+        })?;
+        outcomes.pop().expect("one result")?;
+        Ok(events.pop())
+    }
+
+    /// Records how a decision's callback delivery ended (on the approval, and in the trail).
+    pub fn record_delivery(
+        &mut self,
+        delivery: approvals::Delivery<'_>,
+    ) -> Result<Option<Event>, EngineError> {
+        let (mut outcomes, mut events) = self.transact(false, |txn, _| {
+            vec![txn.step("approval.callback", |txn| {
+                approvals::record_delivery(txn, delivery).map(|()| Reply::Done)
+            })]
         })?;
         outcomes.pop().expect("one result")?;
         Ok(events.pop())

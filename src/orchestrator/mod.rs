@@ -58,6 +58,11 @@ enum Request {
     EventsSince(u64, Reply<Result<Option<Vec<Event>>, StoreError>>),
     Current(EntityKind, String, Reply<Option<serde_json::Value>>),
     Seq(Reply<u64>),
+    /// A decision callback's delivery ended: id, outcome, attempts, delivered.
+    Delivered(
+        Box<(String, String, u32, bool)>,
+        Reply<Result<(), EngineError>>,
+    ),
     /// A person opened a dialog on an item: the demo's colleagues leave it alone for a while.
     Claim(String, Reply<()>),
     Stop(Reply<()>),
@@ -346,6 +351,18 @@ impl Orchestrator {
         self.ask(|tx| Request::Claim(id.to_string(), tx)).await
     }
 
+    /// Records how the callback of approval `id` ended (sent, or given up), once.
+    pub async fn record_delivery(
+        &self,
+        id: &str,
+        outcome: &str,
+        attempts: u32,
+        delivered: bool,
+    ) -> Result<(), OrchestratorError> {
+        let job = Box::new((id.to_string(), outcome.to_string(), attempts, delivered));
+        Ok(self.ask(|tx| Request::Delivered(job, tx)).await??)
+    }
+
     /// The seq of the last event committed.
     pub async fn seq(&self) -> Result<u64, OrchestratorError> {
         self.ask(Request::Seq).await
@@ -458,6 +475,16 @@ fn handle(engine: &mut Engine, request: Request) {
             let _ = tx.send(engine.execute_once(&actor, command, Some(key)));
         }
         Request::Read(read) => read(engine),
+        Request::Delivered(job, tx) => {
+            let (id, outcome, attempts, delivered) = *job;
+            let delivery = crate::engine::Delivery {
+                id: &id,
+                outcome: &outcome,
+                attempts,
+                delivered,
+            };
+            let _ = tx.send(engine.record_delivery(delivery).map(|_| ()));
+        }
         Request::EventsSince(since, tx) => {
             // A seq this store never reached: the follower knew another store.
             let events = if since > engine.state().seq {

@@ -112,10 +112,31 @@ agent_route!(
 );
 
 agent_route!(
-    /// Raise a decision beyond the agent's authority to the people who may take it.
-    escalate, "/v1/agent/escalations", RaiseEscalation,
+    /// Raise a decision beyond the agent's authority to the people who may take it; wait on
+    /// it with `GET /v1/agent/escalations/{id}?wait=50`, or give a `callback_url` (within the
+    /// server's `callback_prefixes`) to have the final decision POSTed there, signed.
+    raise, "/v1/agent/escalations", RaiseEscalation,
     |r, token| token.actor(&r.agent)
 );
+
+/// The raise route, with its callback checked against the server's first: a callback it will
+/// not send is refused before anything is raised.
+pub async fn escalate(
+    state: State<Arc<AppState>>,
+    caller: AgentCaller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    use axum::response::IntoResponse;
+    if let Ok(bytes) = &body
+        && let Ok(r) = serde_json::from_slice::<RaiseEscalation>(bytes)
+        && let Some(url) = &r.callback_url
+        && let Err(e) = state.callbacks.check(url)
+    {
+        return e.into_response();
+    }
+    raise(state, caller, headers, body).await
+}
 
 agent_route!(
     /// Report an incident the agent sees.

@@ -4,6 +4,7 @@
 mod access;
 mod agents;
 mod auth;
+pub mod callbacks;
 mod conn;
 mod door;
 mod escalations;
@@ -213,7 +214,9 @@ impl Server {
             known: Default::default(),
             recent: Default::default(),
             policy_config: config.policy.clone(),
+            callbacks: callbacks::Callbacks::from_config(config).map_err(ServeError::Config)?,
         });
+        callbacks::start(&state, orchestrator.subscribe());
         if state.tokens.is_empty() {
             tracing::warn!(
                 "no tokens in [server]: every request will be refused; run `opsdeck token new NAME --role ROLE`"

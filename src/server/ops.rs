@@ -145,7 +145,7 @@ pub async fn metrics_text(State(state): State<Arc<AppState>>) -> Result<Response
         super::agents::heartbeat,
         super::agents::lease,
         super::agents::complete,
-        super::agents::escalate,
+        super::agents::raise,
         super::escalations::wait,
         super::hooks::claude_code,
         super::hooks::policy,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub recent: super::door::Recent,
     /// The table as configured, for `GET /v1/policy`.
     pub policy_config: crate::config::policy::PolicyConfig,
+    /// Decision callbacks: the secret, the allowed prefixes, deliveries running.
+    pub callbacks: super::callbacks::Callbacks,
 }
 
 impl AppState {

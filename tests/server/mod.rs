@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 mod access;
 mod agents;
-pub mod escalations;
+mod callbacks;
+mod escalations;
 mod events;
 mod guards;
 mod idempotency;
