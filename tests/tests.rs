@@ -13,6 +13,8 @@ mod cli;
 mod gate;
 // The control plane through its public API: rules, tasks, alerts, rollouts, durability.
 mod engine;
+// Claude Code's hooks: golden answers per event, and the settings `hooks print` writes.
+mod hooks;
 // The link's suite, run unchanged against the embedded and the remote orchestrator.
 mod link;
 // The MCP server with a real MCP client, on stdio and on /mcp.

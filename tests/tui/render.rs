@@ -380,3 +380,43 @@ fn hostile_strings_are_shown_not_obeyed_in_every_pane() {
     assert!(all.contains("^[[2J"), "escape shown in caret notation");
     assert!(all.contains("<U+202E>"), "bidi override named");
 }
+
+#[test]
+fn where_a_request_came_from_is_shown_safe_and_folded() {
+    let mut app = app();
+    let evil = "\x1b[2J\x1b]0;pwned\x07\u{202E}gnp.exe\u{200B}";
+    let long: String = (0..40).map(|i| format!("echo line {i} {evil}\n")).collect();
+    for a in app.data.approvals.values_mut() {
+        a.origin = Some(Box::new(opsdeck::model::Origin {
+            tool_call: Some(opsdeck::model::ToolCall {
+                name: format!("Bash{evil}"),
+                input: serde_json::json!({ "command": format!("git push {evil}\n{long}") }),
+                tool_use_id: Some(format!("toolu{evil}")),
+            }),
+            session: Some(format!("sess{evil}")),
+            policy_rule: Some(format!("Bash(git push:*){evil}")),
+            callback: None,
+        }));
+    }
+    let mut screens = Vec::new();
+    for pane in ['2', '3', '4', '5', '6', '7'] {
+        press(&mut app, vec![ch(pane)]);
+        press(&mut app, vec![key(KeyCode::Enter)]);
+        screens.push(screen(&app));
+        press(&mut app, vec![key(KeyCode::Esc)]);
+    }
+    let all = screens.join("\n");
+    for bad in ['\x1b', '\x07', '\u{202E}', '\u{200B}'] {
+        assert!(!all.contains(bad), "{bad:?} reached the screen");
+    }
+    let card = screens
+        .iter()
+        .find(|s| s.contains("Decision APR-"))
+        .unwrap_or_else(|| panic!("no approval card: {}", screens[3]));
+    assert!(card.contains("Bash^[[2J"), "{card}");
+    assert!(card.contains("$ git push ^[[2J"), "{card}");
+    assert!(card.contains("sess^[[2J"), "{card}");
+    assert!(card.contains("policy rule Bash(git push:*)^[[2J"), "{card}");
+    assert!(card.contains("folded"), "a 40-line input is folded: {card}");
+    assert!(!card.contains("echo line 39"), "{card}");
+}

@@ -11,7 +11,7 @@ use crate::tui::action::Action;
 use crate::tui::app::{App, Pane};
 use crate::tui::rows;
 use crate::tui::update::approval_denial;
-use crate::tui::widgets::{action_lines, col, field, opt, safe, section, table};
+use crate::tui::widgets::{action_lines, col, field, opt, safe, safe_cut, section, table};
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     let state = app.pane_state(Pane::Approvals);
@@ -78,6 +78,7 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
     };
     let t = &app.theme;
     let mut lines = vec![Line::from(Span::styled(safe(&a.summary), t.header))];
+    lines.extend(origin(app, a));
     lines.extend(background(app, a));
     lines.push(Line::from(""));
     lines.extend(decisive(app, a));
@@ -106,6 +107,7 @@ pub fn decision_card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         return;
     };
     let mut lines = vec![Line::from(Span::styled(safe(&a.summary), app.theme.header))];
+    lines.extend(origin(app, a));
     lines.extend(decisive(app, a));
     lines.push(field(app, "recommendation", safe(&a.recommendation)));
     lines.extend(background(app, a));
@@ -143,6 +145,9 @@ fn decisive(app: &App, a: &Approval) -> Vec<Line<'static>> {
             }
         ),
     ));
+    if let Some(option) = &a.chosen_option {
+        lines.push(field("chosen option", safe(option)));
+    }
     if let Some(r) = &a.rejection {
         lines.push(field(
             "rejected by",
@@ -154,6 +159,90 @@ fn decisive(app: &App, a: &Approval) -> Vec<Line<'static>> {
         lines.push(field(
             "time left",
             format!("{what} in {}", coarse(deadline - app.now)),
+        ));
+    }
+    lines
+}
+
+/// Lines of a tool call's input shown on the card; the rest is folded.
+const INPUT_LINES: usize = 6;
+/// Characters of one input line shown before it is folded.
+const INPUT_WIDTH: usize = 160;
+
+/// Where the request came from, when an agent framework said: the tool call the agent wants
+/// to make (its input folded when long), its session, the policy rule that escalated it, and
+/// where the decision goes. Every piece is the agent's text, made safe.
+fn origin(app: &App, a: &Approval) -> Vec<Line<'static>> {
+    let Some(o) = &a.origin else {
+        return Vec::new();
+    };
+    let t = &app.theme;
+    let mut lines = Vec::new();
+    if let Some(call) = &o.tool_call {
+        let id = call
+            .tool_use_id
+            .as_deref()
+            .map(|i| format!(" · {}", safe_cut(i, 40)))
+            .unwrap_or_default();
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:<16}", "tool call"), t.muted),
+            Span::styled(safe_cut(&call.name, 80), t.accent),
+            Span::styled(id, t.muted),
+        ]));
+        // A shell command reads best as itself; any other input as compact JSON.
+        let text = match call.input.get("command").and_then(|c| c.as_str()) {
+            Some(command) => format!("$ {command}"),
+            None => serde_json::to_string(&call.input).unwrap_or_default(),
+        };
+        let all: Vec<&str> = text.lines().collect();
+        for line in all.iter().take(INPUT_LINES) {
+            lines.push(Line::from(vec![
+                Span::raw(format!("{:<16}", "")),
+                Span::raw(safe_cut(line, INPUT_WIDTH)),
+            ]));
+        }
+        let hidden = all.len().saturating_sub(INPUT_LINES);
+        let cut = all
+            .iter()
+            .take(INPUT_LINES)
+            .any(|l| l.chars().count() > INPUT_WIDTH);
+        if hidden > 0 || cut {
+            lines.push(Line::from(vec![
+                Span::raw(format!("{:<16}", "")),
+                Span::styled(
+                    format!(
+                        "… folded{}; the whole input: opsdeck show {} -o json",
+                        if hidden > 0 {
+                            format!(" ({hidden} more lines)")
+                        } else {
+                            String::new()
+                        },
+                        safe(&a.id)
+                    ),
+                    t.muted,
+                ),
+            ]));
+        }
+    }
+    if let Some(session) = &o.session {
+        lines.push(field(app, "session", safe_cut(session, 120)));
+    }
+    if let Some(rule) = &o.policy_rule {
+        lines.push(field(
+            app,
+            "escalated by",
+            format!("policy rule {}", safe_cut(rule, 120)),
+        ));
+    }
+    if let Some(cb) = &o.callback {
+        let status = match (&cb.done_at, &cb.outcome) {
+            (Some(_), Some(outcome)) => safe(outcome),
+            _ => "sent when decided".into(),
+        };
+        lines.push(field(
+            app,
+            "callback",
+            format!("{} · {status}", safe_cut(&cb.url, 80)),
         ));
     }
     lines
