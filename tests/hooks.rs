@@ -4,7 +4,6 @@
 //! reached.
 
 use std::path::Path;
-use std::time::Duration;
 
 use opsdeck::config::policy::{Policy, PolicyConfig, RuleConfig, Verdict};
 use serde_json::{Value, json};
