@@ -252,9 +252,10 @@ fn print(dir: &Path, args: &[&str], token: Option<&str>) -> std::process::Output
     cmd.output().unwrap()
 }
 
-/// What Claude Code does with a tool call when the hook cannot reach opsdeck (a non-blocking
-/// error: the call goes on to Claude Code's own permissions): deny if a deny rule matches, ask
-/// if an ask rule matches; never allow on opsdeck's behalf, since no allow rule is printed.
+/// What a Claude Code without `onFailure` does with a tool call when the hook cannot reach
+/// opsdeck (a non-blocking error: the call goes on to Claude Code's own permissions): deny if a
+/// deny rule matches, ask if an ask rule matches; never allow on opsdeck's behalf, since no
+/// allow rule is printed. (With `onFailure: block`, 2.1.332, every such call is blocked.)
 fn unreachable_verdict(settings: &Value, tool: &str, input: &Value) -> &'static str {
     let patterns = |kind: &str| -> Vec<String> {
         settings["permissions"][kind]
@@ -407,4 +408,50 @@ async fn printed_settings_never_mean_a_silent_allow_when_opsdeck_is_unreachable(
     let out = print(dir.path(), &["--agent", "ci"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--url"));
+}
+
+/// The files the README's recipes use are what the commands make and read.
+#[test]
+fn the_examples_are_what_the_commands_make() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = print(
+        dir.path(),
+        &[
+            "--config",
+            root.join("examples/claude-code/policy.toml")
+                .to_str()
+                .unwrap(),
+            "--agent",
+            "claude-dev",
+            "--domain",
+            "platform",
+            "--url",
+            "https://ops.example.com:7300",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kept: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("examples/claude-code/settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        printed, kept,
+        "regenerate examples/claude-code/settings.json"
+    );
+    for file in ["mcp.json", "mcp-http.json"] {
+        let mcp: Value = serde_json::from_str(
+            &std::fs::read_to_string(root.join("examples/claude-code").join(file)).unwrap(),
+        )
+        .unwrap();
+        assert!(mcp["mcpServers"]["opsdeck"].is_object(), "{file}");
+    }
+    let stdio = std::fs::read_to_string(root.join("examples/claude-code/mcp.json")).unwrap();
+    assert!(stdio.contains("\"mcp\""), "runs `opsdeck mcp`");
 }

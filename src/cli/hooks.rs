@@ -1,7 +1,8 @@
-//! `opsdeck hooks print`: the Claude Code settings that send a session's hooks to opsdeck, with
-//! the policy's deny and escalate rules also written as Claude Code's own `permissions`, so a
-//! hook that cannot reach opsdeck (Claude Code treats that as a non-blocking error and carries
-//! on) still ends in Claude Code denying or asking, never in a silent allow.
+//! `opsdeck hooks print`: the Claude Code settings that send a session's hooks to opsdeck. A
+//! hook that cannot reach opsdeck is by default a non-blocking error in Claude Code (the call
+//! carries on), so the deciding hooks say `onFailure: block`, and the policy's deny and
+//! escalate rules are also written as Claude Code's own `permissions` (for versions without
+//! `onFailure`): opsdeck being unreachable never means a silent allow.
 
 use serde_json::{Value, json};
 
@@ -78,13 +79,20 @@ pub fn settings(base: &str, agent: &str, domain: &str, policy: &Policy) -> Value
             "timeout": timeout,
         })
     };
+    // The two hooks that decide: if opsdeck cannot answer (down, timed out, a bad answer), the
+    // call is blocked rather than waved through (Claude Code's `onFailure`, 2.1.332).
+    let deciding = |timeout: u64| {
+        let mut h = hook(timeout);
+        h["onFailure"] = json!("block");
+        h
+    };
     let ask = policy.patterns(|v| matches!(v, Verdict::Escalate(_)));
     let deny = policy.patterns(|v| v == Verdict::Deny);
     json!({
         "hooks": {
             "SessionStart": [{ "hooks": [hook(QUICK_TIMEOUT_S)] }],
-            "PreToolUse": [{ "matcher": "*", "hooks": [hook(waiting)] }],
-            "PermissionRequest": [{ "matcher": "*", "hooks": [hook(waiting)] }],
+            "PreToolUse": [{ "matcher": "*", "hooks": [deciding(waiting)] }],
+            "PermissionRequest": [{ "matcher": "*", "hooks": [deciding(waiting)] }],
             "PostToolUse": [{ "matcher": "*", "hooks": [hook(QUICK_TIMEOUT_S)] }],
             "Stop": [{ "hooks": [hook(QUICK_TIMEOUT_S)] }],
         },
