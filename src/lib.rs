@@ -82,6 +82,11 @@
 //! - **rollout**: a new version going out in **phases** (1 % → 25 % → 75 % → 100 %) behind a
 //!   health **gate**.
 //! - **alert rule**: a threshold on a measure that opens an incident or a warning by itself.
+//! - **decision** (as agents hear it): [`protocol::Decision`], where an escalation stands, the
+//!   one shape the long poll, the MCP tools, the gate command and the callback answer.
+//! - **door**: a way real agents reach the control plane (the agent API, its long poll, the
+//!   Claude Code hook endpoint, MCP, the gate command). **policy**: the table that answers an
+//!   agent's tool call with allow, deny, defer or escalate.
 //! - **link**: the console's way to an orchestrator; **context**: a named remote orchestrator in
 //!   the config.
 

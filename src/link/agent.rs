@@ -9,12 +9,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::LinkError;
-use super::remote::{read, unreachable_error};
+use super::remote::{http_client, read, unreachable_error};
 use crate::config::context::Target;
 use crate::model::Agent;
 use crate::protocol::{self, AgentView, Decision, Outcome, Request};
 
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct AgentLink {
@@ -42,23 +41,7 @@ impl AgentLink {
 
     /// Connects with any token (to read what both kinds may read).
     pub async fn connect_any(target: &Target) -> Result<AgentLink, LinkError> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut base = Url::parse(&target.url)
-            .map_err(|e| LinkError::Invalid(format!("{:?} is not a URL: {e}", target.url)))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(LinkError::Invalid(format!(
-                "{} must be an http:// or https:// URL",
-                target.url
-            )));
-        }
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LinkError::Unavailable(format!("cannot start an HTTP client: {e}")))?;
+        let (client, base) = http_client(target)?;
         let mut link = AgentLink {
             client,
             base,

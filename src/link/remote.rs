@@ -47,28 +47,34 @@ pub struct Remote {
     info: LinkInfo,
 }
 
+/// An HTTP client for `target`, and its URL as a base to join routes to (ending in `/`).
+pub(super) fn http_client(target: &Target) -> Result<(reqwest::Client, Url), LinkError> {
+    // reqwest is built without a default crypto provider, so one process-wide choice is made
+    // here (the server makes the same one).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut base = Url::parse(&target.url)
+        .map_err(|e| LinkError::Invalid(format!("{:?} is not a URL: {e}", target.url)))?;
+    if !matches!(base.scheme(), "http" | "https") {
+        return Err(LinkError::Invalid(format!(
+            "{} must be an http:// or https:// URL",
+            target.url
+        )));
+    }
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| LinkError::Unavailable(format!("cannot start an HTTP client: {e}")))?;
+    Ok((client, base))
+}
+
 impl Remote {
     /// Connects and asks who the token belongs to; a wrong URL or token fails here, clearly.
     pub async fn connect(target: &Target, read_only: bool) -> Result<Remote, LinkError> {
-        // reqwest is built without a default crypto provider, so one process-wide choice is
-        // made here (the server makes the same one).
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut base = Url::parse(&target.url)
-            .map_err(|e| LinkError::Invalid(format!("{:?} is not a URL: {e}", target.url)))?;
-        if !matches!(base.scheme(), "http" | "https") {
-            return Err(LinkError::Invalid(format!(
-                "{} must be an http:// or https:// URL",
-                target.url
-            )));
-        }
-        if !base.path().ends_with('/') {
-            base.set_path(&format!("{}/", base.path()));
-        }
-        let client = reqwest::Client::builder()
-            .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("opsdeck/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| LinkError::Unavailable(format!("cannot start an HTTP client: {e}")))?;
+        let (client, base) = http_client(target)?;
         let mut remote = Remote {
             client,
             base,
