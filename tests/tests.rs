@@ -19,6 +19,8 @@ mod hooks;
 mod link;
 // The MCP server with a real MCP client, on stdio and on /mcp.
 mod mcp;
+// A throwaway PostgreSQL cluster per test (the harness the PostgreSQL store stands on).
+mod postgres;
 // The console in a real pseudo-terminal.
 mod pty;
 // The command line against a running server.

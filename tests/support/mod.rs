@@ -1,6 +1,7 @@
 //! Fixtures shared by several topics (and, by path, by the benches).
 
 pub mod orchestrator;
+pub mod postgres;
 pub mod pty;
 
 /// The OS account the tests run as, which opsdeck takes as the local operator.

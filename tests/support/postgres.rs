@@ -1,0 +1,195 @@
+//! A throwaway PostgreSQL cluster for the tests that need one: `initdb` and `pg_ctl` from the
+//! Debian `postgresql` package in a temporary directory, listening on a Unix socket there and a
+//! random port, run as the `postgres` user when the tests run as root (initdb refuses root).
+//! Stopped (immediate mode) and removed when dropped.
+//!
+//! A test that needs PostgreSQL never skips silently: without the binaries it fails, saying how
+//! to install them, unless `OPSDECK_NO_POSTGRES=1` is set, and then it says loudly that it skips.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub struct Postgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    pub port: u16,
+    as_postgres: bool,
+}
+
+/// The newest installed server's `bin` directory.
+fn binaries() -> Option<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin)
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .map(|u| u.split_whitespace().next() == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+impl Postgres {
+    /// A cluster for this test, or `None` (said loudly) when `OPSDECK_NO_POSTGRES=1`.
+    pub fn start() -> Option<Postgres> {
+        if std::env::var("OPSDECK_NO_POSTGRES").as_deref() == Ok("1") {
+            eprintln!(
+                "SKIPPED: OPSDECK_NO_POSTGRES=1 is set, so this PostgreSQL test does not run"
+            );
+            return None;
+        }
+        let bin = binaries().unwrap_or_else(|| {
+            panic!(
+                "this test needs PostgreSQL's initdb and pg_ctl (apt-get install -y postgresql), or OPSDECK_NO_POSTGRES=1 to skip it"
+            )
+        });
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let as_postgres = is_root();
+        let pg = Postgres {
+            port: free_port(),
+            dir,
+            bin,
+            as_postgres,
+        };
+        std::fs::create_dir(pg.data()).expect("the data directory");
+        if as_postgres {
+            // The server runs as postgres: it must reach its directory and own its data.
+            chmod(pg.dir.path(), "755");
+            let owner = Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(pg.data())
+                .status()
+                .expect("chown runs");
+            assert!(owner.success(), "chown of the data directory failed");
+        }
+        let init = pg.run(
+            "initdb",
+            &[
+                "-D",
+                pg.data().to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ],
+        );
+        assert!(init.status.success(), "initdb failed: {}", text(&init));
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            pg.port,
+            pg.data().display()
+        );
+        let started = pg.run(
+            "pg_ctl",
+            &[
+                "-D",
+                pg.data().to_str().unwrap(),
+                "-o",
+                &options,
+                "-l",
+                pg.data().join("server.log").to_str().unwrap(),
+                "-w",
+                "start",
+            ],
+        );
+        assert!(
+            started.status.success(),
+            "pg_ctl start failed: {}\n{}",
+            text(&started),
+            std::fs::read_to_string(pg.data().join("server.log")).unwrap_or_default()
+        );
+        Some(pg)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        let path = self.bin.join(program);
+        let mut cmd = if self.as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&path);
+            c
+        } else {
+            Command::new(&path)
+        };
+        cmd.args(args).output().expect("a PostgreSQL binary runs")
+    }
+
+    /// A connection URL for the `postgres` database over TCP on loopback.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Runs one SQL statement with psql and gives its unaligned output.
+    pub fn psql(&self, sql: &str) -> String {
+        let out = self.run(
+            "psql",
+            &[
+                "-h",
+                self.data().to_str().unwrap(),
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-At",
+                "-c",
+                sql,
+            ],
+        );
+        assert!(out.status.success(), "psql failed: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = self.run(
+            "pg_ctl",
+            &[
+                "-D",
+                self.data().to_str().unwrap(),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+        );
+    }
+}
+
+fn chmod(path: &Path, mode: &str) {
+    let _ = Command::new("chmod").arg(mode).arg(path).status();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
