@@ -317,3 +317,34 @@ async fn the_gate_refuses_what_cannot_work_before_sending() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("agent token"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_waits_for_an_orchestrator_that_is_not_up_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = seeded_store(dir.path());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let child = gate(dir.path(), &url, "rotate the signing key", "1m");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let server = engine_server(
+        &store,
+        &format!("127.0.0.1:{port}"),
+        opsdeck::config::Config::default(),
+    )
+    .await;
+    let id = raised(&url, "rotate the signing key").await;
+    decide(&url, &id, "approve", None).await;
+    let out = finish(child).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("trying again until the wait ends"),
+        "{stderr}"
+    );
+    assert_eq!(decision(&out)["state"], "approved");
+    server.stop().await;
+}

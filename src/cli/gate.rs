@@ -120,16 +120,11 @@ fn raise(ctx: &Context, args: &RaiseArgs) -> Result<(), CliError> {
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
     let format = ctx.format();
+    // The wait covers the whole run: an orchestrator restarting when the gate starts is
+    // waited for too.
+    let deadline = wait.map(|w| Instant::now() + w);
     runtime.block_on(async move {
-        let link = AgentLink::connect(&target).await?;
-        let register = RegisterAgent {
-            name: link.name.clone(),
-            domain: args.domain.clone(),
-            team: "gate".into(),
-            skills: vec![],
-            version: env!("CARGO_PKG_VERSION").into(),
-        };
-        let agent = link.agent(args.agent.as_deref(), &register).await?;
+        let (link, agent) = join(&target, args, deadline).await?;
         body.agent = agent.id.clone();
         let id = send_raise(&link, &body).await?;
         eprintln!(
@@ -138,13 +133,50 @@ fn raise(ctx: &Context, args: &RaiseArgs) -> Result<(), CliError> {
             body.category.as_str()
         );
         eprintln!("  {}v1/items/approvals/{id}", link.base_url());
-        let Some(wait) = wait else {
+        let Some(deadline) = deadline else {
             let decision = link.decision(&id, 0).await?;
             return report(format, &decision, false);
         };
-        let decision = wait_for(&link, &id, wait).await?;
+        let decision = wait_for(&link, &id, deadline).await?;
         report(format, &decision, true)
     })
+}
+
+/// Connects and finds (or registers) the agent; with a wait, an orchestrator that cannot be
+/// reached yet is asked again with backoff until the wait ends.
+async fn join(
+    target: &crate::link::Target,
+    args: &RaiseArgs,
+    deadline: Option<Instant>,
+) -> Result<(AgentLink, crate::model::Agent), CliError> {
+    let mut attempt = 0;
+    loop {
+        let tried = async {
+            let link = AgentLink::connect(target).await?;
+            let register = RegisterAgent {
+                name: link.name.clone(),
+                domain: args.domain.clone(),
+                team: "gate".into(),
+                skills: vec![],
+                version: env!("CARGO_PKG_VERSION").into(),
+            };
+            let agent = link.agent(args.agent.as_deref(), &register).await?;
+            Ok::<_, LinkError>((link, agent))
+        }
+        .await;
+        match (tried, deadline) {
+            (Ok(joined), _) => return Ok(joined),
+            (Err(LinkError::Unavailable(why)), Some(deadline)) if Instant::now() < deadline => {
+                attempt += 1;
+                if attempt == 1 {
+                    eprintln!("opsdeck: {why}; trying again until the wait ends");
+                }
+                let left = deadline.saturating_duration_since(Instant::now());
+                tokio::time::sleep(backoff(attempt).min(left)).await;
+            }
+            (Err(e), _) => return Err(e.into()),
+        }
+    }
 }
 
 async fn send_raise(link: &AgentLink, body: &RaiseEscalation) -> Result<String, CliError> {
@@ -171,8 +203,7 @@ async fn send_raise(link: &AgentLink, body: &RaiseEscalation) -> Result<String, 
 
 /// Long polls until the decision is final or `wait` has passed, riding out a lost orchestrator
 /// (a restart, a network blip) by asking again with backoff.
-async fn wait_for(link: &AgentLink, id: &str, wait: Duration) -> Result<Decision, CliError> {
-    let deadline = Instant::now() + wait;
+async fn wait_for(link: &AgentLink, id: &str, deadline: Instant) -> Result<Decision, CliError> {
     let mut latest: Option<Decision> = None;
     let mut attempt = 0;
     loop {
