@@ -322,13 +322,16 @@ async fn printed_settings_never_mean_a_silent_allow_when_opsdeck_is_unreachable(
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(!text.contains(FLEET), "the token itself is never printed");
     let settings: Value = serde_json::from_str(&text).unwrap();
-    for event in [
-        "SessionStart",
-        "PreToolUse",
-        "PermissionRequest",
-        "PostToolUse",
-        "Stop",
-    ] {
+    // SessionStart runs no HTTP hook in Claude Code: a command posts its input with curl.
+    let start = &settings["hooks"]["SessionStart"][0]["hooks"][0];
+    assert_eq!(start["type"], "command");
+    let command = start["command"].as_str().unwrap();
+    assert!(
+        command.contains("$OPSDECK_TOKEN") && command.contains("--data-binary @-"),
+        "{command}"
+    );
+    assert!(command.contains(&format!("{url}/v1/hooks/claude-code?agent=claude-dev")));
+    for event in ["PreToolUse", "PermissionRequest", "PostToolUse", "Stop"] {
         let hook = &settings["hooks"][event][0]["hooks"][0];
         assert_eq!(hook["type"], "http", "{event}");
         assert_eq!(
@@ -340,20 +343,26 @@ async fn printed_settings_never_mean_a_silent_allow_when_opsdeck_is_unreachable(
         assert_eq!(hook["allowedEnvVars"], json!(["OPSDECK_TOKEN"]));
         assert!(hook["timeout"].as_u64().unwrap() >= 10, "{event}");
     }
-    // The hooks that wait for people outlast the policy's wait.
+    // The hooks that decide block the call when opsdeck cannot answer, and outlast the
+    // policy's wait; the others never hold a session up.
     for event in ["PreToolUse", "PermissionRequest"] {
+        let hook = &settings["hooks"][event][0]["hooks"][0];
+        assert!(hook["timeout"].as_u64().unwrap() > 1);
+        assert_eq!(hook["onFailure"], "block", "{event}");
+    }
+    for event in ["SessionStart", "PostToolUse", "Stop"] {
         assert!(
-            settings["hooks"][event][0]["hooks"][0]["timeout"]
-                .as_u64()
-                .unwrap()
-                > 1
+            settings["hooks"][event][0]["hooks"][0]
+                .get("onFailure")
+                .is_none()
         );
     }
     assert_eq!(
         settings["permissions"]["ask"],
         json!(["Bash(git push:*)", "mcp__github"])
     );
-    assert_eq!(settings["permissions"]["deny"], json!(["Edit(/etc/**)"]));
+    // Absolute paths as Claude Code writes them (a single / is relative to the settings file).
+    assert_eq!(settings["permissions"]["deny"], json!(["Edit(//etc/**)"]));
     assert!(
         settings["permissions"].get("allow").is_none(),
         "no allow is printed"

@@ -86,11 +86,29 @@ pub fn settings(base: &str, agent: &str, domain: &str, policy: &Policy) -> Value
         h["onFailure"] = json!("block");
         h
     };
-    let ask = policy.patterns(|v| matches!(v, Verdict::Escalate(_)));
-    let deny = policy.patterns(|v| v == Verdict::Deny);
+    let ask: Vec<String> = policy
+        .patterns(|v| matches!(v, Verdict::Escalate(_)))
+        .iter()
+        .map(|p| claude_pattern(p))
+        .collect();
+    let deny: Vec<String> = policy
+        .patterns(|v| v == Verdict::Deny)
+        .iter()
+        .map(|p| claude_pattern(p))
+        .collect();
+    // Claude Code runs no HTTP hook on SessionStart (2.1.332 skips them), so that one is a
+    // command: curl posts the hook input it reads on stdin, and prints the answer.
+    let session_start = json!({
+        "type": "command",
+        "command": format!(
+            "curl -fsS -m {QUICK_TIMEOUT_S} -H \"Authorization: Bearer $OPSDECK_TOKEN\" -H 'Content-Type: application/json' --data-binary @- '{}'",
+            url.as_str()
+        ),
+        "timeout": QUICK_TIMEOUT_S,
+    });
     json!({
         "hooks": {
-            "SessionStart": [{ "hooks": [hook(QUICK_TIMEOUT_S)] }],
+            "SessionStart": [{ "hooks": [session_start] }],
             "PreToolUse": [{ "matcher": "*", "hooks": [deciding(waiting)] }],
             "PermissionRequest": [{ "matcher": "*", "hooks": [deciding(waiting)] }],
             "PostToolUse": [{ "matcher": "*", "hooks": [hook(QUICK_TIMEOUT_S)] }],
@@ -98,4 +116,27 @@ pub fn settings(base: &str, agent: &str, domain: &str, policy: &Policy) -> Value
         },
         "permissions": { "ask": ask, "deny": deny },
     })
+}
+
+/// A policy pattern as Claude Code's permissions read it: there, `Edit(/etc/**)` is relative to
+/// the settings file, so an absolute path (as opsdeck's policy means it) is written `//etc/**`.
+pub fn claude_pattern(pattern: &str) -> String {
+    const PATH_TOOLS: [&str; 8] = [
+        "Edit",
+        "Write",
+        "MultiEdit",
+        "NotebookEdit",
+        "Read",
+        "Grep",
+        "Glob",
+        "LS",
+    ];
+    if let Some((tool, rest)) = pattern.split_once('(')
+        && PATH_TOOLS.contains(&tool)
+        && rest.starts_with('/')
+        && !rest.starts_with("//")
+    {
+        return format!("{tool}(/{rest}");
+    }
+    pattern.to_string()
 }
