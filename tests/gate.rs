@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::support::orchestrator::{ALICE, FLEET, seeded_store, server_config};
+use crate::support::orchestrator::{ALICE, FLEET, decide, seeded_store, server_config};
 use opsdeck::server::Server;
 use serde_json::{Value, json};
 
@@ -104,26 +104,6 @@ async fn raised(url: &str, summary: &str) -> String {
     panic!("the gate never raised {summary:?}");
 }
 
-async fn decide(url: &str, id: &str, decision: &str, option: Option<&str>) {
-    let mut body = json!({"decision": decision, "reason": format!("{decision}d by the release lead"), "version": 1});
-    if let Some(o) = option {
-        body["option"] = json!(o);
-    }
-    let response = reqwest::Client::new()
-        .post(format!("{url}/v1/approvals/{id}/decision"))
-        .bearer_auth(ALICE)
-        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{}",
-        response.text().await.unwrap()
-    );
-}
-
 fn decision(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
@@ -143,7 +123,14 @@ async fn the_exit_code_is_the_decision() {
 
     let child = gate(dir.path(), &url, "deploy 4.2", "2m");
     let id = raised(&url, "deploy 4.2").await;
-    decide(&url, &id, "approve", Some("deploy")).await;
+    decide(
+        &url,
+        &id,
+        "approve",
+        "approved by the release lead",
+        Some("deploy"),
+    )
+    .await;
     let out = finish(child).await;
     assert_eq!(
         out.status.code(),
@@ -164,7 +151,7 @@ async fn the_exit_code_is_the_decision() {
 
     let child = gate(dir.path(), &url, "deploy 4.3", "2m");
     let id = raised(&url, "deploy 4.3").await;
-    decide(&url, &id, "reject", None).await;
+    decide(&url, &id, "reject", "rejectd by the release lead", None).await;
     let out = finish(child).await;
     assert_eq!(
         out.status.code(),
@@ -242,7 +229,7 @@ async fn the_gate_waits_through_a_server_restart() {
     server.stop().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let server = engine_server(&store, &listen, opsdeck::config::Config::default()).await;
-    decide(&url, &id, "approve", None).await;
+    decide(&url, &id, "approve", "approved by the release lead", None).await;
     let out = finish(child).await;
     assert_eq!(
         out.status.code(),
@@ -337,7 +324,7 @@ async fn the_gate_waits_for_an_orchestrator_that_is_not_up_yet() {
     )
     .await;
     let id = raised(&url, "rotate the signing key").await;
-    decide(&url, &id, "approve", None).await;
+    decide(&url, &id, "approve", "approved by the release lead", None).await;
     let out = finish(child).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");

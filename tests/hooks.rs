@@ -8,7 +8,7 @@ use std::path::Path;
 use opsdeck::config::policy::{Policy, PolicyConfig, RuleConfig, Verdict};
 use serde_json::{Value, json};
 
-use crate::support::orchestrator::{ALICE, FLEET, seeded_store, serve, server_config};
+use crate::support::orchestrator::{ALICE, FLEET, decide, seeded_store, serve, server_config};
 
 fn policy() -> PolicyConfig {
     let rule = |tool: &str, decision: &str| RuleConfig {
@@ -93,18 +93,6 @@ fn escalation(answer: &Value) -> String {
         .collect()
 }
 
-async fn decide(http: &reqwest::Client, url: &str, id: &str, decision: &str, reason: &str) {
-    let r = http
-        .post(format!("{url}/v1/approvals/{id}/decision"))
-        .bearer_auth(ALICE)
-        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-        .json(&json!({"decision": decision, "reason": reason, "version": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.text().await.unwrap());
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_hook_event_gets_its_golden_answer() {
     let dir = tempfile::tempdir().unwrap();
@@ -139,7 +127,7 @@ async fn each_hook_event_gets_its_golden_answer() {
         "9f2c6d1e-3b7a-4c55-8e0f-1a2b3c4d5e6f"
     );
     assert_eq!(item["origin"]["policy_rule"], "Bash(git push:*)");
-    decide(&http, &url, &id, "approve", "release window is open").await;
+    decide(&url, &id, "approve", "release window is open", None).await;
     let allowed = hook(&http, &url, "permission_request_approved").await;
     assert_eq!(
         allowed["hookSpecificOutput"]["decision"]["behavior"],
@@ -149,11 +137,11 @@ async fn each_hook_event_gets_its_golden_answer() {
     let denied = hook(&http, &url, "pre_tool_use_headless").await;
     let id = escalation(&denied);
     decide(
-        &http,
         &url,
         &id,
         "reject",
         "force-pushing main rewrites history",
+        None,
     )
     .await;
     hook(&http, &url, "permission_request_rejected").await;

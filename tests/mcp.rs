@@ -14,7 +14,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use serde_json::{Value, json};
 
 use crate::support::orchestrator::{
-    ALICE, FLEET, PLATFORM_FLEET, seeded_store, serve, server_config,
+    ALICE, FLEET, PLATFORM_FLEET, decide, seeded_store, serve, server_config,
 };
 
 type Client = RunningService<RoleClient, ()>;
@@ -85,22 +85,6 @@ fn value(result: &CallToolResult) -> Result<Value, String> {
     Ok(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}")))
 }
 
-async fn decide(url: &str, id: &str, decision: &str) {
-    let response = reqwest::Client::new()
-        .post(format!("{url}/v1/approvals/{id}/decision"))
-        .bearer_auth(ALICE)
-        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
-        .json(&json!({"decision": decision, "reason": "looked at the diff", "version": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{}",
-        response.text().await.unwrap()
-    );
-}
-
 /// Raise, wait from the client while an operator decides on another connection, and see the
 /// wait come back with the decision.
 async fn raise_wait_decide(client: &Client, url: &str) {
@@ -156,7 +140,7 @@ async fn raise_wait_decide(client: &Client, url: &str) {
         !waiting.is_finished(),
         "the wait answered before anyone decided"
     );
-    decide(url, &id, "approve").await;
+    decide(url, &id, "approve", "looked at the diff", None).await;
     let decided = value(
         &tokio::time::timeout(Duration::from_secs(5), waiting)
             .await

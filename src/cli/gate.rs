@@ -13,7 +13,7 @@ use super::output::emit_lines;
 use crate::link::{AgentLink, LinkError, backoff};
 use crate::model::{ApprovalState, Category, Classification};
 use crate::protocol::{
-    ApprovalAction, Decision, Outcome, RaiseEscalation, RegisterAgent, Reply, WAIT_MAX_S,
+    ApprovalAction, Command, Decision, RaiseEscalation, RegisterAgent, Reply, WAIT_MAX_S,
 };
 
 /// Tries of one raise whose answer was lost (safe: each carries the same key).
@@ -51,27 +51,9 @@ fn usage(e: impl std::fmt::Display) -> CliError {
     CliError::Usage(e.to_string())
 }
 
-fn parse_category(c: &str) -> Result<Category, CliError> {
-    serde_json::from_value(serde_json::Value::String(c.to_string())).map_err(|_| {
-        let all: Vec<_> = Category::ALL.iter().map(|c| c.as_str()).collect();
-        usage(format!(
-            "{c:?} is not a category: use one of {}",
-            all.join(", ")
-        ))
-    })
-}
-
-fn parse_classification(c: &str) -> Result<Classification, CliError> {
-    serde_json::from_value(serde_json::Value::String(c.to_string())).map_err(|_| {
-        usage(format!(
-            "{c:?} is not a classification: use public, internal or sensitive"
-        ))
-    })
-}
-
 /// The request the flags describe, checked before anything is sent.
 fn request(args: &RaiseArgs) -> Result<(RaiseEscalation, Option<Duration>), CliError> {
-    let category = parse_category(args.category.as_deref().unwrap_or_default())?;
+    let category = Category::parse(args.category.as_deref().unwrap_or_default()).map_err(usage)?;
     let summary = args
         .summary
         .clone()
@@ -97,7 +79,7 @@ fn request(args: &RaiseArgs) -> Result<(RaiseEscalation, Option<Duration>), CliE
             context: args.details.clone(),
             options_considered: args.options.clone(),
             recommendation,
-            classification: parse_classification(&args.classification)?,
+            classification: Classification::parse(&args.classification).map_err(usage)?,
             related_tasks: args.related_tasks.clone(),
             tool_call: None,
             session: args.session.clone(),
@@ -180,19 +162,8 @@ async fn join(
 }
 
 async fn send_raise(link: &AgentLink, body: &RaiseEscalation) -> Result<String, CliError> {
-    let key = uuid::Uuid::now_v7().to_string();
-    let mut attempt = 1;
-    let outcome: Outcome = loop {
-        match link.post(body, &key).await {
-            Ok(outcome) => break outcome,
-            Err(LinkError::Unavailable(why)) if attempt < RAISE_ATTEMPTS => {
-                eprintln!("opsdeck: {why}; trying again");
-                tokio::time::sleep(backoff(attempt)).await;
-                attempt += 1;
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
+    let raise = Command::RaiseEscalation(body.clone());
+    let outcome = link.send(&raise, RAISE_ATTEMPTS).await?;
     match outcome.reply {
         Reply::Created { id } => Ok(id),
         other => Err(CliError::Runtime(format!(

@@ -10,12 +10,11 @@ use serde_json::{Value, json};
 
 use super::context::Context;
 use super::error::CliError;
-use crate::link::{AgentLink, LinkError, backoff};
+use crate::link::{AgentLink, LinkError};
 use crate::mcp::{self, Call, Door, Tools};
-use crate::model::Severity;
 use crate::protocol::{
-    CompleteTask, Decision, LeaseTask, Outcome, PERMISSION_PATH, PermissionAnswer, PermissionAsk,
-    RecordExecution, RegisterAgent, Reply, ReportIncident, Request, TaskOutcome,
+    Command, Decision, Outcome, PERMISSION_PATH, PermissionAnswer, PermissionAsk, RegisterAgent,
+    Reply,
 };
 
 pub fn stdio(ctx: &Context, agent: Option<&str>, domain: &str) -> Result<(), CliError> {
@@ -81,37 +80,26 @@ async fn agent_of(
     }
 }
 
+/// Tries of one request whose answer was lost (each with the same key: it acts once).
+const SEND_ATTEMPTS: u32 = 4;
+
 struct LinkDoor {
     link: AgentLink,
     agent: String,
 }
 
 impl LinkDoor {
-    /// Posts with one key across retries of a lost answer (it acts once).
-    async fn post<B: Request + serde::Serialize, T: serde::de::DeserializeOwned>(
-        &self,
-        body: &B,
-    ) -> Result<T, String> {
-        let key = uuid::Uuid::now_v7().to_string();
-        let mut attempt = 1;
-        loop {
-            match self.link.post(body, &key).await {
-                Err(LinkError::Unavailable(_)) if attempt < 4 => {
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-                other => return other.map_err(|e| e.to_string()),
-            }
-        }
-    }
-
     async fn run(&self, call: Call) -> Result<Value, String> {
         let agent = self.agent.clone();
         Ok(match call {
             Call::Raise(p) => {
                 let wait = p.wait_s.unwrap_or(0);
-                let raise = mcp::raise_escalation(&agent, p)?;
-                let outcome: Outcome = self.post(&raise).await?;
+                let raise = Command::RaiseEscalation(mcp::raise_escalation(&agent, p)?);
+                let outcome = self
+                    .link
+                    .send(&raise, SEND_ATTEMPTS)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let Reply::Created { id } = outcome.reply else {
                     return Err("raising answered no id".into());
                 };
@@ -147,53 +135,16 @@ impl LinkDoor {
                     .map_err(|e| e.to_string())?;
                 mcp::prompt_answer(&answer, input)
             }
-            Call::Incident { severity, title } => {
-                let severity: Severity =
-                    serde_json::from_value(json!(severity.to_ascii_uppercase()))
-                        .map_err(|_| "severity is SEV1, SEV2, SEV3 or SEV4".to_string())?;
-                let outcome: Outcome = self
-                    .post(&ReportIncident {
-                        agent,
-                        severity,
-                        title,
-                    })
-                    .await?;
-                json!(outcome)
-            }
-            Call::Record(p) => {
-                let outcome: Outcome = self
-                    .post(&RecordExecution {
-                        agent,
-                        summary: p.summary,
-                        context: p.context,
-                        outcome: p.outcome,
-                        related_tasks: p.related_tasks,
-                    })
-                    .await?;
-                json!(outcome)
-            }
-            Call::Lease => {
-                let outcome: Outcome = self.post(&LeaseTask { agent }).await?;
-                match outcome.reply {
-                    Reply::Lease(task) => json!(task),
-                    other => json!(other),
-                }
-            }
-            Call::Complete(p) => {
-                let outcome = match p.succeeded {
-                    true => TaskOutcome::Succeeded,
-                    false => TaskOutcome::Failed {
-                        error: p.error.unwrap_or_else(|| "failed".into()),
-                    },
+            other => {
+                let Some(command) = mcp::command(&agent, &other) else {
+                    unreachable!("raise, wait and permission are answered above")
                 };
-                let outcome: Outcome = self
-                    .post(&CompleteTask {
-                        agent,
-                        task: p.task,
-                        outcome,
-                    })
-                    .await?;
-                json!(outcome)
+                let outcome = self
+                    .link
+                    .send(&command?, SEND_ATTEMPTS)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                mcp::answer(outcome)
             }
         })
     }

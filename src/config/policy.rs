@@ -50,15 +50,7 @@ impl Verdict {
                     "{text:?} is not a decision: use allow, deny, defer or escalate(CATEGORY), e.g. escalate(scope_change)"
                 )
             })?;
-        serde_json::from_value(serde_json::Value::String(category.trim().to_string()))
-            .map(Verdict::Escalate)
-            .map_err(|_| {
-                let all: Vec<_> = Category::ALL.iter().map(|c| c.as_str()).collect();
-                format!(
-                    "{category:?} is not a category: use one of {}",
-                    all.join(", ")
-                )
-            })
+        Category::parse(category.trim()).map(Verdict::Escalate)
     }
 
     pub fn as_string(self) -> String {

@@ -114,6 +114,33 @@ impl AgentLink {
         read(response).await
     }
 
+    /// Sends an agent command under one fresh key, asking again (same key, so it acts once)
+    /// when the answer was lost on the way, up to `attempts` times.
+    pub async fn send(
+        &self,
+        command: &crate::protocol::Command,
+        attempts: u32,
+    ) -> Result<Outcome, LinkError> {
+        let path = command
+            .path()
+            .filter(|_| command.is_agents())
+            .ok_or_else(|| {
+                LinkError::Invalid(format!("{} is not an agent command", command.name()))
+            })?;
+        let key = uuid::Uuid::now_v7().to_string();
+        let mut attempt = 1;
+        loop {
+            match self.post_to(&path, &command.body(), &key).await {
+                Err(LinkError::Unavailable(why)) if attempt < attempts => {
+                    tracing::info!("{why}; asking again with the same key");
+                    tokio::time::sleep(super::backoff(attempt)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// What the token's agents hold.
     pub async fn view(&self) -> Result<AgentView, LinkError> {
         self.get(protocol::AGENT_STATE_PATH, REQUEST_TIMEOUT).await

@@ -14,8 +14,11 @@ use rmcp::{ErrorData, ServerHandler, schemars, tool, tool_handler, tool_router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::model::{Category, Classification, ToolCall};
-use crate::protocol::{PermissionAnswer, RaiseEscalation};
+use crate::model::{Category, Classification, Severity, ToolCall};
+use crate::protocol::{
+    Command, CompleteTask, LeaseTask, Outcome, PermissionAnswer, RaiseEscalation, RecordExecution,
+    Reply, ReportIncident, TaskOutcome,
+};
 
 /// One tool call, as the door runs it.
 #[derive(Debug, Clone)]
@@ -145,20 +148,10 @@ pub struct NoParams {}
 
 /// The command a raise asks for, as `agent`; its category and classification checked.
 pub fn raise_escalation(agent: &str, p: RaiseParams) -> Result<RaiseEscalation, String> {
-    let category: Category =
-        serde_json::from_value(Value::String(p.category.clone())).map_err(|_| {
-            let all: Vec<_> = Category::ALL.iter().map(|c| c.as_str()).collect();
-            format!(
-                "{:?} is not a category: use one of {}",
-                p.category,
-                all.join(", ")
-            )
-        })?;
-    let classification: Classification = match &p.classification {
+    let category = Category::parse(&p.category)?;
+    let classification = match &p.classification {
         None => Classification::Internal,
-        Some(c) => serde_json::from_value(Value::String(c.clone())).map_err(|_| {
-            format!("{c:?} is not a classification: use public, internal or sensitive")
-        })?,
+        Some(c) => Classification::parse(c)?,
     };
     Ok(RaiseEscalation {
         agent: agent.to_string(),
@@ -180,6 +173,54 @@ pub fn raise_escalation(agent: &str, p: RaiseParams) -> Result<RaiseEscalation, 
         callback_url: None,
         policy_rule: None,
     })
+}
+
+/// The command a plain tool call (incident_report, audit_record, task_lease, task_complete)
+/// asks for, as `agent`; `None` for the calls each door runs its own way (raise, wait,
+/// permission).
+pub fn command(agent: &str, call: &Call) -> Option<Result<Command, String>> {
+    let agent = agent.to_string();
+    Some(Ok(match call.clone() {
+        Call::Incident { severity, title } => {
+            let severity: Severity =
+                match serde_json::from_value(json!(severity.to_ascii_uppercase())) {
+                    Ok(s) => s,
+                    Err(_) => return Some(Err("severity is SEV1, SEV2, SEV3 or SEV4".into())),
+                };
+            Command::ReportIncident(ReportIncident {
+                agent,
+                severity,
+                title,
+            })
+        }
+        Call::Record(p) => Command::RecordExecution(RecordExecution {
+            agent,
+            summary: p.summary,
+            context: p.context,
+            outcome: p.outcome,
+            related_tasks: p.related_tasks,
+        }),
+        Call::Lease => Command::LeaseTask(LeaseTask { agent }),
+        Call::Complete(p) => Command::CompleteTask(CompleteTask {
+            agent,
+            task: p.task,
+            outcome: match p.succeeded {
+                true => TaskOutcome::Succeeded,
+                false => TaskOutcome::Failed {
+                    error: p.error.unwrap_or_else(|| "failed".into()),
+                },
+            },
+        }),
+        Call::Raise(_) | Call::Wait { .. } | Call::Permission(_) => return None,
+    }))
+}
+
+/// What a plain tool call answers: the leased task (or null) for a lease, else the outcome.
+pub fn answer(outcome: Outcome) -> Value {
+    match outcome.reply {
+        Reply::Lease(task) => json!(task),
+        _ => json!(outcome),
+    }
 }
 
 /// What Claude Code's `--permission-prompt-tool` expects back: allow with the input to run,

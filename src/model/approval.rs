@@ -34,6 +34,17 @@ pub enum Category {
 }
 
 impl Category {
+    /// A category by its name, or an error listing every name.
+    pub fn parse(name: &str) -> Result<Category, String> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .ok_or_else(|| {
+                let all: Vec<_> = Category::ALL.iter().map(|c| c.as_str()).collect();
+                format!("{name:?} is not a category: use one of {}", all.join(", "))
+            })
+    }
+
     pub const ALL: [Category; 18] = [
         Category::ImplementationDetail,
         Category::ToolSelection,
@@ -88,6 +99,20 @@ pub enum Classification {
 }
 
 impl Classification {
+    /// A classification by its name, or an error naming the three.
+    pub fn parse(name: &str) -> Result<Classification, String> {
+        [
+            Classification::Public,
+            Classification::Internal,
+            Classification::Sensitive,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == name)
+        .ok_or_else(|| {
+            format!("{name:?} is not a classification: use public, internal or sensitive")
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Classification::Public => "public",

@@ -19,10 +19,7 @@ use super::escalations::wait_for;
 use super::problem::ApiError;
 use super::state::AppState;
 use crate::mcp::{Call, Door, Tools};
-use crate::model::Severity;
-use crate::protocol::{
-    Command, CompleteTask, LeaseTask, PermissionAsk, Reply, ReportIncident, TaskOutcome, WAIT_MAX_S,
-};
+use crate::protocol::{Command, PermissionAsk, Reply, WAIT_MAX_S};
 
 pub const PATH: &str = "/mcp";
 
@@ -127,47 +124,12 @@ async fn run(state: &Arc<AppState>, parts: &mut Parts, call: Call) -> Result<Val
             .await?;
             crate::mcp::prompt_answer(&answer, input)
         }
-        Call::Incident { severity, title } => {
-            let severity: Severity =
-                serde_json::from_value(json!(severity.to_ascii_uppercase()))
-                    .map_err(|_| ApiError::unprocessable("severity is SEV1, SEV2, SEV3 or SEV4"))?;
-            let outcome = execute(Command::ReportIncident(ReportIncident {
-                agent: agent.clone(),
-                severity,
-                title,
-            }))
-            .await?;
-            json!(outcome)
-        }
-        Call::Record(p) => {
-            door::record(state, &caller, &agent, &p.summary, &p.context, &p.outcome).await?;
-            json!({"recorded": true})
-        }
-        Call::Lease => {
-            let outcome = execute(Command::LeaseTask(LeaseTask {
-                agent: agent.clone(),
-            }))
-            .await?;
-            match outcome.reply {
-                Reply::Lease(task) => json!(task),
-                other => json!(other),
-            }
-        }
-        Call::Complete(p) => {
-            let outcome = match p.succeeded {
-                true => TaskOutcome::Succeeded,
-                false => TaskOutcome::Failed {
-                    error: p.error.unwrap_or_else(|| "failed".into()),
-                },
+        other => {
+            let Some(command) = crate::mcp::command(&agent, &other) else {
+                unreachable!("raise, wait and permission are answered above")
             };
-            json!(
-                execute(Command::CompleteTask(CompleteTask {
-                    agent: agent.clone(),
-                    task: p.task,
-                    outcome,
-                }))
-                .await?
-            )
+            let command = command.map_err(ApiError::unprocessable)?;
+            crate::mcp::answer(execute(command).await?)
         }
     })
 }

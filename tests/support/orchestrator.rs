@@ -209,3 +209,26 @@ pub fn sensitive_escalation(store: &Path, domain: &str) {
         )
         .unwrap();
 }
+
+/// Alice (enterprise) decides approval `id` at version 1 over HTTP, with `reason` and, on
+/// approve, `option`; panics with the server's answer if it was refused.
+pub async fn decide(url: &str, id: &str, decision: &str, reason: &str, option: Option<&str>) {
+    let mut body = serde_json::json!({"decision": decision, "reason": reason, "version": 1});
+    if let Some(o) = option {
+        body["option"] = serde_json::json!(o);
+    }
+    let response = reqwest::Client::new()
+        .post(format!("{url}/v1/approvals/{id}/decision"))
+        .bearer_auth(ALICE)
+        .header("idempotency-key", uuid::Uuid::now_v7().to_string())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    assert!(
+        status.is_success(),
+        "{status}: {}",
+        response.text().await.unwrap()
+    );
+}
