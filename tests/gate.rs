@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use crate::support::orchestrator::{ALICE, FLEET, decide, seeded_store, server_config};
+use crate::support::orchestrator::{ALICE, FLEET, decide, get_json, seeded_store, server_config};
 use opsdeck::server::Server;
 use serde_json::{Value, json};
 
@@ -80,17 +80,8 @@ async fn engine_server(store: &Path, listen: &str, config: opsdeck::config::Conf
 
 /// The pending escalation whose summary is `summary`, once the gate has raised it.
 async fn raised(url: &str, summary: &str) -> String {
-    let http = reqwest::Client::new();
     for _ in 0..200 {
-        let list: Value = http
-            .get(format!("{url}/v1/items/approvals?state=pending"))
-            .bearer_auth(ALICE)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = get_json(&format!("{url}/v1/items/approvals?state=pending"), ALICE).await;
         if let Some(a) = list
             .as_array()
             .unwrap()
@@ -166,15 +157,7 @@ async fn the_exit_code_is_the_decision() {
     );
 
     // The gate's agent was registered once, under the token's name, and is reused.
-    let agents: Value = reqwest::Client::new()
-        .get(format!("{url}/v1/agent/state"))
-        .bearer_auth(FLEET)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let agents: Value = get_json(&format!("{url}/v1/agent/state"), FLEET).await;
     let gates: Vec<_> = agents["agents"]
         .as_array()
         .unwrap()

@@ -8,7 +8,9 @@ use std::path::Path;
 use opsdeck::config::policy::{Policy, PolicyConfig, RuleConfig, Verdict};
 use serde_json::{Value, json};
 
-use crate::support::orchestrator::{ALICE, FLEET, decide, seeded_store, serve, server_config};
+use crate::support::orchestrator::{
+    ALICE, FLEET, decide, get_json, seeded_store, serve, server_config,
+};
 
 fn policy() -> PolicyConfig {
     let rule = |tool: &str, decision: &str| RuleConfig {
@@ -108,15 +110,7 @@ async fn each_hook_event_gets_its_golden_answer() {
     // Escalated: ask now, with the id; the permission dialog's hook waits for people.
     let asked = hook(&http, &url, "pre_tool_use_escalate").await;
     let id = escalation(&asked);
-    let item: Value = http
-        .get(format!("{url}/v1/items/approvals/{id}"))
-        .bearer_auth(ALICE)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let item: Value = get_json(&format!("{url}/v1/items/approvals/{id}"), ALICE).await;
     assert_eq!(item["origin"]["tool_call"]["name"], "Bash");
     assert_eq!(
         item["origin"]["tool_call"]["tool_use_id"],
@@ -149,15 +143,11 @@ async fn each_hook_event_gets_its_golden_answer() {
     hook(&http, &url, "post_tool_use").await;
     hook(&http, &url, "stop").await;
     hook(&http, &url, "notification").await;
-    let page: Value = http
-        .get(format!("{url}/v1/audit?q=type:execution%20claude&limit=10"))
-        .bearer_auth(ALICE)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(
+        &format!("{url}/v1/audit?q=type:execution%20claude&limit=10"),
+        ALICE,
+    )
+    .await;
     let summaries: Vec<String> = page["records"]
         .as_array()
         .unwrap()
@@ -168,15 +158,11 @@ async fn each_hook_event_gets_its_golden_answer() {
         summaries.iter().any(|s| s.contains("stopped")),
         "{summaries:?}"
     );
-    let page: Value = http
-        .get(format!("{url}/v1/audit?q=type:execution%20push&limit=10"))
-        .bearer_auth(ALICE)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get_json(
+        &format!("{url}/v1/audit?q=type:execution%20push&limit=10"),
+        ALICE,
+    )
+    .await;
     assert!(
         page["records"]
             .as_array()

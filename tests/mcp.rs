@@ -14,7 +14,7 @@ use rmcp::transport::{StreamableHttpClientTransport, TokioChildProcess};
 use serde_json::{Value, json};
 
 use crate::support::orchestrator::{
-    ALICE, FLEET, PLATFORM_FLEET, decide, seeded_store, serve, server_config,
+    ALICE, FLEET, PLATFORM_FLEET, decide, get_json, seeded_store, serve, server_config,
 };
 
 type Client = RunningService<RoleClient, ()>;
@@ -306,15 +306,7 @@ async fn only_agent_tokens_and_only_for_their_own_agents() {
     )
     .unwrap();
     let id = raised["escalation_id"].as_str().unwrap().to_string();
-    let state: Value = reqwest::Client::new()
-        .get(format!("{url}/v1/agent/state"))
-        .bearer_auth(FLEET)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let state: Value = get_json(&format!("{url}/v1/agent/state"), FLEET).await;
     let agent_a = state["agents"]
         .as_array()
         .unwrap()

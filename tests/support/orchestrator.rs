@@ -232,3 +232,16 @@ pub async fn decide(url: &str, id: &str, decision: &str, reason: &str, option: O
         response.text().await.unwrap()
     );
 }
+
+/// `GET url` with `token`, read as JSON.
+pub async fn get_json(url: &str, token: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
