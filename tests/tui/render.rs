@@ -419,4 +419,11 @@ fn where_a_request_came_from_is_shown_safe_and_folded() {
     assert!(card.contains("policy rule Bash(git push:*)^[[2J"), "{card}");
     assert!(card.contains("folded"), "a 40-line input is folded: {card}");
     assert!(!card.contains("echo line 39"), "{card}");
+    // On a 80x24 terminal the input folds to two lines, so who may decide still shows.
+    press(&mut app, vec![ch('5'), key(KeyCode::Enter)]);
+    let small = text(&render(&app, 80, 24));
+    assert!(small.contains("$ git push ^[[2J"), "{small}");
+    assert!(!small.contains("echo line 1 "), "{small}");
+    assert!(small.contains("who may decide"), "{small}");
+    assert!(small.contains("authority path"), "{small}");
 }

@@ -78,18 +78,27 @@ fn card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
     };
     let t = &app.theme;
     let mut lines = vec![Line::from(Span::styled(safe(&a.summary), t.header))];
-    lines.extend(origin(app, a));
-    lines.extend(background(app, a));
-    lines.push(Line::from(""));
-    lines.extend(decisive(app, a));
-    lines.push(Line::from(""));
-    lines.extend(action_lines(
+    lines.extend(origin(app, a, input_lines(area)));
+    let mut decides = decisive(app, a);
+    decides.push(Line::from(""));
+    decides.extend(action_lines(
         app,
         [Action::Approve, Action::Reject, Action::Escalate].map(|action| {
             let verb = action.on_approval().expect("the approval actions");
             (action, approval_denial(app, a, verb))
         }),
     ));
+    // On a short terminal what decides comes before the background, so the room runs out on
+    // the background rather than on who may decide and what can be done.
+    if short(area) {
+        lines.extend(decides);
+        lines.push(Line::from(""));
+        lines.extend(background(app, a));
+    } else {
+        lines.extend(background(app, a));
+        lines.push(Line::from(""));
+        lines.extend(decides);
+    }
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -107,7 +116,7 @@ pub fn decision_card(frame: &mut Frame, area: Rect, app: &App, id: &str) {
         return;
     };
     let mut lines = vec![Line::from(Span::styled(safe(&a.summary), app.theme.header))];
-    lines.extend(origin(app, a));
+    lines.extend(origin(app, a, input_lines(area)));
     lines.extend(decisive(app, a));
     lines.push(field(app, "recommendation", safe(&a.recommendation)));
     lines.extend(background(app, a));
@@ -164,15 +173,23 @@ fn decisive(app: &App, a: &Approval) -> Vec<Line<'static>> {
     lines
 }
 
-/// Lines of a tool call's input shown on the card; the rest is folded.
-const INPUT_LINES: usize = 6;
+/// Lines of a tool call's input shown on the card (fewer on a short terminal, where the
+/// authority path and the actions must still show); the rest is folded.
+fn input_lines(area: Rect) -> usize {
+    if short(area) { 2 } else { 6 }
+}
+
+/// A card area too short for every line at once (a 24-line terminal, say).
+fn short(area: Rect) -> bool {
+    area.height < 30
+}
 /// Characters of one input line shown before it is folded.
 const INPUT_WIDTH: usize = 160;
 
 /// Where the request came from, when an agent framework said: the tool call the agent wants
 /// to make (its input folded when long), its session, the policy rule that escalated it, and
 /// where the decision goes. Every piece is the agent's text, made safe.
-fn origin(app: &App, a: &Approval) -> Vec<Line<'static>> {
+fn origin(app: &App, a: &Approval, shown: usize) -> Vec<Line<'static>> {
     let Some(o) = &a.origin else {
         return Vec::new();
     };
@@ -195,16 +212,16 @@ fn origin(app: &App, a: &Approval) -> Vec<Line<'static>> {
             None => serde_json::to_string(&call.input).unwrap_or_default(),
         };
         let all: Vec<&str> = text.lines().collect();
-        for line in all.iter().take(INPUT_LINES) {
+        for line in all.iter().take(shown) {
             lines.push(Line::from(vec![
                 Span::raw(format!("{:<16}", "")),
                 Span::raw(safe_cut(line, INPUT_WIDTH)),
             ]));
         }
-        let hidden = all.len().saturating_sub(INPUT_LINES);
+        let hidden = all.len().saturating_sub(shown);
         let cut = all
             .iter()
-            .take(INPUT_LINES)
+            .take(shown)
             .any(|l| l.chars().count() > INPUT_WIDTH);
         if hidden > 0 || cut {
             lines.push(Line::from(vec![
