@@ -51,10 +51,6 @@ impl Context {
             })
     }
 
-    fn store_path(&self) -> Result<std::path::PathBuf, CliError> {
-        store_path(&self.global, &self.config)
-    }
-
     /// The demo fleet's lease on this store: `Ok(Some(lease))` when this process may run it
     /// (held until the lease is dropped, released by the OS if the process dies), `Ok(None)`
     /// for an in-memory store, and `Err(holder)` when another process already runs it.
@@ -62,7 +58,9 @@ impl Context {
         if self.global.ephemeral {
             return Ok(None);
         }
-        let Ok(path) = self.store_path() else {
+        // A database's replicas share their demo fleet through the clock (not yet: none runs
+        // it by lease there).
+        let Ok(StoreTarget::File(path)) = store_target(&self.global, &self.config) else {
             return Ok(None);
         };
         DemoLease::take(&path).map(Some)
@@ -73,19 +71,19 @@ impl Context {
         if self.global.ephemeral {
             return Ok(Store::open_in_memory()?);
         }
-        Ok(Store::open(&self.store_path()?)?)
+        store_target(&self.global, &self.config)?.open()
     }
 
     /// Opens a store that must already exist: a mistyped path is an error, not a new store.
     pub fn existing_store(&self) -> Result<Store, CliError> {
-        if !self.global.ephemeral {
-            let path = self.store_path()?;
-            if !path.exists() {
-                return Err(CliError::Runtime(format!(
-                    "no opsdeck store at {}: check --store, or create one by running `opsdeck` or `opsdeck demo run`",
-                    path.display()
-                )));
-            }
+        if !self.global.ephemeral
+            && let StoreTarget::File(path) = store_target(&self.global, &self.config)?
+            && !path.exists()
+        {
+            return Err(CliError::Runtime(format!(
+                "no opsdeck store at {}: check --store, or create one by running `opsdeck` or `opsdeck demo run`",
+                path.display()
+            )));
         }
         self.open_store()
     }
@@ -243,11 +241,74 @@ pub fn os_user_name() -> String {
 
 /// The store file: `--store`, else `[store] path`, else the XDG default.
 pub fn store_path(global: &Global, config: &Config) -> Result<std::path::PathBuf, CliError> {
-    Ok(match &global.store {
-        Some(p) => p.clone(),
-        None if !config.store.path.is_empty() => config.store.path.clone().into(),
-        None => paths::default_store()?,
+    match store_target(global, config)? {
+        StoreTarget::File(path) => Ok(path),
+        StoreTarget::Postgres { .. } => Err(CliError::Usage(
+            "this command works on a SQLite store file; the store here is a PostgreSQL database (use `opsdeck store copy` to move between them)".into(),
+        )),
+    }
+}
+
+/// Where the store is: a SQLite file, or a PostgreSQL database with its password.
+pub enum StoreTarget {
+    File(std::path::PathBuf),
+    Postgres {
+        url: String,
+        password: Option<String>,
+    },
+}
+
+impl StoreTarget {
+    pub fn open(&self) -> Result<Store, CliError> {
+        Ok(match self {
+            StoreTarget::File(path) => Store::open(path)?,
+            StoreTarget::Postgres { url, password } => Store::connect(url, password.as_deref())?,
+        })
+    }
+}
+
+/// The store `--store` names (a path, or a `postgres://` URL), else `[store] url`, else
+/// `[store] path`, else the default file. A URL that carries a password is refused: the
+/// password comes from `OPSDECK_STORE_PASSWORD` or `[store] password_file`.
+pub fn store_target(global: &Global, config: &Config) -> Result<StoreTarget, CliError> {
+    let named = global
+        .store
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    let url = match named {
+        Some(text) if crate::store::is_url(&text) => text,
+        Some(_) => return Ok(StoreTarget::File(global.store.clone().expect("named"))),
+        None if !config.store.url.is_empty() => config.store.url.clone(),
+        None if !config.store.path.is_empty() => {
+            return Ok(StoreTarget::File(config.store.path.clone().into()));
+        }
+        None => return Ok(StoreTarget::File(paths::default_store()?)),
+    };
+    crate::store::parse_url(&url).map_err(CliError::Usage)?;
+    Ok(StoreTarget::Postgres {
+        url,
+        password: store_password(config)?,
     })
+}
+
+/// The database password: `OPSDECK_STORE_PASSWORD`, else the first line of `[store]
+/// password_file`, else none (trust, peer or a `.pgpass` the server accepts).
+fn store_password(config: &Config) -> Result<Option<String>, CliError> {
+    if let Ok(password) = std::env::var("OPSDECK_STORE_PASSWORD")
+        && !password.is_empty()
+    {
+        return Ok(Some(password));
+    }
+    if config.store.password_file.is_empty() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&config.store.password_file).map_err(|e| {
+        CliError::Usage(format!(
+            "cannot read the store password file {} ([store] password_file): {e}",
+            config.store.password_file
+        ))
+    })?;
+    Ok(text.lines().next().map(str::to_string))
 }
 
 /// The config file to read, and whether it was asked for (`--config`, `OPSDECK_CONFIG`) rather

@@ -86,6 +86,11 @@ pub struct OperatorConfig {
 pub struct StoreConfig {
     /// Empty: `$XDG_DATA_HOME/opsdeck/opsdeck.db`.
     pub path: String,
+    /// A PostgreSQL database (`postgres://USER@HOST:PORT/DATABASE`, never with a password):
+    /// when set, the store is there instead of in `path`.
+    pub url: String,
+    /// A file holding the database password (`OPSDECK_STORE_PASSWORD` wins over it).
+    pub password_file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -40,6 +40,13 @@ pub enum StoreError {
     Io { location: Location, detail: String },
     #[error("cannot open {location}: {why}")]
     Unusable { location: Location, why: String },
+    #[error(
+        "cannot reach the database at {location}: {detail}; check that PostgreSQL is running there, the URL, and the password (OPSDECK_STORE_PASSWORD or [store] password_file)"
+    )]
+    Unreachable { location: Location, detail: String },
+    /// Anything else PostgreSQL reports, in its own words.
+    #[error("store error on {location}: {detail}")]
+    Postgres { location: Location, detail: String },
     /// Anything else SQLite reports (see `sqlite::error` for the codes told apart above).
     #[error("store error on {location}: {source}")]
     Sqlite {

@@ -33,6 +33,7 @@
 mod bulk;
 mod chain;
 mod error;
+mod postgres;
 mod sqlite;
 mod types;
 
@@ -41,6 +42,7 @@ use std::path::Path;
 pub use bulk::{Chained, Chainer, Prepared};
 pub use chain::{BadRecord, Hex, PurgeNote, PurgedClass, Verification, hash_record, record_hash};
 pub use error::StoreError;
+pub use postgres::{DOORBELL, PG_SCHEMA_VERSION, PgReader, PgStore, PgWriteTx, is_url, parse_url};
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteReader, SqliteStore, SqliteWriteTx, inspect};
 pub use types::{ClockMode, Head, Location, Pruned};
 
@@ -54,12 +56,18 @@ use crate::model::{
 /// The store, whichever backend holds it.
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Store {
     /// Opens (creating if needed) the SQLite store at `path`.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         SqliteStore::open(path).map(Store::Sqlite)
+    }
+
+    /// Connects to the PostgreSQL database at `url` (without a password; it comes apart).
+    pub fn connect(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
+        PgStore::connect(url, password).map(Store::Postgres)
     }
 
     /// A store that lives and dies with the process (`--ephemeral`).
@@ -71,12 +79,14 @@ impl Store {
     pub fn as_sqlite(&self) -> Option<&SqliteStore> {
         match self {
             Store::Sqlite(s) => Some(s),
+            Store::Postgres(_) => None,
         }
     }
 
     pub fn location(&self) -> &Location {
         match self {
             Store::Sqlite(s) => s.location(),
+            Store::Postgres(p) => p.location(),
         }
     }
 
@@ -84,6 +94,7 @@ impl Store {
     pub fn load(&mut self, window: &LiveWindow) -> Result<(State, Head), StoreError> {
         match self {
             Store::Sqlite(s) => s.load(window),
+            Store::Postgres(p) => p.load(window),
         }
     }
 
@@ -91,6 +102,7 @@ impl Store {
     pub fn begin_group(&mut self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.begin_group(),
+            Store::Postgres(_) => Ok(()),
         }
     }
 
@@ -98,6 +110,7 @@ impl Store {
     pub fn end_group(&mut self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.end_group(),
+            Store::Postgres(_) => Ok(()),
         }
     }
 
@@ -105,6 +118,7 @@ impl Store {
     pub fn reader(&self) -> Result<Option<Reader>, StoreError> {
         match self {
             Store::Sqlite(s) => Ok(s.reader()?.map(|r| Reader::Sqlite(std::sync::Arc::new(r)))),
+            Store::Postgres(p) => Ok(Some(Reader::Postgres(p.reader()))),
         }
     }
 
@@ -112,6 +126,7 @@ impl Store {
     pub fn list<T: Item>(&self, listing: &Listing) -> Result<Vec<T>, StoreError> {
         match self {
             Store::Sqlite(s) => s.list(listing),
+            Store::Postgres(p) => p.reader().list(listing),
         }
     }
 
@@ -119,6 +134,7 @@ impl Store {
     pub fn item<T: Item>(&self, id: &str) -> Result<Option<T>, StoreError> {
         match self {
             Store::Sqlite(s) => s.item(id),
+            Store::Postgres(p) => p.reader().item(id),
         }
     }
 
@@ -126,6 +142,7 @@ impl Store {
     pub fn head(&self) -> Result<Head, StoreError> {
         match self {
             Store::Sqlite(s) => s.head(),
+            Store::Postgres(p) => p.head(),
         }
     }
 
@@ -133,6 +150,7 @@ impl Store {
     pub fn write(&mut self) -> Result<WriteTx<'_>, StoreError> {
         match self {
             Store::Sqlite(s) => s.write().map(WriteTx::Sqlite),
+            Store::Postgres(p) => p.write().map(WriteTx::Postgres),
         }
     }
 
@@ -140,6 +158,7 @@ impl Store {
     pub fn events_since(&self, since: u64, limit: usize) -> Result<Option<Vec<Event>>, StoreError> {
         match self {
             Store::Sqlite(s) => s.events_since(since, limit),
+            Store::Postgres(p) => p.events_since(since, limit),
         }
     }
 
@@ -147,6 +166,7 @@ impl Store {
     pub fn verify_audit(&self) -> Result<Verification, StoreError> {
         match self {
             Store::Sqlite(s) => s.verify_audit(),
+            Store::Postgres(p) => p.verify_audit(),
         }
     }
 
@@ -154,6 +174,7 @@ impl Store {
     pub fn audit_last_stored(&self) -> Result<(u64, String), StoreError> {
         match self {
             Store::Sqlite(s) => s.audit_last_stored(),
+            Store::Postgres(p) => p.audit_last_stored(),
         }
     }
 
@@ -161,6 +182,7 @@ impl Store {
     pub fn audit_hash_at(&self, seq: u64) -> Result<Option<String>, StoreError> {
         match self {
             Store::Sqlite(s) => s.audit_hash_at(seq),
+            Store::Postgres(p) => p.audit_hash_at(seq),
         }
     }
 
@@ -168,6 +190,7 @@ impl Store {
     pub fn audit_origin(&self, seq: u64) -> Result<Option<(String, u64)>, StoreError> {
         match self {
             Store::Sqlite(s) => s.audit_origin(seq),
+            Store::Postgres(p) => p.audit_origin(seq),
         }
     }
 
@@ -180,6 +203,7 @@ impl Store {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         match self {
             Store::Sqlite(s) => s.search_audit(filter, before_seq, limit),
+            Store::Postgres(p) => p.reader().search_audit(filter, before_seq, limit),
         }
     }
 
@@ -187,6 +211,7 @@ impl Store {
     pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
         match self {
             Store::Sqlite(s) => s.audit_record(seq),
+            Store::Postgres(p) => p.reader().audit_record(seq),
         }
     }
 
@@ -194,6 +219,7 @@ impl Store {
     pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
         match self {
             Store::Sqlite(s) => s.count_audit(filter, cap),
+            Store::Postgres(p) => p.reader().count_audit(filter, cap),
         }
     }
 
@@ -205,6 +231,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.each_audit_matching(filter, visit),
+            Store::Postgres(p) => p.reader().each_matching(filter, visit),
         }
     }
 
@@ -213,6 +240,7 @@ impl Store {
     pub fn each_audit(&self, visit: &mut dyn FnMut(AuditRecord) -> bool) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.each_audit(visit),
+            Store::Postgres(p) => p.each_audit(visit),
         }
     }
 
@@ -222,6 +250,7 @@ impl Store {
     pub fn enter_bulk_journal(&mut self) -> Result<bool, StoreError> {
         match self {
             Store::Sqlite(s) => s.enter_bulk_journal(),
+            Store::Postgres(_) => Ok(false),
         }
     }
 
@@ -229,6 +258,7 @@ impl Store {
     pub fn leave_bulk_journal(&mut self) -> Result<(), StoreError> {
         match self {
             Store::Sqlite(s) => s.leave_bulk_journal(),
+            Store::Postgres(_) => Ok(()),
         }
     }
 
@@ -252,6 +282,7 @@ impl Store {
 #[derive(Clone)]
 pub enum Reader {
     Sqlite(std::sync::Arc<SqliteReader>),
+    Postgres(PgReader),
 }
 
 impl Reader {
@@ -263,12 +294,14 @@ impl Reader {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         match self {
             Reader::Sqlite(r) => r.search_audit(filter, before_seq, limit),
+            Reader::Postgres(r) => r.search_audit(filter, before_seq, limit),
         }
     }
 
     pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
         match self {
             Reader::Sqlite(r) => r.count_audit(filter, cap),
+            Reader::Postgres(r) => r.count_audit(filter, cap),
         }
     }
 
@@ -279,24 +312,28 @@ impl Reader {
     ) -> Result<(), StoreError> {
         match self {
             Reader::Sqlite(r) => r.each_audit_matching(filter, visit),
+            Reader::Postgres(r) => r.each_matching(filter, visit),
         }
     }
 
     pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
         match self {
             Reader::Sqlite(r) => r.audit_record(seq),
+            Reader::Postgres(r) => r.audit_record(seq),
         }
     }
 
     pub fn list<T: Item>(&self, listing: &Listing) -> Result<Vec<T>, StoreError> {
         match self {
             Reader::Sqlite(r) => r.list(listing),
+            Reader::Postgres(r) => r.list(listing),
         }
     }
 
     pub fn item<T: Item>(&self, id: &str) -> Result<Option<T>, StoreError> {
         match self {
             Reader::Sqlite(r) => r.item(id),
+            Reader::Postgres(r) => r.item(id),
         }
     }
 }
@@ -304,6 +341,7 @@ impl Reader {
 /// One write transaction: entity upserts, audit appends and events commit or vanish together.
 pub enum WriteTx<'a> {
     Sqlite(SqliteWriteTx<'a>),
+    Postgres(PgWriteTx<'a>),
 }
 
 impl WriteTx<'_> {
@@ -311,6 +349,7 @@ impl WriteTx<'_> {
     pub fn head(&self) -> &Head {
         match self {
             WriteTx::Sqlite(w) => w.head(),
+            WriteTx::Postgres(w) => w.head(),
         }
     }
 
@@ -318,6 +357,7 @@ impl WriteTx<'_> {
     pub fn load_state(&self, window: &LiveWindow) -> Result<State, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.load_state(window),
+            WriteTx::Postgres(w) => w.load_state(window),
         }
     }
 
@@ -325,6 +365,7 @@ impl WriteTx<'_> {
     pub fn events_since(&self, since: u64) -> Result<Option<Vec<Event>>, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.events_since(since),
+            WriteTx::Postgres(w) => w.events_since(since),
         }
     }
 
@@ -332,6 +373,7 @@ impl WriteTx<'_> {
     pub fn put(&mut self, change: &Change) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.put(change),
+            WriteTx::Postgres(w) => w.put(change),
         }
     }
 
@@ -344,6 +386,7 @@ impl WriteTx<'_> {
     ) -> Result<AuditRecord, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.append_audit(id, at, draft),
+            WriteTx::Postgres(w) => w.append_audit_via(id, at, draft, None),
         }
     }
 
@@ -357,6 +400,7 @@ impl WriteTx<'_> {
     ) -> Result<AuditRecord, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.append_audit_via(id, at, draft, via),
+            WriteTx::Postgres(w) => w.append_audit_via(id, at, draft, via),
         }
     }
 
@@ -364,6 +408,7 @@ impl WriteTx<'_> {
     pub fn append_chained(&mut self, batch: &Chained) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.append_chained(batch),
+            WriteTx::Postgres(w) => w.append_chained(batch),
         }
     }
 
@@ -371,6 +416,7 @@ impl WriteTx<'_> {
     pub fn chainer(&self) -> Result<Chainer, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.chainer(),
+            WriteTx::Postgres(w) => w.chainer(),
         }
     }
 
@@ -383,6 +429,7 @@ impl WriteTx<'_> {
     ) -> Result<Event, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.append_event(at, cause, changes),
+            WriteTx::Postgres(w) => w.append_event(at, cause, changes),
         }
     }
 
@@ -390,6 +437,7 @@ impl WriteTx<'_> {
     pub fn prune_audit(&mut self, now: Timestamp, dry_run: bool) -> Result<Pruned, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.prune_audit(now, dry_run),
+            WriteTx::Postgres(w) => w.prune_audit(now, dry_run),
         }
     }
 
@@ -403,6 +451,7 @@ impl WriteTx<'_> {
     ) -> Result<AuditRecord, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.record_purge(id, at, actor, pruned),
+            WriteTx::Postgres(w) => w.record_purge(id, at, actor, pruned),
         }
     }
 
@@ -415,6 +464,7 @@ impl WriteTx<'_> {
     ) -> Result<Option<RecordedAnswer>, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.recorded_answer(caller, key, since),
+            WriteTx::Postgres(w) => w.recorded_answer(caller, key, since),
         }
     }
 
@@ -428,6 +478,7 @@ impl WriteTx<'_> {
     ) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.record_answer(key, status, body, at),
+            WriteTx::Postgres(w) => w.record_answer(key, status, body, at),
         }
     }
 
@@ -435,6 +486,7 @@ impl WriteTx<'_> {
     pub fn prune_answers(&mut self, before: Timestamp) -> Result<u64, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.prune_answers(before),
+            WriteTx::Postgres(w) => w.prune_answers(before),
         }
     }
 
@@ -448,6 +500,7 @@ impl WriteTx<'_> {
     ) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.note_origin(first_seq, last_seq, file_sha256, first_line),
+            WriteTx::Postgres(w) => w.note_origin(first_seq, last_seq, file_sha256, first_line),
         }
     }
 
@@ -455,6 +508,7 @@ impl WriteTx<'_> {
     pub fn first_duplicate_id(&self, first: u64, last: u64) -> Result<Option<u64>, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.first_duplicate_id(first, last),
+            WriteTx::Postgres(w) => w.first_duplicate_id(first, last),
         }
     }
 
@@ -462,6 +516,7 @@ impl WriteTx<'_> {
     pub fn find_id(&self, p: &Prepared) -> Result<Option<(u64, bool)>, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.find_id(p),
+            WriteTx::Postgres(w) => w.find_id(p),
         }
     }
 
@@ -470,6 +525,7 @@ impl WriteTx<'_> {
     pub fn index_inline(&mut self) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.index_inline(),
+            WriteTx::Postgres(_) => Ok(()),
         }
     }
 
@@ -477,6 +533,7 @@ impl WriteTx<'_> {
     pub fn set_text_buffer(&mut self, bytes: i64) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.set_text_buffer(bytes),
+            WriteTx::Postgres(_) => Ok(()),
         }
     }
 
@@ -484,24 +541,28 @@ impl WriteTx<'_> {
     pub fn index_audit_text(&mut self) -> Result<u64, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.index_audit_text(),
+            WriteTx::Postgres(_) => Ok(0),
         }
     }
 
     pub fn set_ids(&mut self, ids: &Ids) {
         match self {
             WriteTx::Sqlite(w) => w.set_ids(ids),
+            WriteTx::Postgres(w) => w.set_ids(ids),
         }
     }
 
     pub fn set_clock(&mut self, clock: ClockMode) {
         match self {
             WriteTx::Sqlite(w) => w.set_clock(clock),
+            WriteTx::Postgres(w) => w.set_clock(clock),
         }
     }
 
     pub fn put_metrics(&mut self, metrics: &Metrics) -> Result<(), StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.put_metrics(metrics),
+            WriteTx::Postgres(w) => w.put_metrics(metrics),
         }
     }
 
@@ -509,6 +570,7 @@ impl WriteTx<'_> {
     pub fn commit(self) -> Result<Head, StoreError> {
         match self {
             WriteTx::Sqlite(w) => w.commit(),
+            WriteTx::Postgres(w) => w.commit(),
         }
     }
 }

@@ -11,6 +11,8 @@ use crate::model::{Ids, Timestamp};
 pub enum Location {
     File(PathBuf),
     Memory,
+    /// A PostgreSQL database, as `postgres://user@host:port/db` (never with a password).
+    Postgres(String),
 }
 
 impl std::fmt::Display for Location {
@@ -18,6 +20,7 @@ impl std::fmt::Display for Location {
         match self {
             Location::File(p) => write!(f, "{}", p.display()),
             Location::Memory => f.write_str("(in memory)"),
+            Location::Postgres(url) => f.write_str(url),
         }
     }
 }
@@ -72,4 +75,45 @@ pub struct Pruned {
     /// The seq of the purge record written in the same transaction.
     pub purge_record: Option<u64>,
     pub dry_run: bool,
+}
+
+/// The head as a backend keeps it beside the trail's end: the event log's end, the ids handed
+/// out, the latest time and the clock (the trail's end is read from the trail, or its row).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(super) struct StoredHead {
+    pub event_seq: u64,
+    pub ids: Ids,
+    pub last_at: Option<Timestamp>,
+    pub clock: ClockMode,
+    #[serde(default = "monotone")]
+    pub ts_monotone: bool,
+}
+
+fn monotone() -> bool {
+    true
+}
+
+impl StoredHead {
+    pub fn of(head: &Head) -> StoredHead {
+        StoredHead {
+            event_seq: head.event_seq,
+            ids: head.ids.clone(),
+            last_at: head.last_at,
+            clock: head.clock,
+            ts_monotone: head.ts_monotone,
+        }
+    }
+
+    /// The whole head, with the trail's end as found.
+    pub fn with_trail(self, audit_seq: u64, audit_hash: String) -> Head {
+        Head {
+            event_seq: self.event_seq,
+            audit_seq,
+            audit_hash,
+            ids: self.ids,
+            last_at: self.last_at,
+            clock: self.clock,
+            ts_monotone: self.ts_monotone,
+        }
+    }
 }

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use super::read;
 use crate::model::audit::millis;
 use crate::model::{Change, Event, Ids, LiveWindow, Lived, State, Task};
+use crate::store::types::StoredHead;
 use crate::store::{ClockMode, Head};
 
 /// Events kept for consoles that resume; older ones are trimmed.
@@ -66,20 +67,6 @@ pub(super) fn rows<T: DeserializeOwned>(
         .collect()
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct StoredHead {
-    event_seq: u64,
-    ids: Ids,
-    last_at: Option<crate::model::Timestamp>,
-    clock: ClockMode,
-    #[serde(default = "monotone")]
-    ts_monotone: bool,
-}
-
-fn monotone() -> bool {
-    true
-}
-
 /// The highest audit seq ever written and its hash, kept in `meta` by every transaction that
 /// appends: a trail that ends before it was cut.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -114,15 +101,7 @@ pub fn head(conn: &Connection) -> rusqlite::Result<Head> {
         (audit_seq, audit_hash) = (high.seq, high.hash);
     }
     Ok(match stored {
-        Some(h) => Head {
-            event_seq: h.event_seq,
-            audit_seq,
-            audit_hash,
-            ids: h.ids,
-            last_at: h.last_at,
-            clock: h.clock,
-            ts_monotone: h.ts_monotone,
-        },
+        Some(h) => h.with_trail(audit_seq, audit_hash),
         None => Head {
             event_seq: 0,
             audit_seq,
@@ -136,14 +115,7 @@ pub fn head(conn: &Connection) -> rusqlite::Result<Head> {
 }
 
 pub fn put_head(conn: &Connection, head: &Head) -> rusqlite::Result<()> {
-    let stored = StoredHead {
-        event_seq: head.event_seq,
-        ids: head.ids.clone(),
-        last_at: head.last_at,
-        clock: head.clock,
-        ts_monotone: head.ts_monotone,
-    };
-    put_meta(conn, "head", &stored)
+    put_meta(conn, "head", &StoredHead::of(head))
 }
 
 pub(super) fn get_meta<T: DeserializeOwned>(

@@ -79,7 +79,7 @@ impl SqliteStore {
                     .is_some_and(|id| health::checked_since_changed(path, id));
                 (unchanged, before)
             }
-            Location::Memory => (false, None),
+            Location::Memory | Location::Postgres(_) => (false, None),
         };
         if !unchanged {
             store.refuse_damage(health::quick_check, health::summary)?;
@@ -309,7 +309,7 @@ impl SqliteStore {
     pub fn reader(&self) -> Result<Option<SqliteReader>, StoreError> {
         match &self.location {
             Location::File(path) => SqliteReader::open(path).map(Some),
-            Location::Memory => Ok(None),
+            Location::Memory | Location::Postgres(_) => Ok(None),
         }
     }
 

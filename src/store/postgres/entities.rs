@@ -1,0 +1,465 @@
+//! Entities as JSON bodies beside the few columns the store filters on, the head row, the event
+//! log, and listings: the same rows and reads as SQLite's, in PostgreSQL's SQL.
+
+use std::collections::BTreeMap;
+
+use deadpool_postgres::ClientWrapper;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_postgres::types::ToSql;
+
+use super::error::{PgError, decode_error};
+use crate::model::audit::millis;
+use crate::model::ids::natural_key;
+use crate::model::{Change, Event, LiveWindow, Lived, State, Task};
+use crate::query::{Item, ItemKind, Listing};
+use crate::store::Head;
+use crate::store::types::StoredHead;
+
+/// Events kept for consoles and replicas that resume; older ones are trimmed.
+pub const EVENT_WINDOW: u64 = 5_000;
+
+/// An agent's body with its last plain heartbeat laid over it.
+const AGENT_BODY: &str = "CASE WHEN beat IS NULL THEN body \
+     ELSE jsonb_set(body::jsonb, '{last_heartbeat}', to_jsonb(beat))::text END";
+/// A task's body with the lease its agent's last heartbeat extended.
+const TASK_BODY: &str = "CASE WHEN lease IS NULL THEN body \
+     ELSE jsonb_set(body::jsonb, '{lease_expires_at}', to_jsonb(lease))::text END";
+
+fn body_of(table: &str) -> &'static str {
+    match table {
+        "agents" => AGENT_BODY,
+        "tasks" => TASK_BODY,
+        _ => "body",
+    }
+}
+
+pub fn json<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("model types always serialise")
+}
+
+pub fn decode<T: DeserializeOwned>(table: &str, key: &str, body: &str) -> Result<T, PgError> {
+    serde_json::from_str(body).map_err(|e| decode_error(table, key, e))
+}
+
+async fn rows<T: DeserializeOwned>(
+    c: &ClientWrapper,
+    table: &str,
+    sql: &str,
+    args: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<(String, T)>, PgError> {
+    let statement = c.prepare_cached(sql).await?;
+    c.query(&statement, args)
+        .await?
+        .iter()
+        .map(|r| {
+            let key: String = r.get(0);
+            let body: &str = r.get(1);
+            let item = decode(table, &key, body)?;
+            Ok((key, item))
+        })
+        .collect()
+}
+
+/// The head row; `lock` takes it `FOR UPDATE`, so writers on every replica queue there, and
+/// whoever holds it sees the newest committed end of the log and the trail.
+pub async fn head(c: &ClientWrapper, lock: bool) -> Result<Head, PgError> {
+    let sql = if lock {
+        "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1 FOR UPDATE"
+    } else {
+        "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1"
+    };
+    let statement = c.prepare_cached(sql).await?;
+    let row = c.query_one(&statement, &[]).await?;
+    let (event_seq, audit_seq): (i64, i64) = (row.get(0), row.get(1));
+    let audit_hash: String = row.get(2);
+    let body: &str = row.get(3);
+    let stored: StoredHead = if body.is_empty() {
+        StoredHead::of(&Head {
+            event_seq: 0,
+            audit_seq: 0,
+            audit_hash: String::new(),
+            ids: Default::default(),
+            last_at: None,
+            clock: crate::store::ClockMode::Real,
+            ts_monotone: true,
+        })
+    } else {
+        decode("head", "1", body)?
+    };
+    let mut head = stored.with_trail(audit_seq as u64, audit_hash);
+    head.event_seq = event_seq as u64;
+    Ok(head)
+}
+
+pub async fn put_head(c: &ClientWrapper, head: &Head) -> Result<(), PgError> {
+    let statement = c
+        .prepare_cached(
+            "UPDATE head SET event_seq = $1, audit_seq = $2, audit_hash = $3, body = $4 WHERE id = 1",
+        )
+        .await?;
+    c.execute(
+        &statement,
+        &[
+            &(head.event_seq as i64),
+            &(head.audit_seq as i64),
+            &head.audit_hash,
+            &json(&StoredHead::of(head)),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn get_meta<T: DeserializeOwned>(
+    c: &ClientWrapper,
+    key: &str,
+) -> Result<Option<T>, PgError> {
+    let statement = c
+        .prepare_cached("SELECT value FROM meta WHERE key = $1")
+        .await?;
+    match c.query_opt(&statement, &[&key]).await? {
+        Some(row) => decode("meta", key, row.get::<_, &str>(0)).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub async fn put_meta<T: Serialize>(
+    c: &ClientWrapper,
+    key: &str,
+    value: &T,
+) -> Result<(), PgError> {
+    let statement = c
+        .prepare_cached(
+            "INSERT INTO meta(key, value) VALUES ($1, $2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .await?;
+    c.execute(&statement, &[&key, &json(value)]).await?;
+    Ok(())
+}
+
+/// The live set, as SQLite's `load_state` reads it (see there).
+pub async fn load_state(
+    c: &ClientWrapper,
+    head: &Head,
+    window: &LiveWindow,
+) -> Result<State, PgError> {
+    let cutoff = head
+        .last_at
+        .map(|t| millis::format(&(t - window.horizon)))
+        .unwrap_or_default();
+    let mut state = State::default();
+    let agents = format!("SELECT id, {AGENT_BODY} FROM agents");
+    state.agents = rows(c, "agents", &agents, &[]).await?.into_iter().collect();
+    state.tasks = live(
+        c,
+        "tasks",
+        &["queued", "blocked", "leased", "running"],
+        &cutoff,
+        window,
+    )
+    .await?;
+    let waited_on: Vec<String> = state
+        .tasks
+        .values()
+        .filter(|t| !t.state.is_terminal())
+        .flat_map(|t| t.depends_on.iter())
+        .filter(|d| !state.tasks.contains_key(*d))
+        .cloned()
+        .collect();
+    for id in waited_on {
+        if let Some(task) = by_id::<Task>(c, &id).await? {
+            state.tasks.insert(id, task);
+        }
+    }
+    state.queues = rows(c, "queues", "SELECT name, body FROM queues", &[])
+        .await?
+        .into_iter()
+        .collect();
+    state.incidents = live(
+        c,
+        "incidents",
+        &["open", "acknowledged", "mitigated"],
+        &cutoff,
+        window,
+    )
+    .await?;
+    state.approvals = live(c, "approvals", &["pending"], &cutoff, window).await?;
+    state.rollouts = rows(c, "rollouts", "SELECT id, body FROM rollouts", &[])
+        .await?
+        .into_iter()
+        .collect();
+    state.alerts = rows(c, "alerts", "SELECT key, body FROM alerts", &[])
+        .await?
+        .into_iter()
+        .collect();
+    state.domains = rows(c, "domains", "SELECT name, body FROM domains", &[])
+        .await?
+        .into_iter()
+        .collect();
+    state.audit_tail = super::trail::tail(c, State::AUDIT_TAIL).await?;
+    state.metrics = get_meta(c, "metrics").await?.unwrap_or_default();
+    state.ids = head.ids.clone();
+    state.seq = head.event_seq;
+    Ok(state)
+}
+
+async fn live<T: DeserializeOwned>(
+    c: &ClientWrapper,
+    table: &str,
+    moving: &[&str],
+    cutoff: &str,
+    window: &LiveWindow,
+) -> Result<BTreeMap<String, T>, PgError> {
+    let list = moving
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let body = body_of(table);
+    let sql = format!(
+        "SELECT id, {body} FROM {table} WHERE state IN ({list})
+         UNION ALL
+         SELECT * FROM (SELECT id, {body} FROM {table} WHERE at >= $1 AND state NOT IN ({list})
+                        ORDER BY at DESC LIMIT $2) AS closed"
+    );
+    Ok(rows(c, table, &sql, &[&cutoff, &(window.closed as i64)])
+        .await?
+        .into_iter()
+        .collect())
+}
+
+pub async fn put(c: &ClientWrapper, change: &Change) -> Result<(), PgError> {
+    let exec = |sql: &'static str| async move { c.prepare_cached(sql).await };
+    match change {
+        Change::Agent(a) => {
+            let s = exec(
+                "INSERT INTO agents(id, domain, body) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, body = excluded.body,
+                     beat = NULL",
+            )
+            .await?;
+            c.execute(&s, &[&a.id, &a.domain, &json(a)]).await?;
+        }
+        Change::Task(t) => {
+            let s = exec(
+                "INSERT INTO tasks(id, state, domain, finished_at, at, body)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO UPDATE SET state = excluded.state,
+                     finished_at = excluded.finished_at, at = excluded.at, body = excluded.body,
+                     lease = NULL",
+            )
+            .await?;
+            c.execute(
+                &s,
+                &[
+                    &t.id,
+                    &t.state.as_str(),
+                    &t.domain,
+                    &t.finished_at.map(|f| millis::format(&f)),
+                    &millis::format(&t.moved_at()),
+                    &json(t),
+                ],
+            )
+            .await?;
+        }
+        Change::Queue(q) => upsert(c, "queues", "name", &q.name, &json(q)).await?,
+        Change::Incident(i) => {
+            dated(c, "incidents", &i.id, i.state.as_str(), &i.domain, i, i).await?
+        }
+        Change::Approval(a) => {
+            dated(c, "approvals", &a.id, a.state.as_str(), &a.domain, a, a).await?
+        }
+        Change::Rollout(r) => {
+            dated(c, "rollouts", &r.id, r.state.as_str(), &r.domain, r, r).await?
+        }
+        Change::Alert(a) => upsert(c, "alerts", "key", &a.key, &json(a)).await?,
+        Change::Domain(d) => upsert(c, "domains", "name", &d.name, &json(d)).await?,
+        // Audit records are appended through the chain, never upserted.
+        Change::Audit(_) => {}
+        // Closed items leave memory only: the store keeps them.
+        Change::Retire(_) => {}
+        Change::Beat(beat) => {
+            let s = exec("UPDATE agents SET beat = $2 WHERE id = $1").await?;
+            c.execute(&s, &[&beat.agent, &millis::format(&beat.at)])
+                .await?;
+            if let Some((task, expires)) = &beat.lease {
+                let s = exec("UPDATE tasks SET lease = $2 WHERE id = $1").await?;
+                c.execute(&s, &[task, &millis::format(expires)]).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn dated<T: Serialize>(
+    c: &ClientWrapper,
+    table: &str,
+    id: &str,
+    state: &str,
+    domain: &str,
+    lived: &(dyn Lived + Sync),
+    item: &T,
+) -> Result<(), PgError> {
+    let s = c
+        .prepare_cached(&format!(
+            "INSERT INTO {table}(id, state, domain, at, body) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state, domain = excluded.domain,
+                 at = excluded.at, body = excluded.body"
+        ))
+        .await?;
+    c.execute(
+        &s,
+        &[
+            &id,
+            &state,
+            &domain,
+            &millis::format(&lived.moved_at()),
+            &json(item),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn upsert(
+    c: &ClientWrapper,
+    table: &str,
+    key_col: &str,
+    key: &str,
+    body: &str,
+) -> Result<(), PgError> {
+    let s = c
+        .prepare_cached(&format!(
+            "INSERT INTO {table}({key_col}, body) VALUES ($1, $2)
+             ON CONFLICT ({key_col}) DO UPDATE SET body = excluded.body"
+        ))
+        .await?;
+    c.execute(&s, &[&key, &body]).await?;
+    Ok(())
+}
+
+pub async fn insert_event(c: &ClientWrapper, event: &Event) -> Result<(), PgError> {
+    let s = c
+        .prepare_cached("INSERT INTO events(seq, at, body) VALUES ($1, $2, $3)")
+        .await?;
+    c.execute(
+        &s,
+        &[
+            &(event.seq as i64),
+            &millis::format(&event.at),
+            &json(event),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn trim_events(c: &ClientWrapper, first_seq: u64, last_seq: u64) -> Result<(), PgError> {
+    // Trimming in steps of a thousand keeps the cost off most commits.
+    if last_seq > EVENT_WINDOW && first_seq / 1_000 != last_seq / 1_000 {
+        let s = c
+            .prepare_cached("DELETE FROM events WHERE seq <= $1")
+            .await?;
+        c.execute(&s, &[&((last_seq - EVENT_WINDOW) as i64)])
+            .await?;
+    }
+    Ok(())
+}
+
+/// Events after `since`, oldest first, at most `limit`; `None` when the log no longer reaches
+/// back that far.
+pub async fn events_since(
+    c: &ClientWrapper,
+    since: u64,
+    limit: usize,
+) -> Result<Option<Vec<Event>>, PgError> {
+    let oldest: Option<i64> = c
+        .query_one("SELECT min(seq) FROM events", &[])
+        .await?
+        .get(0);
+    if let Some(oldest) = oldest
+        && since + 1 < oldest as u64
+    {
+        return Ok(None);
+    }
+    let s = c
+        .prepare_cached("SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
+        .await?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    c.query(&s, &[&(since as i64), &limit])
+        .await?
+        .iter()
+        .map(|r| {
+            decode(
+                "events",
+                &r.get::<_, i64>(0).to_string(),
+                r.get::<_, &str>(1),
+            )
+        })
+        .collect::<Result<Vec<Event>, PgError>>()
+        .map(Some)
+}
+
+/// The table and key column of a kind.
+fn table(kind: ItemKind) -> (&'static str, &'static str) {
+    match kind {
+        ItemKind::Queues => ("queues", "name"),
+        other => (other.as_str(), "id"),
+    }
+}
+
+/// The items a listing asks for, as SQLite's `items::list` reads them.
+pub async fn list<T: Item>(c: &ClientWrapper, listing: &Listing) -> Result<Vec<T>, PgError> {
+    let (name, key) = table(T::KIND);
+    let mut clauses: Vec<(&str, String)> = Vec::new();
+    if let Some(state) = &listing.state {
+        clauses.push(("state", state.clone()));
+    }
+    if let Some(since) = listing.since {
+        clauses.push(("at >", millis::format(&since)));
+    }
+    if let Some(domain) = listing
+        .domain
+        .as_ref()
+        .filter(|_| T::KIND != ItemKind::Queues)
+    {
+        clauses.push(("domain", domain.clone()));
+    }
+    let mut sql = format!("SELECT {key}, {} FROM {name} WHERE true", body_of(name));
+    for (i, (column, _)) in clauses.iter().enumerate() {
+        sql.push_str(&format!(" AND {column}= ${}", i + 1));
+    }
+    let args: Vec<&(dyn ToSql + Sync)> = clauses
+        .iter()
+        .map(|(_, v)| v as &(dyn ToSql + Sync))
+        .collect();
+    if T::KIND.dated() {
+        sql.push_str(&format!(
+            " ORDER BY at DESC, pos DESC LIMIT {}",
+            listing.limit
+        ));
+        let found = rows::<T>(c, name, &sql, &args).await?;
+        return Ok(found.into_iter().map(|(_, item)| item).collect());
+    }
+    let mut found = rows::<T>(c, name, &sql, &args).await?;
+    found.sort_by(|a, b| natural_key(&a.0).cmp(&natural_key(&b.0)));
+    found.truncate(listing.limit);
+    Ok(found.into_iter().map(|(_, item)| item).collect())
+}
+
+/// One item by its id (a queue by its name), wherever it is in its life.
+pub async fn by_id<T: Item>(c: &ClientWrapper, id: &str) -> Result<Option<T>, PgError> {
+    let (name, key) = table(T::KIND);
+    let s = c
+        .prepare_cached(&format!(
+            "SELECT {} FROM {name} WHERE {key} = $1",
+            body_of(name)
+        ))
+        .await?;
+    match c.query_opt(&s, &[&id]).await? {
+        Some(row) => decode(name, id, row.get::<_, &str>(0)).map(Some),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,315 @@
+//! The PostgreSQL store: the store an organisation grows into, where several `opsdeck serve`
+//! replicas share one database. The same rows, chain and query language as SQLite's, through
+//! `tokio-postgres` with a `deadpool-postgres` pool, on a small runtime of its own so that the
+//! engine's thread and the read threads call it as they call SQLite: synchronously.
+//!
+//! Every write runs in one READ COMMITTED transaction that first takes the `head` row
+//! `FOR UPDATE`: writers on every replica queue there, and whoever holds it reads the newest
+//! committed end of the event log and the trail, so `seq` stays gapless and the chain unbroken
+//! whichever replica writes. After a commit that appended events, a payload-free `NOTIFY` rings
+//! the other replicas' doorbell (outside the transaction: a lost notification only delays them
+//! until their next poll).
+
+mod entities;
+mod error;
+mod schema;
+mod search;
+mod trail;
+mod tx;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Pool, RecyclingMethod};
+
+pub use error::PgError;
+pub use schema::SCHEMA_VERSION as PG_SCHEMA_VERSION;
+pub use tx::PgWriteTx;
+
+use super::{Head, Location, StoreError, Verification};
+use crate::model::{AuditRecord, Event, LiveWindow, State};
+use crate::query::{AuditFilter, Item, Listing};
+
+/// The channel replicas ring after a commit that appended events.
+pub const DOORBELL: &str = "opsdeck_events";
+
+/// Connections a store keeps: the writer, the read threads, the clock's lock and a margin.
+const POOL_SIZE: usize = 8;
+
+/// What a store and its readers share: the pool, and the runtime its connections run on.
+pub(super) struct Shared {
+    pool: Pool,
+    runtime: tokio::runtime::Runtime,
+    location: Location,
+    config: tokio_postgres::Config,
+}
+
+impl Shared {
+    /// Runs `work` to its end on the store's runtime, from any thread: one inside another
+    /// runtime hands it to a thread of its own (a runtime cannot block inside another).
+    fn block<F>(&self, work: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| {
+                s.spawn(|| self.runtime.block_on(work))
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+        } else {
+            self.runtime.block_on(work)
+        }
+    }
+
+    fn err(&self, e: PgError) -> StoreError {
+        e.at(&self.location)
+    }
+}
+
+/// Runs `$body` with `$c` a pooled connection, on the store's runtime, mapping its errors.
+macro_rules! with_client {
+    ($shared:expr, |$c:ident| $body:expr) => {{
+        let shared: &Shared = &$shared;
+        shared
+            .block(async {
+                let object = shared.pool.get().await?;
+                let $c: &ClientWrapper = &object;
+                $body.await
+            })
+            .map_err(|e: PgError| shared.err(e))
+    }};
+}
+
+/// Where a store URL points, without its password: for messages, `doctor` and the header.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{}@{host}:{port}/{}",
+        config.get_user().unwrap_or(""),
+        config.get_dbname().unwrap_or("")
+    )
+}
+
+/// Whether `text` names a PostgreSQL store rather than a file.
+pub fn is_url(text: &str) -> bool {
+    text.starts_with("postgres://") || text.starts_with("postgresql://")
+}
+
+/// A store URL checked: it parses, and it carries no password (a password on a command line or
+/// in a config file is readable by others; it comes from an environment variable or a file).
+pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
+    let config: tokio_postgres::Config = url.parse().map_err(|e| {
+        format!(
+            "{:?} is not a PostgreSQL URL ({e}); write it as postgres://USER@HOST:PORT/DATABASE",
+            url.split('@').next_back().unwrap_or("")
+        )
+    })?;
+    if config.get_password().is_some() {
+        return Err(
+            "the store URL carries a password, which others can read on a command line or in a config file; remove it from the URL and put it in OPSDECK_STORE_PASSWORD or a file named by [store] password_file"
+                .into(),
+        );
+    }
+    Ok(config)
+}
+
+pub struct PgStore {
+    shared: Arc<Shared>,
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (a password, if any, given apart), refuses one from a
+    /// newer opsdeck or someone else's, and migrates it to this binary's schema.
+    pub fn connect(url: &str, password: Option<&str>) -> Result<PgStore, StoreError> {
+        let mut config = parse_url(url).map_err(|why| StoreError::Unusable {
+            location: Location::Postgres("(store URL)".into()),
+            why,
+        })?;
+        if let Some(password) = password {
+            config.password(password);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let location = Location::Postgres(describe(&config));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("opsdeck-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unusable {
+                location: location.clone(),
+                why: format!("cannot start the database client's runtime: {e}"),
+            })?;
+        let manager = Manager::from_config(
+            config.clone(),
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| StoreError::Unusable {
+                location: location.clone(),
+                why: format!("cannot build the connection pool: {e}"),
+            })?;
+        let shared = Arc::new(Shared {
+            pool,
+            runtime,
+            location,
+            config,
+        });
+        with_client!(shared, |c| schema::migrate(c))?;
+        Ok(PgStore { shared })
+    }
+
+    pub fn location(&self) -> &Location {
+        &self.shared.location
+    }
+
+    /// The connection settings (the clock's lock and the doorbell hold connections of their own).
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.shared.config
+    }
+
+    /// The server's version and the schema the database holds, for `doctor`.
+    pub fn describe_server(&self) -> Result<(String, i64), StoreError> {
+        with_client!(self.shared, |c| async {
+            Ok((schema::server_version(c).await?, schema::check(c).await?))
+        })
+    }
+
+    pub fn load(&mut self, window: &LiveWindow) -> Result<(State, Head), StoreError> {
+        with_client!(self.shared, |c| async {
+            // One snapshot for the head and the live set: a commit elsewhere between the two
+            // reads would leave the state and its seq apart.
+            c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?;
+            let loaded = async {
+                let head = entities::head(c, false).await?;
+                let state = entities::load_state(c, &head, window).await?;
+                Ok::<_, PgError>((state, head))
+            }
+            .await;
+            let end = if loaded.is_ok() { "COMMIT" } else { "ROLLBACK" };
+            c.batch_execute(end).await?;
+            loaded
+        })
+    }
+
+    pub fn head(&self) -> Result<Head, StoreError> {
+        with_client!(self.shared, |c| entities::head(c, false))
+    }
+
+    pub fn write(&mut self) -> Result<PgWriteTx<'_>, StoreError> {
+        PgWriteTx::begin(&self.shared)
+    }
+
+    pub fn events_since(&self, since: u64, limit: usize) -> Result<Option<Vec<Event>>, StoreError> {
+        with_client!(self.shared, |c| entities::events_since(c, since, limit))
+    }
+
+    pub fn verify_audit(&self) -> Result<Verification, StoreError> {
+        with_client!(self.shared, |c| trail::verify(c))
+    }
+
+    pub fn audit_last_stored(&self) -> Result<(u64, String), StoreError> {
+        with_client!(self.shared, |c| trail::last(c))
+    }
+
+    pub fn audit_hash_at(&self, seq: u64) -> Result<Option<String>, StoreError> {
+        with_client!(self.shared, |c| trail::hash_at(c, seq))
+    }
+
+    pub fn audit_origin(&self, seq: u64) -> Result<Option<(String, u64)>, StoreError> {
+        with_client!(self.shared, |c| trail::origin(c, seq))
+    }
+
+    pub fn reader(&self) -> PgReader {
+        PgReader {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Every record in seq order, a page at a time, until the visitor returns false.
+    pub fn each_audit(&self, visit: &mut dyn FnMut(AuditRecord) -> bool) -> Result<(), StoreError> {
+        self.reader().each_matching(&AuditFilter::default(), visit)
+    }
+}
+
+/// Reads on pooled connections of their own, shared by clones: searches, counts, listings.
+#[derive(Clone)]
+pub struct PgReader {
+    shared: Arc<Shared>,
+}
+
+/// Records fetched per page of a streamed walk (exports, `each_audit`).
+const PAGE: usize = 2_000;
+
+impl PgReader {
+    pub fn search_audit(
+        &self,
+        filter: &AuditFilter,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        with_client!(self.shared, |c| search::search(
+            c, filter, before_seq, limit
+        ))
+    }
+
+    pub fn count_audit(&self, filter: &AuditFilter, cap: u64) -> Result<(u64, bool), StoreError> {
+        with_client!(self.shared, |c| search::count(c, filter, cap))
+    }
+
+    /// Matching records oldest first, a page at a time, until the visitor returns false.
+    pub fn each_matching(
+        &self,
+        filter: &AuditFilter,
+        visit: &mut dyn FnMut(AuditRecord) -> bool,
+    ) -> Result<(), StoreError> {
+        let mut after = 0;
+        loop {
+            let page = with_client!(self.shared, |c| search::page_matching(
+                c, filter, after, PAGE
+            ))?;
+            let Some(last) = page.last().map(|r| r.seq) else {
+                return Ok(());
+            };
+            for record in page {
+                if !visit(record) {
+                    return Ok(());
+                }
+            }
+            after = last;
+        }
+    }
+
+    pub fn audit_record(&self, seq: u64) -> Result<Option<AuditRecord>, StoreError> {
+        with_client!(self.shared, |c| trail::at(c, seq))
+    }
+
+    pub fn list<T: Item>(&self, listing: &Listing) -> Result<Vec<T>, StoreError> {
+        with_client!(self.shared, |c| entities::list::<T>(c, listing))
+    }
+
+    pub fn item<T: Item>(&self, id: &str) -> Result<Option<T>, StoreError> {
+        with_client!(self.shared, |c| entities::by_id::<T>(c, id))
+    }
+}
