@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::support::orchestrator::{ALICE, ONCALL, VIEWER, Variant, console, sensitive_escalation};
+use crate::support::orchestrator::{
+    ALICE, ONCALL, VIEWER, Variant, console, runs, sensitive_escalation,
+};
 use opsdeck::link::{Link, LinkError, LinkEvent};
 use opsdeck::model::{ApprovalState, Change, Snapshot};
 use opsdeck::protocol::{
@@ -11,7 +13,8 @@ use opsdeck::protocol::{
 };
 use tokio::sync::mpsc;
 
-/// Runs one async test body against both variants.
+/// Runs one async test body against every variant: embedded and remote, on SQLite and on
+/// PostgreSQL.
 macro_rules! both {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -25,6 +28,20 @@ macro_rules! both {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn remote() {
                 $body(Variant::Remote).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded_postgres() {
+                if runs(Variant::EmbeddedPostgres) {
+                    $body(Variant::EmbeddedPostgres).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn remote_postgres() {
+                if runs(Variant::RemotePostgres) {
+                    $body(Variant::RemotePostgres).await;
+                }
             }
         }
     };
@@ -225,7 +242,7 @@ both!(
 
 async fn revealing_a_sensitive_record_is_audited(variant: Variant) {
     let console_ = console(variant, ALICE, false).await;
-    sensitive_escalation(&console_.dir.path().join("opsdeck.db"), "platform");
+    sensitive_escalation(&console_.store, "platform");
     let link = &console_.link;
     // Read paths withhold a sensitive record's details, and say so.
     let found = link
@@ -295,7 +312,7 @@ both!(
 
 async fn a_reveal_needs_a_role_that_may_act_in_the_records_domain(variant: Variant) {
     let oncall = console(variant, ONCALL, false).await;
-    sensitive_escalation(&oncall.dir.path().join("opsdeck.db"), "platform");
+    sensitive_escalation(&oncall.store, "platform");
     let found = oncall
         .link
         .search_audit("class:sensitive", None, 50)
@@ -312,7 +329,7 @@ async fn a_reveal_needs_a_role_that_may_act_in_the_records_domain(variant: Varia
         .unwrap_err();
     assert!(err.to_string().contains("product"), "{err}");
     let viewer = console(variant, VIEWER, false).await;
-    sensitive_escalation(&viewer.dir.path().join("opsdeck.db"), "platform");
+    sensitive_escalation(&viewer.store, "platform");
     let theirs = viewer
         .link
         .search_audit("class:sensitive", None, 1)

@@ -272,7 +272,10 @@ fn serve_refuses_a_bad_listen_address_and_a_missing_certificate() {
 async fn sensitive_details_stay_withheld_over_connect_until_a_reveal() {
     let dir = tempfile::tempdir().unwrap();
     let store = seeded_store(dir.path());
-    crate::support::orchestrator::sensitive_escalation(&store, "platform");
+    crate::support::orchestrator::sensitive_escalation(
+        &crate::support::orchestrator::StoreAt::File(store.clone()),
+        "platform",
+    );
     let server = serve(&store, &server_config(), "127.0.0.1:0").await;
     let url = server.url();
     let connect = |args: &[&str], token: &str| connected(dir.path(), &url, args, token);

@@ -296,6 +296,35 @@ impl Engine {
         Ok(events.pop())
     }
 
+    /// Applies the events other writers committed since this engine's seq (another process on
+    /// the same file, another replica on the same database), without a write: the doorbell and
+    /// the clock's poll call it so consoles on this replica see the others' work. Returns how
+    /// many events were applied; a log that no longer reaches back reloads the live set.
+    pub fn catch_up(&mut self) -> Result<usize, StoreError> {
+        let head = self.store.head()?;
+        if head.event_seq <= self.state.seq {
+            return Ok(0);
+        }
+        let Some(events) = self.store.events_since(self.state.seq, usize::MAX >> 1)? else {
+            self.reload()?;
+            return Ok(0);
+        };
+        let applied = events.len();
+        let metrics = self.store.metrics()?;
+        // The events read may run past the head read first: the newest of the two counts.
+        let head = match events.last() {
+            Some(last) if last.seq > head.event_seq => self.store.head()?,
+            _ => head,
+        };
+        let mut foreign = Foreign {
+            state: &mut self.state,
+            last_at: &mut self.last_at,
+            events: &self.events,
+        };
+        foreign.apply(events, &head, metrics);
+        Ok(applied)
+    }
+
     /// Reloads the state from the store, after a failed commit or to pick up other writers.
     pub fn reload(&mut self) -> Result<(), StoreError> {
         let (state, head) = self.store.load(&self.config.engine.live_window())?;
@@ -342,12 +371,21 @@ impl Engine {
     ) -> Result<Persisted, EngineError> {
         let mut write = self.store.write()?;
         if write.head().event_seq != self.state.seq {
-            // Another process wrote since we last looked: start from what is on disk, and pass
-            // its events on so that consoles following this engine see them too.
+            // Another process (or replica) wrote since we last looked: apply what it wrote,
+            // under the head lock, so this command is decided on the newest state.
             let missed = write.events_since(self.state.seq)?;
-            self.state = write.load_state(&self.config.engine.live_window())?;
-            for event in missed.into_iter().flatten() {
-                let _ = self.events.send(event.withheld());
+            let head = write.head().clone();
+            match missed {
+                Some(events) => {
+                    let metrics = write.metrics()?;
+                    let mut foreign = Foreign {
+                        state: &mut self.state,
+                        last_at: &mut self.last_at,
+                        events: &self.events,
+                    };
+                    foreign.apply(events, &head, metrics);
+                }
+                None => self.state = write.load_state(&self.config.engine.live_window())?,
             }
         }
         let mut now = self.clock.now();
@@ -429,6 +467,40 @@ impl Engine {
                 self.reload()?;
                 Err(e.into())
             }
+        }
+    }
+}
+
+/// What other writers' events change in an engine.
+struct Foreign<'a> {
+    state: &'a mut State,
+    last_at: &'a mut Option<Timestamp>,
+    events: &'a broadcast::Sender<Event>,
+}
+
+impl Foreign<'_> {
+    /// Applies other writers' events one by one (never a reload per foreign write), passing
+    /// each on to this engine's followers, then takes what events do not carry from the store:
+    /// the ids handed out, the metrics, the latest time.
+    fn apply(
+        &mut self,
+        events: Vec<Event>,
+        head: &crate::store::Head,
+        metrics: crate::model::Metrics,
+    ) {
+        for event in events {
+            if event.seq <= self.state.seq {
+                continue;
+            }
+            self.state.apply_event(&event);
+            let _ = self.events.send(event.withheld());
+        }
+        if head.event_seq >= self.state.seq {
+            self.state.ids = head.ids.clone();
+            self.state.metrics = metrics;
+        }
+        if head.last_at > *self.last_at {
+            *self.last_at = head.last_at;
         }
     }
 }

@@ -21,6 +21,9 @@ use read_pool::ReadPool;
 
 const TICK: Duration = Duration::from_secs(1);
 
+/// How often the engine looks at the doorbell while waiting for requests.
+const DOORBELL_LOOK: Duration = Duration::from_millis(20);
+
 /// How long a dialog keeps the demo's simulated colleagues off its item.
 pub const CLAIM: chrono::Duration = chrono::Duration::minutes(1);
 
@@ -414,14 +417,27 @@ fn run(
     }
     let mut next_tick = Instant::now();
     let mut totals = Totals::default();
+    // Replicas sharing a database: other replicas' commits ring the doorbell, and exactly one
+    // replica (the lease's holder) runs the clock and the demo fleet.
+    let shared = ticking.then(|| engine.store().doorbell().zip(engine.store().clock_lease()));
+    let shared = shared.flatten();
     loop {
         let received = if ticking {
-            inbox.recv_timeout(next_tick.saturating_duration_since(Instant::now()))
+            let mut wait = next_tick.saturating_duration_since(Instant::now());
+            if shared.is_some() {
+                wait = wait.min(DOORBELL_LOOK);
+            }
+            inbox.recv_timeout(wait)
         } else {
             inbox
                 .recv()
                 .map_err(|_| std_mpsc::RecvTimeoutError::Disconnected)
         };
+        if let Some((doorbell, _)) = &shared
+            && doorbell.rang()
+        {
+            catch_up(&mut engine);
+        }
         match received {
             Ok(Request::Stop(done)) => {
                 drop(engine);
@@ -435,10 +451,18 @@ fn run(
                 let _ = done.send(());
             }
             Ok(request) => handle(&mut engine, request),
+            Err(std_mpsc::RecvTimeoutError::Timeout) if Instant::now() < next_tick => {}
             Err(std_mpsc::RecvTimeoutError::Timeout) => {
                 next_tick += TICK;
                 if next_tick < Instant::now() {
                     next_tick = Instant::now() + TICK;
+                }
+                if let Some((_, lease)) = &shared {
+                    // The poll behind the doorbell: a lost ring costs at most a tick.
+                    catch_up(&mut engine);
+                    if !lease.held() {
+                        continue;
+                    }
                 }
                 let result = match demo.as_mut() {
                     Some(sim) => {
@@ -457,6 +481,13 @@ fn run(
             // Requests still queued, and every later one, fail as `Stopped`.
             return Some(why.to_string());
         }
+    }
+}
+
+/// Applies other replicas' events; a failure is logged (the next ring or tick tries again).
+fn catch_up(engine: &mut Engine) {
+    if let Err(e) = engine.catch_up() {
+        tracing::warn!("cannot read other replicas' events: {e}");
     }
 }
 

@@ -42,7 +42,10 @@ use std::path::Path;
 pub use bulk::{Chained, Chainer, Prepared};
 pub use chain::{BadRecord, Hex, PurgeNote, PurgedClass, Verification, hash_record, record_hash};
 pub use error::StoreError;
-pub use postgres::{DOORBELL, PG_SCHEMA_VERSION, PgReader, PgStore, PgWriteTx, is_url, parse_url};
+pub use postgres::{
+    ClockLease, DOORBELL, Doorbell, PG_SCHEMA_VERSION, PgReader, PgStore, PgWriteTx, is_url,
+    parse_url,
+};
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteReader, SqliteStore, SqliteWriteTx, inspect};
 pub use types::{ClockMode, Head, Location, Pruned};
 
@@ -271,6 +274,32 @@ impl Store {
         })
     }
 
+    /// A doorbell other writers ring after each commit; `None` where none rings (SQLite:
+    /// other processes on the file are found by the clock's poll).
+    pub fn doorbell(&self) -> Option<Doorbell> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(p) => Some(p.doorbell()),
+        }
+    }
+
+    /// The clock's lease among the replicas sharing the store; `None` where there is no
+    /// sharing (SQLite: one process runs the clock, as it always has).
+    pub fn clock_lease(&self) -> Option<ClockLease> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(p) => Some(p.clock_lease()),
+        }
+    }
+
+    /// The metrics as last committed (another writer's commands record outcomes too).
+    pub fn metrics(&self) -> Result<Metrics, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.metrics(),
+            Store::Postgres(p) => p.metrics(),
+        }
+    }
+
     /// Whether anything was ever written (a demo run wants an empty store).
     pub fn is_empty(&self) -> Result<bool, StoreError> {
         let head = self.head()?;
@@ -366,6 +395,14 @@ impl WriteTx<'_> {
         match self {
             WriteTx::Sqlite(w) => w.events_since(since),
             WriteTx::Postgres(w) => w.events_since(since),
+        }
+    }
+
+    /// The metrics as committed before this transaction (another writer's, say).
+    pub fn metrics(&self) -> Result<Metrics, StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.metrics(),
+            WriteTx::Postgres(w) => w.metrics(),
         }
     }
 

@@ -103,6 +103,11 @@ pub fn orchestrator(store: &Path) -> Orchestrator {
     Orchestrator::start(engine, None)
 }
 
+pub fn orchestrator_on(store: &StoreAt) -> Orchestrator {
+    let engine = Engine::open(store.open(), Config::default(), Clock::System, None).unwrap();
+    Orchestrator::start(engine, None)
+}
+
 pub async fn serve(store: &Path, config: &ServerConfig, listen: &str) -> Server {
     Server::start(orchestrator(store), config, listen, None)
         .await
@@ -118,10 +123,72 @@ pub fn target(url: &str, token: &str) -> Target {
     }
 }
 
+/// Where a test's orchestrator runs (in process, or behind `opsdeck serve`) and on which store.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Variant {
     Embedded,
     Remote,
+    EmbeddedPostgres,
+    RemotePostgres,
+}
+
+/// A test's own store: a copy of the seeded SQLite file, or a copy of the seeded database in
+/// the test process's PostgreSQL cluster.
+#[derive(Debug, Clone)]
+pub enum StoreAt {
+    File(PathBuf),
+    Url(String),
+}
+
+impl StoreAt {
+    pub fn open(&self) -> Store {
+        match self {
+            StoreAt::File(path) => Store::open(path).unwrap(),
+            StoreAt::Url(url) => Store::connect(url, None).unwrap(),
+        }
+    }
+}
+
+/// The seeded hour in a database of the shared cluster, made once per test process from the
+/// same seed and clock as the SQLite template, so both hold the same story.
+fn seeded_database() -> &'static str {
+    static SEEDED: OnceLock<()> = OnceLock::new();
+    SEEDED.get_or_init(|| {
+        let pg = crate::support::postgres::Postgres::shared().expect("a PostgreSQL cluster");
+        let url = pg.database("seeded", None);
+        let store = Store::connect(&url, None).unwrap();
+        let mut engine =
+            Engine::open(store, Config::default(), Clock::manual(start()), Some(7)).unwrap();
+        opsdeck::sim::Sim::new(7)
+            .run(&mut engine, start(), Duration::hours(1))
+            .unwrap();
+    });
+    "seeded"
+}
+
+/// A copy of the seeded store for one test on `variant`'s backend.
+pub fn seeded(variant: Variant, dir: &Path) -> StoreAt {
+    match variant {
+        Variant::Embedded | Variant::Remote => StoreAt::File(seeded_store(dir)),
+        Variant::EmbeddedPostgres | Variant::RemotePostgres => {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let template = seeded_database();
+            let pg = crate::support::postgres::Postgres::shared().expect("a PostgreSQL cluster");
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            StoreAt::Url(pg.database(&format!("t{n}"), Some(template)))
+        }
+    }
+}
+
+/// Whether a PostgreSQL variant can run here; `false` (said loudly by the harness) only with
+/// `OPSDECK_NO_POSTGRES=1`.
+pub fn runs(variant: Variant) -> bool {
+    match variant {
+        Variant::Embedded | Variant::Remote => true,
+        Variant::EmbeddedPostgres | Variant::RemotePostgres => {
+            crate::support::postgres::Postgres::shared().is_some()
+        }
+    }
 }
 
 /// A console's link as `name` with `role`, on either variant; the server (if any) lives as
@@ -130,21 +197,22 @@ pub struct Console {
     pub link: Link,
     pub server: Option<Server>,
     pub dir: tempfile::TempDir,
+    pub store: StoreAt,
 }
 
 pub async fn console(variant: Variant, token: &str, read_only: bool) -> Console {
     let dir = tempfile::tempdir().unwrap();
-    let store = seeded_store(dir.path());
+    let at = seeded(variant, dir.path());
     let config = server_config();
     match variant {
-        Variant::Embedded => {
+        Variant::Embedded | Variant::EmbeddedPostgres => {
             let op = config
                 .operators
                 .iter()
                 .find(|o| o.token_sha256 == token_hash(token))
                 .unwrap();
             let link = Link::Embedded(Embedded::on(
-                orchestrator(&store),
+                orchestrator_on(&at),
                 EmbeddedOptions {
                     actor: Actor::operator(&op.name, op.role.clone()),
                     read_only,
@@ -154,10 +222,13 @@ pub async fn console(variant: Variant, token: &str, read_only: bool) -> Console 
                 link,
                 server: None,
                 dir,
+                store: at,
             }
         }
-        Variant::Remote => {
-            let server = serve(&store, &config, "127.0.0.1:0").await;
+        Variant::Remote | Variant::RemotePostgres => {
+            let server = Server::start(orchestrator_on(&at), &config, "127.0.0.1:0", None)
+                .await
+                .unwrap();
             let remote = Remote::connect(&target(&server.url(), token), read_only)
                 .await
                 .unwrap();
@@ -165,6 +236,7 @@ pub async fn console(variant: Variant, token: &str, read_only: bool) -> Console 
                 link: Link::Remote(remote),
                 server: Some(server),
                 dir,
+                store: at,
             }
         }
     }
@@ -172,16 +244,10 @@ pub async fn console(variant: Variant, token: &str, read_only: bool) -> Console 
 
 /// Writes a sensitive escalation from an agent of `domain` into the store at `store` (which an
 /// orchestrator may have open: it reads the trail from the file); the seeded hour has none.
-pub fn sensitive_escalation(store: &Path, domain: &str) {
+pub fn sensitive_escalation(store: &StoreAt, domain: &str) {
     use opsdeck::model::{Category, Classification};
     use opsdeck::protocol::{Command, RaiseEscalation};
-    let mut engine = Engine::open(
-        Store::open(store).unwrap(),
-        Config::default(),
-        Clock::System,
-        None,
-    )
-    .unwrap();
+    let mut engine = Engine::open(store.open(), Config::default(), Clock::System, None).unwrap();
     let agent = engine
         .snapshot()
         .agents

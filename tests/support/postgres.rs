@@ -118,6 +118,55 @@ impl Postgres {
         Some(pg)
     }
 
+    /// One cluster for the whole test process, started on first use: tests take databases of
+    /// their own in it ([`Postgres::database`]). A watchdog process stops it and removes its
+    /// directory once the test process has exited (a static is never dropped).
+    pub fn shared() -> Option<&'static Postgres> {
+        static SHARED: std::sync::OnceLock<Option<Postgres>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| {
+                let pg = Postgres::start()?;
+                let stop = format!(
+                    "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+                    pid = std::process::id(),
+                    runuser = if pg.as_postgres { "runuser -u postgres -- " } else { "" },
+                    pg_ctl = pg.bin.join("pg_ctl").display(),
+                    data = pg.data().display(),
+                    dir = pg.dir.path().display(),
+                );
+                // It outlives this process by design: it is what stops the cluster after it.
+                #[allow(clippy::zombie_processes)]
+                Command::new("sh")
+                    .args(["-c", &stop])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("the cluster's watchdog starts");
+                Some(pg)
+            })
+            .as_ref()
+    }
+
+    /// A new database named `name`, a copy of `template` when given (PostgreSQL copies its
+    /// files: a seeded store for every test without seeding it again); its URL.
+    pub fn database(&self, name: &str, template: Option<&str>) -> String {
+        let from = template
+            .map(|t| format!(" TEMPLATE \"{t}\""))
+            .unwrap_or_default();
+        // The template's last connections may still be closing: PostgreSQL refuses to copy a
+        // database others are connected to, so this asks again for a while.
+        let create = format!("CREATE DATABASE \"{name}\"{from}");
+        for _ in 0..50 {
+            if self.try_psql(&create).is_ok() {
+                return format!("postgres://postgres@127.0.0.1:{}/{name}", self.port);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        self.psql(&create);
+        format!("postgres://postgres@127.0.0.1:{}/{name}", self.port)
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -141,6 +190,12 @@ impl Postgres {
 
     /// Runs one SQL statement with psql and gives its unaligned output.
     pub fn psql(&self, sql: &str) -> String {
+        self.try_psql(sql)
+            .unwrap_or_else(|e| panic!("psql failed: {e}"))
+    }
+
+    /// [`Self::psql`], its failure as psql's words.
+    pub fn try_psql(&self, sql: &str) -> Result<String, String> {
         let out = self.run(
             "psql",
             &[
@@ -155,8 +210,10 @@ impl Postgres {
                 sql,
             ],
         );
-        assert!(out.status.success(), "psql failed: {}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
+        if !out.status.success() {
+            return Err(text(&out));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 }
 

@@ -14,6 +14,7 @@ mod entities;
 mod error;
 mod schema;
 mod search;
+mod sessions;
 mod trail;
 mod tx;
 
@@ -25,6 +26,7 @@ use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Pool, RecyclingMe
 
 pub use error::PgError;
 pub use schema::SCHEMA_VERSION as PG_SCHEMA_VERSION;
+pub use sessions::{ClockLease, Doorbell};
 pub use tx::PgWriteTx;
 
 use super::{Head, Location, StoreError, Verification};
@@ -40,7 +42,8 @@ const POOL_SIZE: usize = 8;
 /// What a store and its readers share: the pool, and the runtime its connections run on.
 pub(super) struct Shared {
     pool: Pool,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
     location: Location,
     config: tokio_postgres::Config,
 }
@@ -53,19 +56,31 @@ impl Shared {
         F: Future + Send,
         F::Output: Send,
     {
+        let runtime = self.runtime.as_ref().expect("a runtime until dropped");
         if tokio::runtime::Handle::try_current().is_ok() {
             std::thread::scope(|s| {
-                s.spawn(|| self.runtime.block_on(work))
+                s.spawn(|| runtime.block_on(work))
                     .join()
                     .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
             })
         } else {
-            self.runtime.block_on(work)
+            runtime.block_on(work)
         }
     }
 
     fn err(&self, e: PgError) -> StoreError {
         e.at(&self.location)
+    }
+}
+
+impl Drop for Shared {
+    /// The pool's connections close with the runtime, which may be dropped inside another
+    /// runtime (a store dropped in async code), where waiting for its threads is not allowed.
+    fn drop(&mut self) {
+        self.pool.close();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -171,7 +186,7 @@ impl PgStore {
             })?;
         let shared = Arc::new(Shared {
             pool,
-            runtime,
+            runtime: Some(runtime),
             location,
             config,
         });
@@ -186,6 +201,16 @@ impl PgStore {
     /// The connection settings (the clock's lock and the doorbell hold connections of their own).
     pub fn config(&self) -> &tokio_postgres::Config {
         &self.shared.config
+    }
+
+    /// A doorbell rung by other replicas' commits (a session of its own).
+    pub fn doorbell(&self) -> Doorbell {
+        Doorbell::start(self.shared.config.clone())
+    }
+
+    /// The clock's lease: held by exactly one replica at a time (a session of its own).
+    pub fn clock_lease(&self) -> ClockLease {
+        ClockLease::start(self.shared.config.clone())
     }
 
     /// The server's version and the schema the database holds, for `doctor`.
@@ -210,6 +235,12 @@ impl PgStore {
             let end = if loaded.is_ok() { "COMMIT" } else { "ROLLBACK" };
             c.batch_execute(end).await?;
             loaded
+        })
+    }
+
+    pub fn metrics(&self) -> Result<crate::model::Metrics, StoreError> {
+        with_client!(self.shared, |c| async {
+            Ok(entities::get_meta(c, "metrics").await?.unwrap_or_default())
         })
     }
 

@@ -69,6 +69,12 @@ impl<'a> PgWriteTx<'a> {
         step!(self, |c| entities::events_since(c, since, usize::MAX >> 1))
     }
 
+    pub fn metrics(&self) -> Result<Metrics, StoreError> {
+        step!(self, |c| async {
+            Ok(entities::get_meta(c, "metrics").await?.unwrap_or_default())
+        })
+    }
+
     pub fn put(&mut self, change: &Change) -> Result<(), StoreError> {
         step!(self, |c| entities::put(c, change))
     }

@@ -230,6 +230,12 @@ impl SqliteStore {
         Ok((state, head))
     }
 
+    pub fn metrics(&self) -> Result<crate::model::Metrics, StoreError> {
+        entities::get_meta(&self.conn, "metrics")
+            .map(Option::unwrap_or_default)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
     /// The head only: cheap enough to check before every write whether another process wrote.
     pub fn head(&self) -> Result<Head, StoreError> {
         entities::head(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))

@@ -66,6 +66,12 @@ impl<'a> SqliteWriteTx<'a> {
         entities::events_since(&self.tx, since, usize::MAX >> 1).map_err(|e| self.err(e))
     }
 
+    pub fn metrics(&self) -> Result<Metrics, StoreError> {
+        entities::get_meta(&self.tx, "metrics")
+            .map(Option::unwrap_or_default)
+            .map_err(|e| self.err(e))
+    }
+
     pub fn put(&mut self, change: &Change) -> Result<(), StoreError> {
         entities::put(&self.tx, change).map_err(|e| self.err(e))
     }
