@@ -1,5 +1,6 @@
 //! Audit search end to end: the query language over a fixed trail, keyset pagination while new
-//! records arrive, import of good and bad files, retention then verify.
+//! records arrive, import of good and bad files, retention then verify; each on SQLite and on
+//! PostgreSQL, with the same queries and the same answers.
 
 use std::process::Command;
 
@@ -142,8 +143,56 @@ fn specs() -> Vec<Spec> {
     ]
 }
 
-fn fixed_trail(path: &std::path::Path) -> Store {
-    let mut store = Store::open(path).unwrap();
+/// The store a test of this suite runs on: every test runs on SQLite and on PostgreSQL.
+#[derive(Clone, Copy)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs one test body on both backends.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(super::Backend::Sqlite);
+            }
+
+            #[test]
+            fn postgres() {
+                if crate::support::postgres::Postgres::shared().is_some() {
+                    super::$name(super::Backend::Postgres);
+                }
+            }
+        }
+    };
+}
+
+/// A new, empty store named `name` on `backend`: its `--store` argument.
+fn fresh(backend: Backend, dir: &std::path::Path, name: &str) -> String {
+    match backend {
+        Backend::Sqlite => dir.join(format!("{name}.db")).to_str().unwrap().to_string(),
+        Backend::Postgres => {
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let pg = crate::support::postgres::Postgres::shared().expect("a cluster");
+            pg.database(&format!("audit_{name}_{n}"), None)
+        }
+    }
+}
+
+/// Opens the store a `--store` argument names.
+fn open(at: &str) -> Store {
+    if at.starts_with("postgres://") {
+        Store::connect(at, None).unwrap()
+    } else {
+        Store::open(std::path::Path::new(at)).unwrap()
+    }
+}
+
+fn fixed_trail(at: &str) -> Store {
+    let mut store = open(at);
     let mut write = store.write().unwrap();
     for (n, spec) in specs().into_iter().enumerate() {
         let at = end() - Duration::hours(spec.hours_ago);
@@ -201,10 +250,10 @@ fn seqs(store: &Store, query: &str) -> Vec<u64> {
         .collect()
 }
 
-#[test]
-fn every_operator_of_the_query_language_selects_the_right_records() {
+on_both!(every_operator_of_the_query_language_selects_the_right_records);
+fn every_operator_of_the_query_language_selects_the_right_records(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let store = fixed_trail(&dir.path().join("a.db"));
+    let store = fixed_trail(&fresh(backend, dir.path(), "a"));
     let cases: &[(&str, &[u64])] = &[
         ("", &[10, 9, 8, 7, 6, 5, 4, 3, 2, 1]),
         ("domain:platform", &[10, 7, 6, 2, 1]),
@@ -270,11 +319,10 @@ fn every_operator_of_the_query_language_selects_the_right_records() {
     assert_eq!((n, capped), (2, false));
 }
 
-#[test]
-fn pages_stay_stable_while_new_records_arrive() {
+on_both!(pages_stay_stable_while_new_records_arrive);
+fn pages_stay_stable_while_new_records_arrive(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("a.db");
-    let mut store = fixed_trail(&path);
+    let mut store = fixed_trail(&fresh(backend, dir.path(), "a"));
     let filter = opsdeck::query::parse("", end()).unwrap();
     let first = store.search_audit(&filter, None, 4).unwrap();
     assert_eq!(
@@ -304,15 +352,15 @@ fn run(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-#[test]
-fn import_checks_every_line_first_and_chains_what_it_imports() {
+on_both!(import_checks_every_line_first_and_chains_what_it_imports);
+fn import_checks_every_line_first_and_chains_what_it_imports(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let source = dir.path().join("source.db");
+    let source = fresh(backend, dir.path(), "source");
     drop(fixed_trail(&source));
     let export = dir.path().join("trail.jsonl");
     let out = run(&[
         "--store",
-        source.to_str().unwrap(),
+        &source,
         "audit",
         "export",
         "--include-sensitive",
@@ -334,8 +382,8 @@ fn import_checks_every_line_first_and_chains_what_it_imports() {
     lines[8] = lines[8].replace("\"timestamp\":\"2026-", "\"timestamp\":\"yesterday-");
     let bad = dir.path().join("bad.jsonl");
     std::fs::write(&bad, lines.join("\n")).unwrap();
-    let target = dir.path().join("target.db");
-    let t = target.to_str().unwrap();
+    let target = fresh(backend, dir.path(), "target");
+    let t = target.as_str();
     let out = run(&["--store", t, "audit", "import", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -353,7 +401,7 @@ fn import_checks_every_line_first_and_chains_what_it_imports() {
         "serde_json's own line misleads: {err}"
     );
     assert!(err.contains("nothing was imported"), "{err}");
-    let empty = Store::open(&target).unwrap();
+    let empty = open(&target);
     assert_eq!(empty.head().unwrap().audit_seq, 0, "not half a file");
     drop(empty);
 
@@ -390,7 +438,7 @@ fn import_checks_every_line_first_and_chains_what_it_imports() {
         (again["records"].as_u64(), again["duplicates"].as_u64()),
         (Some(0), Some(10))
     );
-    let store = Store::open(&target).unwrap();
+    let store = open(&target);
     let v = store.verify_audit().unwrap();
     assert_eq!(
         (v.verified, v.first_bad),
@@ -485,11 +533,11 @@ fn an_import_killed_midway_leaves_nothing_and_the_store_opens() {
     assert_eq!(store.verify_audit().unwrap().verified, 120_011);
 }
 
-#[test]
-fn retention_purges_bodies_and_verify_still_passes() {
+on_both!(retention_purges_bodies_and_verify_still_passes);
+fn retention_purges_bodies_and_verify_still_passes(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("old.db");
-    let mut store = Store::open(&path).unwrap();
+    let path = fresh(backend, dir.path(), "old");
+    let mut store = open(&path);
     let now = Utc::now();
     let mut write = store.write().unwrap();
     for (days, retention) in [
@@ -518,7 +566,7 @@ fn retention_purges_bodies_and_verify_still_passes() {
     }
     write.commit().unwrap();
     drop(store);
-    let p = path.to_str().unwrap();
+    let p = path.as_str();
     let dry = run(&["--store", p, "-o", "json", "audit", "prune", "--dry-run"]);
     let dry: serde_json::Value = serde_json::from_slice(&dry.stdout).unwrap();
     assert_eq!(dry["by_class"]["standard"], 1);
@@ -545,7 +593,7 @@ fn retention_purges_bodies_and_verify_still_passes() {
         serde_json::json!([5]),
         "the purge is a chained record"
     );
-    let store = Store::open(&path).unwrap();
+    let store = open(&path);
     assert_eq!(
         seqs_now(&store, "kept"),
         vec![4, 3],
@@ -566,10 +614,10 @@ fn seqs_now(store: &Store, query: &str) -> Vec<u64> {
     got
 }
 
-#[test]
-fn time_windows_stay_right_when_older_records_arrive_late() {
+on_both!(time_windows_stay_right_when_older_records_arrive_late);
+fn time_windows_stay_right_when_older_records_arrive_late(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = fixed_trail(&dir.path().join("a.db"));
+    let mut store = fixed_trail(&fresh(backend, dir.path(), "a"));
     assert!(store.head().unwrap().ts_monotone);
     let old = end() - Duration::hours(300);
     append_plain(&mut store, "imported from an older trail", old);
