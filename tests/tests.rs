@@ -25,6 +25,8 @@ mod postgres;
 mod pty;
 // The command line against a running server.
 mod remote_cli;
+// Several `opsdeck serve` replicas on one PostgreSQL database.
+mod replicas;
 // `opsdeck serve`: auth, idempotency, limits, problems, the event stream, agents.
 mod server;
 // Config, doctor, completions, man page and themes: setting opsdeck up.

@@ -2,6 +2,8 @@
 //! every second, optionally the demo fleet, and requests answered in order. The embedded link and
 //! `opsdeck serve` both hold one of these; neither touches the engine directly.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
@@ -71,6 +73,36 @@ enum Request {
     Stop(Reply<()>),
 }
 
+/// Where this replica stands among others on the same database, as the engine's thread last
+/// saw it: for `/healthz` and the console's header.
+#[derive(Debug, Default)]
+pub struct Replica {
+    /// Other replicas may share the store (PostgreSQL).
+    shared: AtomicBool,
+    /// The last look at the database (a catch-up, or a write) reached it.
+    reachable: AtomicBool,
+    /// This replica runs the clock: leases, deadlines, alert rules, rollout gates.
+    clock: AtomicBool,
+}
+
+/// What [`Replica`] holds, read at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ReplicaStatus {
+    pub shared: bool,
+    pub reachable: bool,
+    pub clock: bool,
+}
+
+impl Replica {
+    pub fn status(&self) -> ReplicaStatus {
+        ReplicaStatus {
+            shared: self.shared.load(Ordering::SeqCst),
+            reachable: self.reachable.load(Ordering::SeqCst),
+            clock: self.clock.load(Ordering::SeqCst),
+        }
+    }
+}
+
 /// A handle on the running orchestrator; clones share it.
 #[derive(Clone)]
 pub struct Orchestrator {
@@ -82,6 +114,7 @@ pub struct Orchestrator {
     notices: Vec<String>,
     /// Why the engine thread stopped on its own (the store is damaged); `None` while it runs.
     halt: watch::Receiver<Option<String>>,
+    replica: Arc<Replica>,
     /// Threads and connections of their own for searches, counts and listings; `None` in
     /// memory.
     reads: Option<ReadPool>,
@@ -179,12 +212,18 @@ impl Orchestrator {
         let demo_running = demo.is_some();
         let on_demand = matches!(opening, Opening::OnDemand(..));
         let (halted, halt) = watch::channel(None);
+        let replica = Arc::new(Replica {
+            reachable: AtomicBool::new(true),
+            clock: AtomicBool::new(ticking),
+            ..Default::default()
+        });
+        let seen = replica.clone();
         let sender = events.clone();
         std::thread::Builder::new()
             .name("opsdeck-engine".into())
             .spawn(move || {
                 let why = match opening {
-                    Opening::Open(engine) => run(*engine, demo, ticking, inbox),
+                    Opening::Open(engine) => run(*engine, demo, ticking, inbox, &seen),
                     Opening::OnDemand(store, open) => {
                         // Wait for the first request before loading anything.
                         match inbox.recv() {
@@ -198,7 +237,7 @@ impl Orchestrator {
                                 Ok(mut engine) => {
                                     engine.set_event_sender(sender);
                                     handle(&mut engine, first);
-                                    run(engine, demo, ticking, inbox)
+                                    run(engine, demo, ticking, inbox, &seen)
                                 }
                                 Err(e) => Some(e.to_string()),
                             },
@@ -218,6 +257,7 @@ impl Orchestrator {
             demo: demo_running,
             notices,
             halt,
+            replica,
             reads: reader.map(|reader| match on_demand {
                 // A one-shot command: nothing to protect from its reads, and one at a time.
                 true => ReadPool::start(reader, 1, false),
@@ -226,6 +266,11 @@ impl Orchestrator {
                 false => ReadPool::start(reader, reads_at_once(), true),
             }),
         }
+    }
+
+    /// Where this replica stands among others on its database.
+    pub fn replica(&self) -> ReplicaStatus {
+        self.replica.status()
     }
 
     /// Set when the orchestrator's time stands still (a store written on a simulated clock).
@@ -411,6 +456,7 @@ fn run(
     mut demo: Option<Sim>,
     ticking: bool,
     inbox: std_mpsc::Receiver<Request>,
+    replica: &Replica,
 ) -> Option<String> {
     if let Some(sim) = demo.as_mut() {
         backfill(&mut engine, sim);
@@ -421,6 +467,7 @@ fn run(
     // replica (the lease's holder) runs the clock and the demo fleet.
     let shared = ticking.then(|| engine.store().doorbell().zip(engine.store().clock_lease()));
     let shared = shared.flatten();
+    replica.shared.store(shared.is_some(), Ordering::SeqCst);
     loop {
         let received = if ticking {
             let mut wait = next_tick.saturating_duration_since(Instant::now());
@@ -436,7 +483,7 @@ fn run(
         if let Some((doorbell, _)) = &shared
             && doorbell.rang()
         {
-            catch_up(&mut engine);
+            catch_up(&mut engine, replica);
         }
         match received {
             Ok(Request::Stop(done)) => {
@@ -459,8 +506,10 @@ fn run(
                 }
                 if let Some((_, lease)) = &shared {
                     // The poll behind the doorbell: a lost ring costs at most a tick.
-                    catch_up(&mut engine);
-                    if !lease.held() {
+                    catch_up(&mut engine, replica);
+                    let held = lease.held();
+                    replica.clock.store(held, Ordering::SeqCst);
+                    if !held {
                         continue;
                     }
                 }
@@ -485,8 +534,10 @@ fn run(
 }
 
 /// Applies other replicas' events; a failure is logged (the next ring or tick tries again).
-fn catch_up(engine: &mut Engine) {
-    if let Err(e) = engine.catch_up() {
+fn catch_up(engine: &mut Engine, replica: &Replica) {
+    let caught_up = engine.catch_up();
+    replica.reachable.store(caught_up.is_ok(), Ordering::SeqCst);
+    if let Err(e) = caught_up {
         tracing::warn!("cannot read other replicas' events: {e}");
     }
 }

@@ -82,7 +82,27 @@ pub async fn healthz(
     State(state): State<Arc<AppState>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let seq = state.orchestrator.seq().await?;
-    Ok(Json(serde_json::json!({ "status": "ok", "seq": seq })))
+    let replica = state.orchestrator.replica();
+    if !replica.shared {
+        return Ok(Json(serde_json::json!({ "status": "ok", "seq": seq })));
+    }
+    // A replica that cannot reach its database is taken out of the load balancer's rotation:
+    // what it would answer could be stale, and nothing it was asked to do could commit.
+    if !replica.reachable {
+        let mut err = ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "database-unreachable",
+            "this replica cannot reach its database; its consoles should move to another replica",
+        );
+        err.retry_after = Some(1);
+        return Err(err);
+    }
+    Ok(Json(serde_json::json!({
+        "status": "ok",
+        "seq": seq,
+        "database": "reachable",
+        "clock": replica.clock,
+    })))
 }
 
 /// Prometheus text: requests, latencies, refusals by reason, connections, connected consoles,

@@ -1,0 +1,211 @@
+//! Several `opsdeck serve` replicas on one PostgreSQL database: one decision however many
+//! deciders race on however many replicas, every replica's consoles see every event with the
+//! same seq (and resume on another replica), and exactly one replica runs the clock.
+
+use std::time::Duration;
+
+use crate::support::orchestrator::{
+    ALICE, StoreAt, Variant, orchestrator_on, runs, seeded, server_config, target,
+};
+use opsdeck::link::{Link, LinkEvent, Remote};
+use opsdeck::protocol::{ActOnApproval, ApprovalAction, Command};
+use opsdeck::server::Server;
+
+/// Three replicas on one copy of the seeded database.
+async fn replicas(dir: &std::path::Path) -> Option<(StoreAt, Vec<Server>)> {
+    if !runs(Variant::RemotePostgres) {
+        return None;
+    }
+    let at = seeded(Variant::RemotePostgres, dir);
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        let server = Server::start(orchestrator_on(&at), &server_config(), "127.0.0.1:0", None)
+            .await
+            .unwrap();
+        servers.push(server);
+    }
+    Some((at, servers))
+}
+
+async fn link(server: &Server) -> Link {
+    Link::Remote(
+        Remote::connect(&target(&server.url(), ALICE), false)
+            .await
+            .unwrap(),
+    )
+}
+
+fn approve(id: &str, n: usize) -> Command {
+    Command::ActOnApproval(ActOnApproval {
+        id: id.into(),
+        decision: ApprovalAction::Approve,
+        reason: format!("decider {n} checked the capacity"),
+        option: None,
+        version: None,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_deciders_over_three_replicas_make_one_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((at, servers)) = replicas(dir.path()).await else {
+        return;
+    };
+    let mut links = Vec::new();
+    for server in &servers {
+        links.push(std::sync::Arc::new(link(server).await));
+    }
+    let snapshot = links[0].snapshot().await.unwrap();
+    let id = snapshot
+        .approvals
+        .iter()
+        .find(|a| a.is_pending())
+        .expect("a pending approval")
+        .id
+        .clone();
+    let before = snapshot.seq;
+    let mut racers = Vec::new();
+    for n in 0..16 {
+        let link = links[n % 3].clone();
+        let id = id.clone();
+        racers.push(tokio::spawn(
+            async move { link.send(approve(&id, n)).await },
+        ));
+    }
+    let mut decided = 0;
+    for racer in racers {
+        if racer.await.unwrap().is_ok() {
+            decided += 1;
+        }
+    }
+    assert_eq!(
+        decided, 1,
+        "one decider wins; the others are told it is decided"
+    );
+    let store = at.open();
+    let filter =
+        opsdeck::query::parse(&format!("type:decision \"{id}\""), chrono::Utc::now()).unwrap();
+    let (records, _) = store.count_audit(&filter, 100).unwrap();
+    assert_eq!(records, 1, "one decision record in the trail");
+    let verification = store.verify_audit().unwrap();
+    assert_eq!(verification.first_bad, None, "the chain is unbroken");
+    let events = store.events_since(before, 10_000).unwrap().unwrap();
+    for (i, event) in events.iter().enumerate() {
+        assert_eq!(event.seq, before + 1 + i as u64, "seq is gapless");
+    }
+    for server in servers {
+        server.stop().await;
+    }
+}
+
+/// The next event that is not a heartbeat or a notice.
+async fn next_event(rx: &mut tokio::sync::mpsc::Receiver<LinkEvent>) -> opsdeck::model::Event {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event within 10 s")
+            .expect("the subscription is open");
+        if let LinkEvent::Event(event) = event {
+            return *event;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_decision_on_one_replica_reaches_consoles_on_the_others_and_resumes_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_at, servers)) = replicas(dir.path()).await else {
+        return;
+    };
+    let (a, b, c) = (
+        link(&servers[0]).await,
+        link(&servers[1]).await,
+        link(&servers[2]).await,
+    );
+    let snapshot = b.snapshot().await.unwrap();
+    let mut on_b = b.subscribe(snapshot.seq).await.unwrap();
+    let id = snapshot
+        .approvals
+        .iter()
+        .find(|x| x.is_pending())
+        .unwrap()
+        .id
+        .clone();
+    let outcome = a.send(approve(&id, 0)).await.unwrap();
+    let seen = next_event(&mut on_b).await;
+    assert_eq!(
+        seen.seq, outcome.event_seq,
+        "the same event, with the same seq, on another replica"
+    );
+    assert!(seen.changes.iter().any(
+        |ch| matches!(ch, opsdeck::model::Change::Approval(x) if x.id == id && !x.is_pending())
+    ));
+    // A console that was on A resumes on C from the seq before the decision.
+    let mut on_c = c.subscribe(outcome.event_seq - 1).await.unwrap();
+    let resumed = next_event(&mut on_c).await;
+    assert_eq!(resumed.seq, outcome.event_seq);
+    assert_eq!(resumed, seen, "resumed on another replica: the same event");
+    for server in servers {
+        server.stop().await;
+    }
+}
+
+async fn holds_clock(client: &reqwest::Client, server: &Server) -> Option<bool> {
+    let health: serde_json::Value = client
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    assert_eq!(health["database"], "reachable", "{health}");
+    health["clock"].as_bool()
+}
+
+/// Waits until exactly one of `servers` says it holds the clock; its index.
+async fn the_clock_holder(client: &reqwest::Client, servers: &[Server]) -> usize {
+    let began = std::time::Instant::now();
+    loop {
+        let mut holders = Vec::new();
+        for (i, server) in servers.iter().enumerate() {
+            if holds_clock(client, server).await == Some(true) {
+                holders.push(i);
+            }
+        }
+        assert!(
+            holders.len() <= 1,
+            "two replicas hold the clock: {holders:?}"
+        );
+        if let [one] = holders[..] {
+            return one;
+        }
+        assert!(
+            began.elapsed() < Duration::from_secs(15),
+            "no replica took the clock"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_one_replica_holds_the_clock_and_another_takes_it_when_it_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_at, mut servers)) = replicas(dir.path()).await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let first = the_clock_holder(&client, &servers).await;
+    servers.remove(first).stop().await;
+    let stopped = std::time::Instant::now();
+    let second = the_clock_holder(&client, &servers).await;
+    eprintln!(
+        "the clock moved to another replica in {:?}",
+        stopped.elapsed()
+    );
+    assert!(stopped.elapsed() < Duration::from_secs(5));
+    let _ = second;
+    for server in servers {
+        server.stop().await;
+    }
+}
