@@ -209,3 +209,104 @@ async fn exactly_one_replica_holds_the_clock_and_another_takes_it_when_it_stops(
         server.stop().await;
     }
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_opsdeck");
+
+fn opsdeck(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(BIN)
+        .args(args)
+        .env("HOME", "/nonexistent")
+        .env_remove("OPSDECK_STORE_PASSWORD")
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn a_database_from_a_newer_opsdeck_or_out_of_reach_is_refused_with_exit_1() {
+    let Some(pg) = crate::support::postgres::Postgres::shared() else {
+        return;
+    };
+    let url = pg.database("newer", None);
+    drop(opsdeck::store::Store::connect(&url, None).unwrap());
+    pg.psql_in(
+        "newer",
+        &format!(
+            "INSERT INTO opsdeck_schema(version) VALUES ({})",
+            opsdeck::store::PG_SCHEMA_VERSION + 1
+        ),
+    );
+    let out = opsdeck(&["--store", &url, "serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was written by a newer opsdeck")
+            && stderr(&out).contains("upgrade opsdeck"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing of the newer schema was touched.
+    let versions = pg.psql_in("newer", "SELECT count(*) FROM opsdeck_schema");
+    assert_eq!(versions, "2");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = format!("postgres://opsdeck@127.0.0.1:{port}/opsdeck");
+    let out = opsdeck(&["--store", &gone, "serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot reach the database at")
+            && stderr(&out).contains("check that PostgreSQL is running"),
+        "{}",
+        stderr(&out)
+    );
+    // A password in the URL is refused before anything is tried: it is a usage error.
+    let out = opsdeck(&[
+        "--store",
+        "postgres://opsdeck:hunter2@127.0.0.1/opsdeck",
+        "approvals",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("OPSDECK_STORE_PASSWORD"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("hunter2"), "{}", stderr(&out));
+}
+
+#[test]
+fn doctor_reports_the_server_the_schema_and_the_chain_of_a_database() {
+    let Some(pg) = crate::support::postgres::Postgres::shared() else {
+        return;
+    };
+    let url = pg.database("doctor", None);
+    let out = opsdeck(&["--store", &url, "demo", "audit", "--records", "25"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = opsdeck(&["--store", &url, "-o", "json", "doctor"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let store = &report["store"];
+    assert!(
+        store["server"]
+            .as_str()
+            .unwrap()
+            .starts_with(char::is_numeric),
+        "{store}"
+    );
+    assert_eq!(store["schema_version"], opsdeck::store::PG_SCHEMA_VERSION);
+    assert_eq!(store["audit_intact"], true, "{store}");
+    assert_eq!(store["audit_records"], 25, "{store}");
+    // A record changed behind opsdeck's back is named by seq.
+    pg.psql_in(
+        "doctor",
+        "UPDATE audit SET agent_id = 'agent-666' WHERE seq = 7",
+    );
+    let out = opsdeck(&["--store", &url, "-o", "json", "doctor"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["store"]["audit_first_bad"]["seq"], 7, "{report}");
+}

@@ -194,8 +194,18 @@ impl Postgres {
             .unwrap_or_else(|e| panic!("psql failed: {e}"))
     }
 
+    /// [`Self::psql`] in the database `db`.
+    pub fn psql_in(&self, db: &str, sql: &str) -> String {
+        self.try_psql_in(db, sql)
+            .unwrap_or_else(|e| panic!("psql failed: {e}"))
+    }
+
     /// [`Self::psql`], its failure as psql's words.
     pub fn try_psql(&self, sql: &str) -> Result<String, String> {
+        self.try_psql_in("postgres", sql)
+    }
+
+    fn try_psql_in(&self, db: &str, sql: &str) -> Result<String, String> {
         let out = self.run(
             "psql",
             &[
@@ -205,6 +215,8 @@ impl Postgres {
                 &self.port.to_string(),
                 "-U",
                 "postgres",
+                "-d",
+                db,
                 "-At",
                 "-c",
                 sql,

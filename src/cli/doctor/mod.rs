@@ -12,7 +12,7 @@ use serde::Serialize;
 pub use contexts::{ContextCheck, check_contexts};
 
 use super::args::{Format, Global};
-use super::context::{config_location, local_identity, store_path};
+use super::context::{StoreTarget, config_location, local_identity, store_target};
 use super::error::CliError;
 use super::output::{Json, write_json};
 use crate::config::Config;
@@ -65,6 +65,9 @@ pub struct ConfigCheck {
 pub struct StoreCheck {
     pub path: String,
     pub exists: bool,
+    /// The PostgreSQL server's version, for a store in a database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
     pub schema_version: Option<i64>,
     pub known_version: i64,
     pub audit_records: Option<u64>,
@@ -159,7 +162,12 @@ pub fn examine(global: &Global) -> Result<Report, CliError> {
     let store = if global.ephemeral {
         StoreCheck::in_memory()
     } else {
-        StoreCheck::examine(&store_path(global, &config)?, &mut problems)
+        match store_target(global, &config)? {
+            StoreTarget::File(path) => StoreCheck::examine(&path, &mut problems),
+            StoreTarget::Postgres { url, password } => {
+                StoreCheck::examine_database(&url, password.as_deref(), &mut problems)
+            }
+        }
     };
     let identity = match local_identity(global, &config) {
         Ok(i) => format!(
@@ -196,6 +204,7 @@ impl StoreCheck {
         StoreCheck {
             path: "(in memory: --ephemeral)".into(),
             exists: false,
+            server: None,
             schema_version: None,
             known_version: crate::store::SCHEMA_VERSION,
             audit_records: None,
@@ -206,6 +215,50 @@ impl StoreCheck {
             missing: Vec::new(),
             error: None,
         }
+    }
+
+    /// A store in a PostgreSQL database, looked at without changing it.
+    fn examine_database(
+        url: &str,
+        password: Option<&str>,
+        problems: &mut Vec<String>,
+    ) -> StoreCheck {
+        let mut check = StoreCheck {
+            path: url.to_string(),
+            known_version: crate::store::PG_SCHEMA_VERSION,
+            ..StoreCheck::in_memory()
+        };
+        match crate::store::PgStore::inspect(url, password) {
+            Ok(found) => {
+                check.path = found.location;
+                check.exists = found.schema_version > 0;
+                check.server = Some(found.server);
+                check.schema_version = Some(found.schema_version);
+                if found.schema_version > check.known_version {
+                    problems.push(format!(
+                        "{} holds schema {} from a newer opsdeck (this one knows up to {}); upgrade opsdeck",
+                        check.path, found.schema_version, check.known_version
+                    ));
+                }
+                if let Some(audit) = found.audit {
+                    check.audit_records = Some(audit.verified);
+                    check.audit_purged = Some(audit.purged);
+                    check.audit_intact = Some(audit.first_bad.is_none());
+                    if let Some(bad) = &audit.first_bad {
+                        problems.push(format!(
+                            "the audit chain of {} is broken at seq {}: {}",
+                            check.path, bad.seq, bad.reason
+                        ));
+                    }
+                    check.audit_first_bad = audit.first_bad;
+                }
+            }
+            Err(e) => {
+                problems.push(e.to_string());
+                check.error = Some(e.to_string());
+            }
+        }
+        check
     }
 
     fn examine(path: &std::path::Path, problems: &mut Vec<String>) -> StoreCheck {
@@ -358,7 +411,12 @@ pub fn render(r: &Report) -> Vec<String> {
     ));
     section("Config", rows);
     let s = &r.store;
-    let mut rows = vec![("file", s.path.clone())];
+    let place = if s.server.is_some() || crate::store::is_url(&s.path) {
+        "database"
+    } else {
+        "file"
+    };
+    let mut rows = vec![(place, s.path.clone())];
     if !s.exists && s.error.is_none() && s.schema_version.is_none() {
         if s.path.starts_with('(') {
             rows.push(("state", "nothing to check".into()));
@@ -368,6 +426,9 @@ pub fn render(r: &Report) -> Vec<String> {
                 "does not exist yet (`opsdeck` or `opsdeck demo run` creates it)".into(),
             ));
         }
+    }
+    if let Some(server) = &s.server {
+        rows.push(("server", format!("PostgreSQL {server}")));
     }
     if let Some(v) = s.schema_version {
         rows.push((

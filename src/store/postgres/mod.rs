@@ -48,7 +48,65 @@ pub(super) struct Shared {
     config: tokio_postgres::Config,
 }
 
+/// What `doctor` finds in a database, read-only.
+#[derive(Debug)]
+pub struct PgInspection {
+    pub location: String,
+    pub server: String,
+    /// 0: no opsdeck schema yet.
+    pub schema_version: i64,
+    pub audit: Option<Verification>,
+}
+
 impl Shared {
+    /// A pool for the database at `url` (its password given apart), on a runtime of its own;
+    /// nothing is connected until first used.
+    fn open(url: &str, password: Option<&str>) -> Result<Shared, StoreError> {
+        let mut config = parse_url(url).map_err(|why| StoreError::Unusable {
+            location: Location::Postgres("(store URL)".into()),
+            why,
+        })?;
+        if let Some(password) = password {
+            config.password(password);
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        let location = Location::Postgres(describe(&config));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("opsdeck-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Unusable {
+                location: location.clone(),
+                why: format!("cannot start the database client's runtime: {e}"),
+            })?;
+        let manager = Manager::from_config(
+            config.clone(),
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| StoreError::Unusable {
+                location: location.clone(),
+                why: format!("cannot build the connection pool: {e}"),
+            })?;
+        Ok(Shared {
+            pool,
+            runtime: Some(runtime),
+            location,
+            config,
+        })
+    }
+
     /// Runs `work` to its end on the store's runtime, from any thread: one inside another
     /// runtime hands it to a thread of its own (a runtime cannot block inside another).
     fn block<F>(&self, work: F) -> F::Output
@@ -147,51 +205,29 @@ impl PgStore {
     /// Connects to the database at `url` (a password, if any, given apart), refuses one from a
     /// newer opsdeck or someone else's, and migrates it to this binary's schema.
     pub fn connect(url: &str, password: Option<&str>) -> Result<PgStore, StoreError> {
-        let mut config = parse_url(url).map_err(|why| StoreError::Unusable {
-            location: Location::Postgres("(store URL)".into()),
-            why,
-        })?;
-        if let Some(password) = password {
-            config.password(password);
-        }
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(Duration::from_secs(5));
-        }
-        let location = Location::Postgres(describe(&config));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("opsdeck-pg")
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Unusable {
-                location: location.clone(),
-                why: format!("cannot start the database client's runtime: {e}"),
-            })?;
-        let manager = Manager::from_config(
-            config.clone(),
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(POOL_SIZE)
-            .runtime(deadpool_postgres::Runtime::Tokio1)
-            .wait_timeout(Some(Duration::from_secs(30)))
-            .create_timeout(Some(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| StoreError::Unusable {
-                location: location.clone(),
-                why: format!("cannot build the connection pool: {e}"),
-            })?;
-        let shared = Arc::new(Shared {
-            pool,
-            runtime: Some(runtime),
-            location,
-            config,
-        });
+        let shared = Arc::new(Shared::open(url, password)?);
         with_client!(shared, |c| schema::migrate(c))?;
         Ok(PgStore { shared })
+    }
+
+    /// Looks at the database without changing it (`doctor`): the server's version, the schema
+    /// it holds, and the audit chain verified when there is one.
+    pub fn inspect(url: &str, password: Option<&str>) -> Result<PgInspection, StoreError> {
+        let shared = Shared::open(url, password)?;
+        with_client!(shared, |c| async {
+            let server = schema::server_version(c).await?;
+            let schema_version = schema::check(c).await?;
+            let audit = match schema_version {
+                0 => None,
+                _ => Some(trail::verify(c).await?),
+            };
+            Ok(PgInspection {
+                location: shared.location.to_string(),
+                server,
+                schema_version,
+                audit,
+            })
+        })
     }
 
     pub fn location(&self) -> &Location {
