@@ -191,6 +191,7 @@ fn remote(home: &Path, config: &str) -> (Stats, f64) {
     let target = Target {
         context: None,
         url: url.clone(),
+        also: Vec::new(),
         token: TOKEN.into(),
         read_only: false,
     };

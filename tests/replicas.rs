@@ -310,3 +310,76 @@ fn doctor_reports_the_server_the_schema_and_the_chain_of_a_database() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["store"]["audit_first_bad"]["seq"], 7, "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_console_fails_over_to_the_next_replica_and_misses_no_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_at, mut servers)) = replicas(dir.path()).await else {
+        return;
+    };
+    // The first URL answers nothing at all: the link starts on the next one.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut target = target(&format!("http://{dead}"), ALICE);
+    target.also = servers.iter().map(|s| s.url()).collect();
+    let console = Link::Remote(Remote::connect(&target, false).await.unwrap());
+    let first = servers[0].addr().to_string();
+    assert_eq!(console.info().replica.as_deref(), Some(first.as_str()));
+    let snapshot = console.snapshot().await.unwrap();
+    let mut events = console.subscribe(snapshot.seq).await.unwrap();
+    let pending: Vec<String> = snapshot
+        .approvals
+        .iter()
+        .filter(|a| a.is_pending())
+        .map(|a| a.id.clone())
+        .collect();
+    assert!(
+        pending.len() >= 2,
+        "the seeded hour leaves two pending approvals"
+    );
+    let mut replicas = Vec::new();
+    let mut seqs = Vec::new();
+    // Decided on the first replica, seen on the stream.
+    let one = console.send(approve(&pending[0], 1)).await.unwrap();
+    // That replica goes away; the next decision goes to another, and so does the stream.
+    servers.remove(0).stop().await;
+    let stopped = std::time::Instant::now();
+    let two = console.send(approve(&pending[1], 2)).await.unwrap();
+    assert_eq!(two.event_seq, one.event_seq + 1);
+    let mut next_seen = None;
+    while seqs.last() != Some(&two.event_seq) {
+        let event = tokio::time::timeout(Duration::from_secs(10), events.recv())
+            .await
+            .expect("the stream goes on within 10 s")
+            .expect("the subscription stays open");
+        match event {
+            LinkEvent::Event(e) => {
+                if e.seq == two.event_seq {
+                    next_seen = Some(stopped.elapsed());
+                }
+                seqs.push(e.seq);
+            }
+            LinkEvent::Replica(name) => replicas.push(name),
+            LinkEvent::Reset => panic!("a failover within the window needs no reset"),
+            _ => {}
+        }
+    }
+    eprintln!(
+        "from the replica stopping to the next event on another: {:?}",
+        next_seen.unwrap()
+    );
+    let expected: Vec<u64> = (snapshot.seq + 1..=two.event_seq).collect();
+    assert_eq!(
+        seqs, expected,
+        "every event once, in order, across the failover"
+    );
+    assert!(
+        replicas.iter().any(|r| *r != first),
+        "the stream moved to another replica: {replicas:?}"
+    );
+    for server in servers {
+        server.stop().await;
+    }
+}

@@ -32,7 +32,7 @@ async fn record_link(mut events: mpsc::Receiver<LinkEvent>, log: LinkLog) {
             LinkEvent::Reset => Heard::Reset,
             LinkEvent::Heartbeat => Heard::Alive,
             LinkEvent::Reconnecting { .. } => Heard::Reconnecting,
-            LinkEvent::Notice(_) => continue,
+            LinkEvent::Notice(_) | LinkEvent::Replica(_) => continue,
         };
         log.lock().unwrap().push((Instant::now(), heard));
     }
@@ -90,6 +90,7 @@ pub async fn measure_restarts(
     server: &mut Server,
 ) -> BenchResult<(Vec<Restart>, Continuity)> {
     let target = Target {
+        also: Vec::new(),
         context: None,
         url: setup.base_url(),
         token: setup.token.clone(),

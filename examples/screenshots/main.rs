@@ -120,6 +120,7 @@ impl Demo {
             read_only: false,
             frozen_at: None,
             demo: false,
+            replica: None,
         };
         App::new(
             info,

@@ -116,6 +116,7 @@ impl Context {
         Ok(Some(Target {
             context: None,
             url: url.clone(),
+            also: Vec::new(),
             token,
             read_only: false,
         }))
@@ -130,6 +131,7 @@ impl Context {
         Ok(self.global.connect.as_ref().map(|url| Target {
             context: None,
             url: url.clone(),
+            also: Vec::new(),
             token: String::new(),
             read_only: false,
         }))

@@ -9,7 +9,12 @@ use serde::{Deserialize, Serialize};
 pub struct ContextConfig {
     pub name: String,
     /// The orchestrator's base URL, e.g. `https://ops.example.com:7300`.
+    #[serde(default)]
     pub url: String,
+    /// Several replicas of one orchestrator (instead of `url`): the link uses the first that
+    /// answers and fails over to the next when its connection is lost.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub urls: Vec<String>,
     /// Environment variable that holds the token.
     #[serde(default)]
     pub token_env: String,
@@ -27,6 +32,8 @@ pub struct Target {
     /// The context's name, when one was chosen.
     pub context: Option<String>,
     pub url: String,
+    /// Other replicas of the same orchestrator, tried in order when `url` cannot be reached.
+    pub also: Vec<String>,
     pub token: String,
     pub read_only: bool,
 }
@@ -52,11 +59,19 @@ pub fn validate(contexts: &[ContextConfig]) -> Result<(), String> {
         if !names.insert(&c.name) {
             return Err(format!("contexts: {} is named twice; ", c.name));
         }
-        if !(c.url.starts_with("http://") || c.url.starts_with("https://")) {
+        if c.url.is_empty() == c.urls.is_empty() {
             return Err(format!(
-                "contexts {}: url {:?} must start with http:// or https://; ",
-                c.name, c.url
+                "contexts {}: set exactly one of url (one orchestrator) and urls (its replicas); ",
+                c.name
             ));
+        }
+        for url in c.all_urls() {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "contexts {}: url {:?} must start with http:// or https://; ",
+                    c.name, url
+                ));
+            }
         }
         if c.token_env.is_empty() == c.token_file.is_empty() {
             return Err(format!(
@@ -69,6 +84,15 @@ pub fn validate(contexts: &[ContextConfig]) -> Result<(), String> {
 }
 
 impl ContextConfig {
+    /// Every URL the context names, the first tried first.
+    pub fn all_urls(&self) -> Vec<String> {
+        if self.urls.is_empty() {
+            vec![self.url.clone()]
+        } else {
+            self.urls.clone()
+        }
+    }
+
     /// Reads the token from where the context says it is.
     pub fn target(&self) -> Result<Target, ContextError> {
         let problem = |problem: String| ContextError::Token {
@@ -91,9 +115,11 @@ impl ContextConfig {
         if token.is_empty() {
             return Err(problem("the token is empty".into()));
         }
+        let mut urls = self.all_urls().into_iter();
         Ok(Target {
             context: Some(self.name.clone()),
-            url: self.url.clone(),
+            url: urls.next().unwrap_or_default(),
+            also: urls.collect(),
             token,
             read_only: self.read_only,
         })
@@ -137,6 +163,7 @@ mod tests {
         ContextConfig {
             name: name.into(),
             url: "http://127.0.0.1:7300".into(),
+            urls: Vec::new(),
             token_env: String::new(),
             token_file: String::new(),
             read_only: false,
@@ -155,6 +182,37 @@ mod tests {
         validate(std::slice::from_ref(&c)).unwrap();
         c.url = "ops.example.com".into();
         assert!(validate(&[c]).unwrap_err().contains("http://"));
+    }
+
+    #[test]
+    fn a_context_names_one_url_or_its_replicas_urls_in_order() {
+        let mut c = context("prod");
+        c.token_file = "/tmp/t".into();
+        c.urls = vec![
+            "https://a.example:7300".into(),
+            "https://b.example:7300".into(),
+        ];
+        assert!(
+            validate(std::slice::from_ref(&c))
+                .unwrap_err()
+                .contains("exactly one of url")
+        );
+        c.url = String::new();
+        validate(std::slice::from_ref(&c)).unwrap();
+        c.urls.push("b.example".into());
+        assert!(
+            validate(std::slice::from_ref(&c))
+                .unwrap_err()
+                .contains("\"b.example\" must start with http")
+        );
+        c.urls.pop();
+        let dir = tempfile::tempdir().unwrap();
+        let token = dir.path().join("token");
+        std::fs::write(&token, "opsd_x").unwrap();
+        c.token_file = token.display().to_string();
+        let target = c.target().unwrap();
+        assert_eq!(target.url, "https://a.example:7300");
+        assert_eq!(target.also, vec!["https://b.example:7300".to_string()]);
     }
 
     #[test]

@@ -38,6 +38,7 @@ impl Embedded {
                 read_only: options.read_only,
                 frozen_at: orchestrator.frozen_at(),
                 demo: orchestrator.demo(),
+                replica: None,
             },
             orchestrator,
             actor: options.actor,

@@ -4,6 +4,7 @@
 mod agent;
 mod embedded;
 mod remote;
+mod replicas;
 
 use std::time::Duration;
 
@@ -30,6 +31,9 @@ pub enum LinkEvent {
     Notice(String),
     /// Nothing happened, and the link is alive: the data is still current.
     Heartbeat,
+    /// The event stream (re)connected to this replica of the orchestrator (`host:port`), when
+    /// the context names several.
+    Replica(String),
     /// The link to a remote orchestrator is down; the next try is in `next_in`.
     Reconnecting {
         attempt: u32,
@@ -98,8 +102,12 @@ pub struct LinkInfo {
     pub frozen_at: Option<crate::model::Timestamp>,
     /// The demo fleet runs there: simulated colleagues (`sim:…`) decide and act too.
     pub demo: bool,
+    /// The replica in use (`host:port`), when the context names several.
+    pub replica: Option<String>,
 }
 
+// One link per console or command: the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Link {
     Embedded(Embedded),
     Remote(Remote),

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
+use super::replicas::Replicas;
 use super::{LinkError, LinkEvent, LinkInfo};
 use crate::config::context::Target;
 use crate::model::{AuditRecord, EntityKind, Event, Snapshot};
@@ -42,7 +43,7 @@ pub fn backoff(attempt: u32) -> Duration {
 
 pub struct Remote {
     client: reqwest::Client,
-    base: Url,
+    replicas: Arc<Replicas>,
     token: String,
     info: LinkInfo,
 }
@@ -75,9 +76,17 @@ impl Remote {
     /// Connects and asks who the token belongs to; a wrong URL or token fails here, clearly.
     pub async fn connect(target: &Target, read_only: bool) -> Result<Remote, LinkError> {
         let (client, base) = http_client(target)?;
+        let mut bases = vec![base];
+        for url in &target.also {
+            let (_, base) = http_client(&Target {
+                url: url.clone(),
+                ..target.clone()
+            })?;
+            bases.push(base);
+        }
         let mut remote = Remote {
             client,
-            base,
+            replicas: Arc::new(Replicas::new(bases)),
             token: target.token.clone(),
             info: LinkInfo {
                 name: String::new(),
@@ -89,6 +98,7 @@ impl Remote {
                 read_only: read_only || target.read_only,
                 frozen_at: None,
                 demo: false,
+                replica: None,
             },
         };
         let identity: protocol::Identity = remote.get("v1/whoami", &()).await?;
@@ -103,6 +113,9 @@ impl Remote {
         remote.info.role = identity.role;
         remote.info.frozen_at = identity.frozen_at;
         remote.info.demo = identity.demo;
+        if remote.replicas.many() {
+            remote.info.replica = Some(remote.replicas.name(remote.replicas.current().0));
+        }
         Ok(remote)
     }
 
@@ -110,14 +123,25 @@ impl Remote {
         self.info.clone()
     }
 
-    pub fn base_url(&self) -> &Url {
-        &self.base
+    /// The base URL of the replica in use.
+    pub fn base_url(&self) -> Url {
+        self.replicas.current().1.clone()
     }
 
     fn url(&self, path: &str) -> Result<Url, LinkError> {
-        self.base
+        self.base_url()
             .join(path)
             .map_err(|e| LinkError::Invalid(format!("bad path {path}: {e}")))
+    }
+
+    /// The URL of the replica in use with `segments` appended (each escaped as one segment).
+    fn url_of(&self, segments: &[&str]) -> Result<Url, LinkError> {
+        let mut url = self.base_url();
+        url.path_segments_mut()
+            .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base_url())))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
     }
 
     fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
@@ -132,14 +156,21 @@ impl Remote {
         path: &str,
         query: &Q,
     ) -> Result<T, LinkError> {
-        let url = self.url(path)?;
-        let response = self
-            .request(Method::GET, url)
-            .query(query)
-            .send()
-            .await
-            .map_err(|e| unreachable_error(&self.base, &e))?;
-        read(response).await
+        // A replica that cannot be reached hands the read to the next, once round them all.
+        let mut tries = self.replicas.len();
+        loop {
+            let (at, base) = self.replicas.current();
+            let base = base.clone();
+            let url = self.url(path)?;
+            match self.request(Method::GET, url).query(query).send().await {
+                Ok(response) => return read(response).await,
+                Err(e) if tries > 1 && (e.is_connect() || e.is_timeout()) => {
+                    tries -= 1;
+                    self.replicas.fail_over(at);
+                }
+                Err(e) => return Err(unreachable_error(&base, &e)),
+            }
+        }
     }
 
     pub async fn snapshot(&self) -> Result<Snapshot, LinkError> {
@@ -183,16 +214,12 @@ impl Remote {
         kind: ItemKind,
         id: &str,
     ) -> Result<Option<serde_json::Value>, LinkError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base)))?
-            .pop_if_empty()
-            .extend(["v1", "items", kind.as_str(), id]);
+        let url = self.url_of(&["v1", "items", kind.as_str(), id])?;
         let response = self
             .request(Method::GET, url)
             .send()
             .await
-            .map_err(|e| unreachable_error(&self.base, &e))?;
+            .map_err(|e| unreachable_error(&self.base_url(), &e))?;
         match read(response).await {
             Ok(item) => Ok(Some(item)),
             Err(LinkError::NotFound(_)) => Ok(None),
@@ -202,11 +229,7 @@ impl Remote {
 
     /// `POST /v1/claims/{id}`: nothing is written, so nothing is retried.
     pub async fn claim(&self, id: &str) -> Result<(), LinkError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base)))?
-            .pop_if_empty()
-            .extend(["v1", "claims", id]);
+        let url = self.url_of(&["v1", "claims", id])?;
         let answer = self
             .request(Method::POST, url)
             .send()
@@ -225,27 +248,28 @@ impl Remote {
     /// Posts a mutation with a fresh idempotency key; an answer lost on the way is asked for
     /// again with the same key, so the action happens at most once.
     async fn post<B: Serialize>(&self, segments: &[&str], body: &B) -> Result<Outcome, LinkError> {
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|_| LinkError::Invalid(format!("{} cannot be a base URL", self.base)))?
-            .pop_if_empty()
-            .extend(segments);
         let key = uuid::Uuid::now_v7().to_string();
         let mut attempt = 1;
+        // Every replica gets a try besides the retries: the key is the same on all of them.
+        let attempts = SEND_ATTEMPTS + self.replicas.len() as u32 - 1;
         loop {
+            let (at, base) = self.replicas.current();
+            let base = base.clone();
             let sent = self
-                .request(Method::POST, url.clone())
+                .request(Method::POST, self.url_of(segments)?)
                 .header(protocol::IDEMPOTENCY_KEY, &key)
                 .json(body)
                 .send()
                 .await;
             match sent {
                 Ok(response) => return read(response).await,
-                Err(e) if attempt < SEND_ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
-                    tokio::time::sleep(backoff(attempt)).await;
+                Err(e) if attempt < attempts && (e.is_connect() || e.is_timeout()) => {
+                    if !self.replicas.fail_over(at) {
+                        tokio::time::sleep(backoff(attempt)).await;
+                    }
                     attempt += 1;
                 }
-                Err(e) => return Err(unreachable_error(&self.base, &e)),
+                Err(e) => return Err(unreachable_error(&base, &e)),
             }
         }
     }
@@ -300,7 +324,7 @@ impl Remote {
         let (tx, rx) = mpsc::channel(follow::BUFFER);
         let stream = Stream {
             client: self.client.clone(),
-            url: self.url("v1/events")?,
+            replicas: self.replicas.clone(),
             token: self.token.clone(),
             tx,
         };
@@ -318,7 +342,7 @@ enum Ended {
 
 struct Stream {
     client: reqwest::Client,
-    url: Url,
+    replicas: Arc<Replicas>,
     token: String,
     tx: mpsc::Sender<LinkEvent>,
 }
@@ -339,7 +363,13 @@ impl Stream {
             };
             attempt += 1;
             let since = *down_since.get_or_insert_with(chrono::Utc::now);
-            let wait = backoff(attempt);
+            // Another replica is tried at once, each in turn, before waiting longer.
+            let (at, _) = self.replicas.current();
+            let wait = if self.replicas.fail_over(at) && attempt < self.replicas.len() as u32 {
+                Duration::from_millis(50)
+            } else {
+                backoff(attempt)
+            };
             tracing::info!("event stream lost ({why}); attempt {attempt} in {wait:?}");
             let event = LinkEvent::Reconnecting {
                 attempt,
@@ -361,9 +391,13 @@ impl Stream {
         attempt: &mut u32,
         down_since: &mut Option<crate::model::Timestamp>,
     ) -> Ended {
+        let (at, base) = self.replicas.current();
+        let Ok(url) = base.join("v1/events") else {
+            return Ended::Lost(format!("{base} cannot be a base URL"));
+        };
         let response = self
             .client
-            .get(self.url.clone())
+            .get(url)
             .bearer_auth(&self.token)
             .header("last-event-id", last.to_string())
             .header("accept", "text/event-stream")
@@ -382,6 +416,15 @@ impl Stream {
         };
         *attempt = 0;
         *down_since = None;
+        if self.replicas.many()
+            && self
+                .tx
+                .send(LinkEvent::Replica(self.replicas.name(at)))
+                .await
+                .is_err()
+        {
+            return Ended::ReceiverGone;
+        }
         if self.tx.send(LinkEvent::Heartbeat).await.is_err() {
             return Ended::ReceiverGone;
         }

@@ -104,7 +104,7 @@ async fn a_restart_mid_stream_loses_nothing_and_skips_nothing() {
         match event {
             LinkEvent::Event(e) => applied.push(e.seq),
             LinkEvent::Reconnecting { .. } => reconnected = true,
-            LinkEvent::Heartbeat | LinkEvent::Notice(_) => {}
+            LinkEvent::Heartbeat | LinkEvent::Notice(_) | LinkEvent::Replica(_) => {}
             LinkEvent::Reset => panic!("a resume within the window needs no reset"),
         }
     }

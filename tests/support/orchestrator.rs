@@ -118,6 +118,7 @@ pub fn target(url: &str, token: &str) -> Target {
     Target {
         context: None,
         url: url.into(),
+        also: Vec::new(),
         token: token.into(),
         read_only: false,
     }

@@ -70,6 +70,7 @@ fn info(role: &str, read_only: bool) -> LinkInfo {
         read_only,
         frozen_at: None,
         demo: false,
+        replica: None,
     }
 }
 

@@ -25,6 +25,18 @@ pub(super) fn on_event(app: &mut App, event: LinkEvent) -> Vec<Effect> {
     match event {
         LinkEvent::Event(event) => on_change(app, &event),
         LinkEvent::Reset => vec![Effect::Resync],
+        LinkEvent::Replica(name) => {
+            // Moving to another replica is news; the first connection is not.
+            if app.info.replica.as_ref().is_some_and(|was| *was != name) {
+                toast(
+                    app,
+                    ToastKind::Info,
+                    format!("now on replica {name}: the events resume where they stopped"),
+                );
+            }
+            app.info.replica = Some(name);
+            vec![]
+        }
         LinkEvent::Heartbeat => {
             app.data_at = app.now;
             app.connection = Connection::Live;

@@ -46,6 +46,13 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
             spans: vec![Span::styled(safe(&app.info.name), t.context)],
         });
     }
+    // Which replica of the orchestrator this console is on, when the context names several.
+    if let Some(replica) = &app.info.replica {
+        segments.push(Segment {
+            keep: ALWAYS,
+            spans: vec![Span::styled(format!("@{}", safe(replica)), t.context)],
+        });
+    }
     segments.push(Segment {
         keep: ALWAYS,
         spans: vec![link_state(app, narrow)],
