@@ -7,6 +7,8 @@ mod support;
 
 // Audit search end to end: the query language, pagination, import, retention then verify.
 mod audit;
+// kill -9 of replicas on one PostgreSQL database while a client drives them.
+mod chaos;
 // The command line end to end: the real binary on real SQLite files, exit codes and wording.
 mod cli;
 // `opsdeck escalate --wait`: the gate for scripts, a real process against a real server.
