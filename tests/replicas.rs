@@ -383,3 +383,127 @@ async fn a_console_fails_over_to_the_next_replica_and_misses_no_event() {
         server.stop().await;
     }
 }
+
+/// A keyed decision in `store`: the key a retry would carry.
+fn keyed_decision(store: opsdeck::store::Store) -> opsdeck::protocol::IdempotencyKey {
+    use opsdeck::engine::{Clock, Engine};
+    let mut engine = Engine::open(
+        store,
+        opsdeck::config::Config::default(),
+        Clock::System,
+        None,
+    )
+    .unwrap();
+    let id = engine
+        .snapshot()
+        .approvals
+        .into_iter()
+        .find(|a| a.is_pending())
+        .unwrap()
+        .id;
+    let key = opsdeck::protocol::IdempotencyKey {
+        caller: "operator:alice".into(),
+        key: "move-1".into(),
+        fingerprint: format!("approve {id}"),
+    };
+    let actor = opsdeck::protocol::Actor::operator("alice", opsdeck::authority::Role::Enterprise);
+    let done = engine
+        .execute_once(&actor, approve(&id, 1), Some(key.clone()))
+        .unwrap();
+    assert!(matches!(done, opsdeck::protocol::Executed::Fresh(_)));
+    key
+}
+
+#[test]
+fn a_store_moves_to_postgres_and_back_with_its_chain_answers_and_events() {
+    let Some(pg) = crate::support::postgres::Postgres::shared() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = crate::support::orchestrator::seeded_store(dir.path());
+    let key = keyed_decision(opsdeck::store::Store::open(&source).unwrap());
+    // Old records purged by retention: their bodies are gone, their hashes chain on.
+    let out = opsdeck(&["--store", source.to_str().unwrap(), "audit", "prune"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = pg.database("moved", None);
+    let back = dir.path().join("back.db");
+    for (from, to) in [
+        (source.to_str().unwrap(), db.as_str()),
+        (&db, back.to_str().unwrap()),
+    ] {
+        let out = opsdeck(&["store", "copy", "--from", from, "--to", to, "-o", "json"]);
+        assert!(out.status.success(), "{from} → {to}: {}", stderr(&out));
+        let copied: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(copied["verified"].as_u64().unwrap() > 1_000, "{copied}");
+        assert_eq!(copied["answers"], 1, "{copied}");
+    }
+    let (a, b, c) = (
+        opsdeck::store::Store::open(&source).unwrap(),
+        opsdeck::store::Store::connect(&db, None).unwrap(),
+        opsdeck::store::Store::open(&back).unwrap(),
+    );
+    let (va, vb, vc) = (
+        a.verify_audit().unwrap(),
+        b.verify_audit().unwrap(),
+        c.verify_audit().unwrap(),
+    );
+    assert_eq!(va, vb, "the database proves what the file proved");
+    assert_eq!(va, vc, "and so does the file it went back to");
+    assert_eq!(a.head().unwrap(), b.head().unwrap());
+    assert_eq!(a.head().unwrap(), c.head().unwrap());
+    let now = chrono::Utc::now();
+    for query in [
+        "type:decision budget",
+        "domain:platform",
+        "-legacy approved",
+    ] {
+        let filter = opsdeck::query::parse(query, now).unwrap();
+        let seqs = |s: &opsdeck::store::Store| -> Vec<u64> {
+            s.search_audit(&filter, None, 50)
+                .unwrap()
+                .iter()
+                .map(|r| r.seq)
+                .collect()
+        };
+        assert_eq!(seqs(&a), seqs(&b), "{query}");
+        assert_eq!(seqs(&a), seqs(&c), "{query}");
+    }
+    let tasks = |s: &opsdeck::store::Store| {
+        let listing = opsdeck::query::Listing::new(
+            opsdeck::query::ItemKind::Tasks,
+            None,
+            None,
+            None,
+            Some(10_000),
+            now,
+        )
+        .unwrap();
+        s.list::<opsdeck::model::Task>(&listing).unwrap()
+    };
+    assert_eq!(tasks(&a), tasks(&b));
+    // A retry that reaches the moved store is answered from the answer the move carried.
+    use opsdeck::engine::{Clock, Engine};
+    let mut engine =
+        Engine::open(b, opsdeck::config::Config::default(), Clock::System, None).unwrap();
+    let actor = opsdeck::protocol::Actor::operator("alice", opsdeck::authority::Role::Enterprise);
+    let id = key.fingerprint.trim_start_matches("approve ").to_string();
+    let again = engine
+        .execute_once(&actor, approve(&id, 1), Some(key))
+        .unwrap();
+    assert!(matches!(again, opsdeck::protocol::Executed::Replayed(_)));
+    // A destination that holds a store already is refused, and left as it was.
+    let out = opsdeck(&[
+        "store",
+        "copy",
+        "--from",
+        source.to_str().unwrap(),
+        "--to",
+        &db,
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("already holds a store"),
+        "{}",
+        stderr(&out)
+    );
+}

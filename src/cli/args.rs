@@ -170,6 +170,9 @@ pub enum Cmd {
     /// Make tokens for the server's operators and agents
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Move a store between a SQLite file and a PostgreSQL database
+    #[command(subcommand)]
+    Store(StoreCmd),
     /// Connect Claude Code: print the settings that send its hooks to opsdeck
     #[command(subcommand)]
     Hooks(HooksCmd),
@@ -248,6 +251,22 @@ pub enum TokenCmd {
         /// With --agent: limit the token to this domain (repeat for several)
         #[arg(long, requires = "agent", value_name = "DOMAIN")]
         domain: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCmd {
+    /// Copy a whole store (items, the audit trail with its chain, events, idempotency answers)
+    /// into a new file or an empty database, in one transaction, verified on arrival:
+    /// `opsdeck store copy --from opsdeck.db --to postgres://opsdeck@db/opsdeck` (the
+    /// database password from OPSDECK_STORE_PASSWORD)
+    Copy {
+        /// The store to copy: a SQLite file or a postgres:// URL
+        #[arg(long, value_name = "PATH|URL")]
+        from: String,
+        /// Where to: a new SQLite file or an empty PostgreSQL database
+        #[arg(long, value_name = "PATH|URL")]
+        to: String,
     },
 }
 

@@ -295,7 +295,7 @@ pub fn store_target(global: &Global, config: &Config) -> Result<StoreTarget, Cli
 
 /// The database password: `OPSDECK_STORE_PASSWORD`, else the first line of `[store]
 /// password_file`, else none (trust, peer or a `.pgpass` the server accepts).
-fn store_password(config: &Config) -> Result<Option<String>, CliError> {
+pub fn store_password(config: &Config) -> Result<Option<String>, CliError> {
     if let Ok(password) = std::env::var("OPSDECK_STORE_PASSWORD")
         && !password.is_empty()
     {

@@ -18,6 +18,7 @@ mod mcp;
 mod output;
 mod read;
 mod serve;
+mod store;
 mod tasks;
 mod trail;
 
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 use clap::{CommandFactory, Parser};
 
 pub use args::Cli;
-use args::{AuditCmd, Cmd, DemoCmd, TokenCmd};
+use args::{AuditCmd, Cmd, DemoCmd, StoreCmd, TokenCmd};
 pub use error::CliError;
 
 /// Parses the command line, runs the command, prints one clear line on error.
@@ -134,6 +135,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
             agent,
             domain,
         }) => serve::new(&name, role.as_deref(), agent, &domain),
+        Cmd::Store(StoreCmd::Copy { from, to }) => store::copy_store(&ctx, &from, &to),
         Cmd::Hooks(args::HooksCmd::Print { agent, domain, url }) => {
             hooks::print(&ctx, &agent, &domain, url.as_deref())
         }

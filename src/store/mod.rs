@@ -32,6 +32,7 @@
 
 mod bulk;
 mod chain;
+pub mod copy;
 mod error;
 mod postgres;
 mod sqlite;
@@ -55,6 +56,10 @@ use crate::query::{AuditFilter, Item, Listing};
 use crate::model::{
     AuditDraft, AuditRecord, Change, Event, Ids, LiveWindow, Metrics, State, Timestamp, truncate,
 };
+
+/// Events kept for consoles and replicas that resume; older ones are trimmed (in steps of a
+/// thousand, so at least this many behind the head are always there).
+pub const EVENT_WINDOW: u64 = 5_000;
 
 /// The store, whichever backend holds it.
 pub enum Store {
@@ -289,6 +294,56 @@ impl Store {
         match self {
             Store::Sqlite(_) => None,
             Store::Postgres(p) => Some(p.clock_lease()),
+        }
+    }
+
+    /// A page of `table`'s rows after the position `after` (SQLite's rowid, PostgreSQL's
+    /// `pos`), in that order, as (position, key, body).
+    pub fn entity_page(
+        &self,
+        table: copy::Table,
+        after: i64,
+        n: usize,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.entity_page(table, after, n),
+            Store::Postgres(p) => p.entity_page(table, after, n),
+        }
+    }
+
+    /// A page of audit records as stored, after `after`.
+    pub fn audit_rows(&self, after: u64, n: usize) -> Result<Vec<copy::AuditRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.audit_rows(after, n),
+            Store::Postgres(p) => p.audit_rows(after, n),
+        }
+    }
+
+    /// The seqs of the trail's purge records.
+    pub fn purge_seqs(&self) -> Result<Vec<u64>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.purge_seqs(),
+            Store::Postgres(p) => p.purge_seqs(),
+        }
+    }
+
+    /// Where imported runs of records came from.
+    pub fn origins(&self) -> Result<Vec<copy::OriginRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.origins(),
+            Store::Postgres(p) => p.origins(),
+        }
+    }
+
+    /// A page of idempotency answers after `(caller, key)`.
+    pub fn answer_rows(
+        &self,
+        after: &(String, String),
+        n: usize,
+    ) -> Result<Vec<copy::AnswerRow>, StoreError> {
+        match self {
+            Store::Sqlite(s) => s.answer_rows(after, n),
+            Store::Postgres(p) => p.answer_rows(after, n),
         }
     }
 
@@ -579,6 +634,46 @@ impl WriteTx<'_> {
         match self {
             WriteTx::Sqlite(w) => w.index_audit_text(),
             WriteTx::Postgres(_) => Ok(0),
+        }
+    }
+
+    /// Appends an audit record as stored (`store copy`).
+    pub fn put_audit_row(&mut self, row: &copy::AuditRow) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.put_audit_row(row),
+            WriteTx::Postgres(w) => w.put_audit_row(row),
+        }
+    }
+
+    /// Marks the record `seq` as a purge record (`store copy`).
+    pub fn mark_purge(&mut self, seq: u64) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.mark_purge(seq),
+            WriteTx::Postgres(w) => w.mark_purge(seq),
+        }
+    }
+
+    /// Writes an idempotency answer as stored (`store copy`).
+    pub fn put_answer(&mut self, row: &copy::AnswerRow) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.put_answer(row),
+            WriteTx::Postgres(w) => w.put_answer(row),
+        }
+    }
+
+    /// Writes an event at its own seq (`store copy`).
+    pub fn put_event(&mut self, event: &Event) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(w) => w.put_event(event),
+            WriteTx::Postgres(w) => w.put_event(event),
+        }
+    }
+
+    /// The head to commit, whole (`store copy`).
+    pub fn set_head(&mut self, head: &Head) {
+        match self {
+            WriteTx::Sqlite(w) => w.set_head(head),
+            WriteTx::Postgres(w) => w.set_head(head),
         }
     }
 

@@ -16,8 +16,7 @@ use crate::query::{Item, ItemKind, Listing};
 use crate::store::Head;
 use crate::store::types::StoredHead;
 
-/// Events kept for consoles and replicas that resume; older ones are trimmed.
-pub const EVENT_WINDOW: u64 = 5_000;
+use crate::store::EVENT_WINDOW;
 
 /// An agent's body with its last plain heartbeat laid over it.
 const AGENT_BODY: &str = "CASE WHEN beat IS NULL THEN body \
@@ -26,7 +25,7 @@ const AGENT_BODY: &str = "CASE WHEN beat IS NULL THEN body \
 const TASK_BODY: &str = "CASE WHEN lease IS NULL THEN body \
      ELSE jsonb_set(body::jsonb, '{lease_expires_at}', to_jsonb(lease))::text END";
 
-fn body_of(table: &str) -> &'static str {
+pub(super) fn body_of(table: &str) -> &'static str {
     match table {
         "agents" => AGENT_BODY,
         "tasks" => TASK_BODY,

@@ -10,6 +10,7 @@
 //! the other replicas' doorbell (outside the transaction: a lost notification only delays them
 //! until their next poll).
 
+mod dump;
 mod entities;
 mod error;
 mod schema;
@@ -306,6 +307,39 @@ impl PgStore {
 
     pub fn audit_origin(&self, seq: u64) -> Result<Option<(String, u64)>, StoreError> {
         with_client!(self.shared, |c| trail::origin(c, seq))
+    }
+
+    pub fn entity_page(
+        &self,
+        table: crate::store::copy::Table,
+        after: i64,
+        n: usize,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        with_client!(self.shared, |c| dump::entity_page(c, table, after, n))
+    }
+
+    pub fn audit_rows(
+        &self,
+        after: u64,
+        n: usize,
+    ) -> Result<Vec<crate::store::copy::AuditRow>, StoreError> {
+        with_client!(self.shared, |c| dump::audit_rows(c, after, n))
+    }
+
+    pub fn purge_seqs(&self) -> Result<Vec<u64>, StoreError> {
+        with_client!(self.shared, |c| dump::purge_seqs(c))
+    }
+
+    pub fn origins(&self) -> Result<Vec<crate::store::copy::OriginRow>, StoreError> {
+        with_client!(self.shared, |c| dump::origins(c))
+    }
+
+    pub fn answer_rows(
+        &self,
+        after: &(String, String),
+        n: usize,
+    ) -> Result<Vec<crate::store::copy::AnswerRow>, StoreError> {
+        with_client!(self.shared, |c| dump::answer_rows(c, after, n))
     }
 
     pub fn reader(&self) -> PgReader {

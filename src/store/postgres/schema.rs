@@ -15,7 +15,7 @@ const MIGRATION_LOCK: i64 = 0x4F50_5344_0001;
 /// One SQL batch per schema version, in order.
 ///
 /// Rows mirror SQLite's (JSON bodies as text, times as millisecond RFC 3339 text so that text
-/// order is time order), with a `pos` per item row standing in for SQLite's rowid, and one
+/// order is time order), with a `pos` per row standing in for SQLite's rowid (listings break ties by it, and `store copy` keeps its order), and one
 /// `head` row that every write locks `FOR UPDATE`: the end of the event log and of the trail,
 /// and the rest of the head as JSON. The trail's text is searchable through a generated
 /// `tsvector` (the `simple` configuration: no stemming, no stop words, as SQLite's index).
@@ -37,7 +37,8 @@ CREATE TABLE tasks (
     at text NOT NULL, body text NOT NULL, lease text, pos bigint GENERATED ALWAYS AS IDENTITY);
 CREATE INDEX tasks_state_at ON tasks(state, at);
 CREATE INDEX tasks_at ON tasks(at);
-CREATE TABLE queues (name text PRIMARY KEY, body text NOT NULL);
+CREATE TABLE queues (
+    name text PRIMARY KEY, body text NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY);
 CREATE TABLE incidents (
     id text PRIMARY KEY, state text NOT NULL, domain text NOT NULL, at text NOT NULL,
     body text NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY);
@@ -53,8 +54,10 @@ CREATE TABLE rollouts (
     body text NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY);
 CREATE INDEX rollouts_state_at ON rollouts(state, at);
 CREATE INDEX rollouts_at ON rollouts(at);
-CREATE TABLE alerts (key text PRIMARY KEY, body text NOT NULL);
-CREATE TABLE domains (name text PRIMARY KEY, body text NOT NULL);
+CREATE TABLE alerts (
+    key text PRIMARY KEY, body text NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY);
+CREATE TABLE domains (
+    name text PRIMARY KEY, body text NOT NULL, pos bigint GENERATED ALWAYS AS IDENTITY);
 CREATE TABLE events (seq bigint PRIMARY KEY, at text NOT NULL, body text NOT NULL);
 CREATE TABLE audit (
     seq bigint PRIMARY KEY,

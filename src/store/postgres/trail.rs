@@ -16,16 +16,17 @@ use crate::store::chain::{
 };
 use crate::store::{Chained, Pruned};
 
-const INSERT_AUDIT: &str = "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, \
+pub(super) const INSERT_AUDIT: &str =
+    "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, \
      classification, retention, body, body_sha256, prev_hash, hash, words)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
-const INSERT_TASK: &str =
+pub(super) const INSERT_TASK: &str =
     "INSERT INTO audit_tasks(task, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING";
 
 /// The searchable text of a record: its actor with its summary (a free word finds what someone
 /// did), then its details, as SQLite's full-text index holds them. PostgreSQL's text cannot
 /// hold NUL, which only search loses here (the body keeps it, escaped in JSON).
-fn words(agent: &str, summary: &str, details: &str) -> String {
+pub(super) fn words(agent: &str, summary: &str, details: &str) -> String {
     format!("{agent} {summary} {details}").replace('\0', " ")
 }
 

@@ -217,6 +217,32 @@ impl<'a> PgWriteTx<'a> {
         step!(self, |c| trail::find_id(c, p))
     }
 
+    /// Appends a record as stored (`store copy`); the head follows it.
+    pub fn put_audit_row(&mut self, row: &crate::store::copy::AuditRow) -> Result<(), StoreError> {
+        step!(self, |c| super::dump::put_audit_row(c, row))?;
+        self.head.audit_seq = row.seq;
+        self.head.audit_hash = row.hash.clone();
+        Ok(())
+    }
+
+    pub fn mark_purge(&mut self, seq: u64) -> Result<(), StoreError> {
+        step!(self, |c| trail::mark_purge(c, seq))
+    }
+
+    pub fn put_answer(&mut self, row: &crate::store::copy::AnswerRow) -> Result<(), StoreError> {
+        step!(self, |c| super::dump::put_answer(c, row))
+    }
+
+    /// Writes an event at its own seq (`store copy`).
+    pub fn put_event(&mut self, event: &Event) -> Result<(), StoreError> {
+        step!(self, |c| entities::insert_event(c, event))
+    }
+
+    /// The head this transaction commits, whole (`store copy`: the source's).
+    pub fn set_head(&mut self, head: &Head) {
+        self.head = head.clone();
+    }
+
     pub fn set_ids(&mut self, ids: &Ids) {
         self.head.ids = ids.clone();
     }

@@ -12,8 +12,7 @@ use crate::model::{Change, Event, Ids, LiveWindow, Lived, State, Task};
 use crate::store::types::StoredHead;
 use crate::store::{ClockMode, Head};
 
-/// Events kept for consoles that resume; older ones are trimmed.
-pub const EVENT_WINDOW: u64 = 5_000;
+use crate::store::EVENT_WINDOW;
 
 /// An agent's body with its last plain heartbeat laid over it.
 pub(super) const AGENT_BODY: &str =

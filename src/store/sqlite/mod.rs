@@ -4,6 +4,7 @@
 
 mod answers;
 mod bulk;
+mod dump;
 mod entities;
 mod error;
 mod health;
@@ -233,6 +234,42 @@ impl SqliteStore {
     pub fn metrics(&self) -> Result<crate::model::Metrics, StoreError> {
         entities::get_meta(&self.conn, "metrics")
             .map(Option::unwrap_or_default)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn entity_page(
+        &self,
+        table: crate::store::copy::Table,
+        after: i64,
+        n: usize,
+    ) -> Result<Vec<(i64, String, String)>, StoreError> {
+        dump::entity_page(&self.conn, table, after, n)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn audit_rows(
+        &self,
+        after: u64,
+        n: usize,
+    ) -> Result<Vec<crate::store::copy::AuditRow>, StoreError> {
+        dump::audit_rows(&self.conn, after, n)
+            .map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn purge_seqs(&self) -> Result<Vec<u64>, StoreError> {
+        dump::purge_seqs(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn origins(&self) -> Result<Vec<crate::store::copy::OriginRow>, StoreError> {
+        dump::origins(&self.conn).map_err(|e| StoreError::from_sqlite(e, &self.location))
+    }
+
+    pub fn answer_rows(
+        &self,
+        after: &(String, String),
+        n: usize,
+    ) -> Result<Vec<crate::store::copy::AnswerRow>, StoreError> {
+        dump::answer_rows(&self.conn, after, n)
             .map_err(|e| StoreError::from_sqlite(e, &self.location))
     }
 

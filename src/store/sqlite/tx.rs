@@ -268,6 +268,32 @@ impl<'a> SqliteWriteTx<'a> {
         write::index_pending(&self.tx).map_err(|e| self.err(e))
     }
 
+    /// Appends a record as stored (`store copy`); the head follows it.
+    pub fn put_audit_row(&mut self, row: &crate::store::copy::AuditRow) -> Result<(), StoreError> {
+        super::dump::put_audit_row(&self.tx, row).map_err(|e| self.err(e))?;
+        self.head.audit_seq = row.seq;
+        self.head.audit_hash = row.hash.clone();
+        Ok(())
+    }
+
+    pub fn mark_purge(&mut self, seq: u64) -> Result<(), StoreError> {
+        trail::mark_purge(&self.tx, seq).map_err(|e| self.err(e))
+    }
+
+    pub fn put_answer(&mut self, row: &crate::store::copy::AnswerRow) -> Result<(), StoreError> {
+        super::dump::put_answer(&self.tx, row).map_err(|e| self.err(e))
+    }
+
+    /// Writes an event at its own seq (`store copy`).
+    pub fn put_event(&mut self, event: &Event) -> Result<(), StoreError> {
+        entities::insert_event(&self.tx, event).map_err(|e| self.err(e))
+    }
+
+    /// The head this transaction commits, whole (`store copy`: the source's).
+    pub fn set_head(&mut self, head: &Head) {
+        self.head = head.clone();
+    }
+
     pub fn set_ids(&mut self, ids: &Ids) {
         self.head.ids = ids.clone();
     }
