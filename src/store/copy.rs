@@ -199,9 +199,7 @@ pub fn copy(from: &Store, to: &mut Store) -> Result<Copied, CopyError> {
         let rows = from.audit_rows(after, PAGE)?;
         let Some(last) = rows.last() else { break };
         after = last.seq;
-        for row in &rows {
-            write.put_audit_row(row)?;
-        }
+        write.put_audit_rows(&rows)?;
         copied.audit_records += rows.len() as u64;
     }
     for seq in from.purge_seqs()? {

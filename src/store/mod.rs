@@ -637,11 +637,11 @@ impl WriteTx<'_> {
         }
     }
 
-    /// Appends an audit record as stored (`store copy`).
-    pub fn put_audit_row(&mut self, row: &copy::AuditRow) -> Result<(), StoreError> {
+    /// Appends audit records as stored (`store copy`).
+    pub fn put_audit_rows(&mut self, rows: &[copy::AuditRow]) -> Result<(), StoreError> {
         match self {
-            WriteTx::Sqlite(w) => w.put_audit_row(row),
-            WriteTx::Postgres(w) => w.put_audit_row(row),
+            WriteTx::Sqlite(w) => rows.iter().try_for_each(|row| w.put_audit_row(row)),
+            WriteTx::Postgres(w) => w.put_audit_rows(rows),
         }
     }
 

@@ -51,34 +51,55 @@ pub async fn audit_rows(c: &ClientWrapper, after: u64, n: usize) -> Result<Vec<A
         .collect())
 }
 
-/// Appends a record as stored, with its tasks and searchable text.
-pub async fn put_audit_row(c: &ClientWrapper, row: &AuditRow) -> Result<(), PgError> {
-    let (tasks, text) = row.derived();
-    let words =
-        text.map(|(summary, details)| super::trail::words(&row.agent_id, &summary, &details));
-    let s = c.prepare_cached(super::trail::INSERT_AUDIT).await?;
-    c.execute(
-        &s,
-        &[
-            &(row.seq as i64),
-            &row.id,
-            &row.ts,
-            &row.agent_id,
-            &row.action_type,
-            &row.domain,
-            &row.classification,
-            &row.retention,
-            &row.body,
-            &row.body_sha256,
-            &row.prev_hash,
-            &row.hash,
-            &words,
-        ],
-    )
-    .await?;
-    let s = c.prepare_cached(super::trail::INSERT_TASK).await?;
-    for task in tasks {
-        c.execute(&s, &[&task, &(row.seq as i64)]).await?;
+/// Appends records as stored, with their tasks and searchable text, a few statements for the
+/// whole page (one array per column) rather than a round trip per record.
+pub async fn put_audit_rows(c: &ClientWrapper, rows: &[AuditRow]) -> Result<(), PgError> {
+    let mut cols: [Vec<Option<String>>; 12] = Default::default();
+    let mut seqs = Vec::with_capacity(rows.len());
+    let (mut task_names, mut task_seqs) = (Vec::new(), Vec::new());
+    for row in rows {
+        let (tasks, text) = row.derived();
+        seqs.push(row.seq as i64);
+        for (col, value) in cols.iter_mut().zip([
+            Some(row.id.clone()),
+            Some(row.ts.clone()),
+            Some(row.agent_id.clone()),
+            Some(row.action_type.clone()),
+            Some(row.domain.clone()),
+            Some(row.classification.clone()),
+            Some(row.retention.clone()),
+            row.body.clone(),
+            Some(row.body_sha256.clone()),
+            Some(row.prev_hash.clone()),
+            Some(row.hash.clone()),
+            text.map(|(summary, details)| super::trail::words(&row.agent_id, &summary, &details)),
+        ]) {
+            col.push(value);
+        }
+        for task in tasks {
+            task_names.push(task);
+            task_seqs.push(row.seq as i64);
+        }
+    }
+    let s = c
+        .prepare_cached(
+            "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, classification,
+                               retention, body, body_sha256, prev_hash, hash, words)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
+                 $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                 $12::text[], $13::text[])",
+        )
+        .await?;
+    let [a, b, d, e, f, g, h, i, j, k, l, m] = &cols;
+    c.execute(&s, &[&seqs, a, b, d, e, f, g, h, i, j, k, l, m])
+        .await?;
+    if !task_names.is_empty() {
+        c.execute(
+            "INSERT INTO audit_tasks(task, seq) SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT DO NOTHING",
+            &[&task_names, &task_seqs],
+        )
+        .await?;
     }
     Ok(())
 }

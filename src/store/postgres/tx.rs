@@ -217,11 +217,17 @@ impl<'a> PgWriteTx<'a> {
         step!(self, |c| trail::find_id(c, p))
     }
 
-    /// Appends a record as stored (`store copy`); the head follows it.
-    pub fn put_audit_row(&mut self, row: &crate::store::copy::AuditRow) -> Result<(), StoreError> {
-        step!(self, |c| super::dump::put_audit_row(c, row))?;
-        self.head.audit_seq = row.seq;
-        self.head.audit_hash = row.hash.clone();
+    /// Appends records as stored, a page at a time (`store copy`).
+    pub fn put_audit_rows(
+        &mut self,
+        rows: &[crate::store::copy::AuditRow],
+    ) -> Result<(), StoreError> {
+        let Some(last) = rows.last() else {
+            return Ok(());
+        };
+        step!(self, |c| super::dump::put_audit_rows(c, rows))?;
+        self.head.audit_seq = last.seq;
+        self.head.audit_hash = last.hash.clone();
         Ok(())
     }
 
