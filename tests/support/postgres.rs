@@ -45,8 +45,19 @@ fn is_root() -> bool {
 }
 
 impl Postgres {
-    /// A cluster for this test, or `None` (said loudly) when `OPSDECK_NO_POSTGRES=1`.
+    /// A cluster for this test, or `None` (said loudly) when `OPSDECK_NO_POSTGRES=1`. Tests
+    /// run it without fsync (a test's data need not survive the machine).
     pub fn start() -> Option<Postgres> {
+        Postgres::start_with(false)
+    }
+
+    /// A cluster that syncs its writes to disk as a production one does (benches that count
+    /// durable commits).
+    pub fn start_durable() -> Option<Postgres> {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(durable: bool) -> Option<Postgres> {
         if std::env::var("OPSDECK_NO_POSTGRES").as_deref() == Ok("1") {
             eprintln!(
                 "SKIPPED: OPSDECK_NO_POSTGRES=1 is set, so this PostgreSQL test does not run"
@@ -92,9 +103,10 @@ impl Postgres {
         );
         assert!(init.status.success(), "initdb failed: {}", text(&init));
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200{}",
             pg.port,
-            pg.data().display()
+            pg.data().display(),
+            if durable { "" } else { " -c fsync=off" }
         );
         let started = pg.run(
             "pg_ctl",
