@@ -507,3 +507,63 @@ fn a_store_moves_to_postgres_and_back_with_its_chain_answers_and_events() {
         stderr(&out)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_that_loses_its_database_says_so_on_healthz_and_recovers() {
+    let Some(pg) = crate::support::postgres::Postgres::shared() else {
+        return;
+    };
+    let url = pg.database("lost", None);
+    let at = StoreAt::Url(url);
+    let server = Server::start(orchestrator_on(&at), &server_config(), "127.0.0.1:0", None)
+        .await
+        .unwrap();
+    let http = reqwest::Client::new();
+    let status = |http: reqwest::Client, url: String| async move {
+        http.get(format!("{url}/healthz"))
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+            .unwrap_or(0)
+    };
+    assert_eq!(status(http.clone(), server.url()).await, 200);
+    // The database refuses this replica's connections and drops the ones it had.
+    pg.psql("ALTER DATABASE lost ALLOW_CONNECTIONS false");
+    pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'lost'");
+    let wait_for = |want: u16| {
+        let (http, url) = (http.clone(), server.url());
+        async move {
+            let began = std::time::Instant::now();
+            while status(http.clone(), url.clone()).await != want {
+                assert!(
+                    began.elapsed() < Duration::from_secs(15),
+                    "healthz never said {want}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for(503).await;
+    let problem: serde_json::Value = http
+        .get(format!("{}/healthz", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot reach its database"),
+        "{problem}"
+    );
+    assert!(
+        !problem.to_string().contains("postgres://"),
+        "no URL in an answer"
+    );
+    pg.psql("ALTER DATABASE lost ALLOW_CONNECTIONS true");
+    wait_for(200).await;
+    server.stop().await;
+}
