@@ -138,6 +138,18 @@ impl State {
         }
     }
 
+    /// Tasks a live task waits on that the live set lacks (they closed long ago): a load reads
+    /// them back, so what waits is decided by them.
+    pub fn waited_on_elsewhere(&self) -> Vec<String> {
+        self.tasks
+            .values()
+            .filter(|t| !t.state.is_terminal())
+            .flat_map(|t| t.depends_on.iter())
+            .filter(|d| !self.tasks.contains_key(*d))
+            .cloned()
+            .collect()
+    }
+
     pub fn apply_event(&mut self, event: &Event) {
         for change in &event.changes {
             self.apply(change);

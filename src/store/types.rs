@@ -58,6 +58,73 @@ impl Head {
         self.note_time(at);
     }
 
+    /// Moves the trail's end to a record just appended.
+    pub(super) fn note_record(&mut self, record: &crate::model::AuditRecord) {
+        self.audit_seq = record.seq;
+        self.audit_hash = record.hash.clone();
+        self.note_audit_time(record.timestamp);
+    }
+
+    /// Refuses records chained after another end of the trail than this one.
+    pub(super) fn accepts(
+        &self,
+        batch: &super::Chained,
+        location: &Location,
+    ) -> Result<(), super::StoreError> {
+        if batch.first_seq == self.audit_seq + 1 && batch.prev[..] == *self.audit_hash.as_bytes() {
+            return Ok(());
+        }
+        Err(super::StoreError::Unusable {
+            location: location.clone(),
+            why: format!(
+                "records chained after seq {} were offered at seq {}",
+                batch.first_seq - 1,
+                self.audit_seq
+            ),
+        })
+    }
+
+    /// Moves the trail's end past a chained batch just appended.
+    pub(super) fn note_chained(&mut self, batch: &super::Chained) {
+        if let Some(last) = batch.hashes.last() {
+            self.audit_seq = batch.first_seq + batch.hashes.len() as u64 - 1;
+            self.audit_hash = super::chain::hex_str(last).to_owned();
+        }
+        for p in &batch.records {
+            self.note_audit_time(p.at());
+        }
+    }
+
+    /// A chainer for records appended after this end of the trail.
+    pub(super) fn chainer(&self, location: &Location) -> Result<super::Chainer, super::StoreError> {
+        super::Chainer::after(self.audit_seq, &self.audit_hash).ok_or_else(|| {
+            super::StoreError::Corrupt {
+                location: location.clone(),
+                detail: format!(
+                    "the audit chain ends in a malformed hash {:?}",
+                    self.audit_hash
+                ),
+            }
+        })
+    }
+
+    /// The next event of the log, and the head moved past it.
+    pub(super) fn next_event(
+        &mut self,
+        at: Timestamp,
+        cause: &str,
+        changes: Vec<crate::model::Change>,
+    ) -> crate::model::Event {
+        self.event_seq += 1;
+        self.note_time(at);
+        crate::model::Event {
+            seq: self.event_seq,
+            at,
+            cause: cause.to_string(),
+            changes,
+        }
+    }
+
     /// Notes the time of anything written (an event, an audit record).
     pub(super) fn note_time(&mut self, at: Timestamp) {
         if self.last_at.is_none_or(|last| at > last) {

@@ -217,6 +217,20 @@ impl StoreCheck {
         }
     }
 
+    /// What verifying the chain found, and a problem if it is broken.
+    fn note_chain(&mut self, audit: crate::store::Verification, problems: &mut Vec<String>) {
+        self.audit_records = Some(audit.verified);
+        self.audit_purged = Some(audit.purged);
+        self.audit_intact = Some(audit.first_bad.is_none());
+        if let Some(bad) = &audit.first_bad {
+            problems.push(format!(
+                "the audit chain of {} is broken at seq {}: {}",
+                self.path, bad.seq, bad.reason
+            ));
+        }
+        self.audit_first_bad = audit.first_bad;
+    }
+
     /// A store in a PostgreSQL database, looked at without changing it.
     fn examine_database(
         url: &str,
@@ -241,16 +255,7 @@ impl StoreCheck {
                     ));
                 }
                 if let Some(audit) = found.audit {
-                    check.audit_records = Some(audit.verified);
-                    check.audit_purged = Some(audit.purged);
-                    check.audit_intact = Some(audit.first_bad.is_none());
-                    if let Some(bad) = &audit.first_bad {
-                        problems.push(format!(
-                            "the audit chain of {} is broken at seq {}: {}",
-                            check.path, bad.seq, bad.reason
-                        ));
-                    }
-                    check.audit_first_bad = audit.first_bad;
+                    check.note_chain(audit, problems);
                 }
             }
             Err(e) => {
@@ -288,16 +293,7 @@ impl StoreCheck {
                 check.damage = Some(found.damage);
                 check.missing = found.missing;
                 if let Some(audit) = found.audit {
-                    check.audit_records = Some(audit.verified);
-                    check.audit_purged = Some(audit.purged);
-                    check.audit_intact = Some(audit.first_bad.is_none());
-                    if let Some(bad) = &audit.first_bad {
-                        problems.push(format!(
-                            "the audit chain of {} is broken at seq {}: {}",
-                            check.path, bad.seq, bad.reason
-                        ));
-                    }
-                    check.audit_first_bad = audit.first_bad;
+                    check.note_chain(audit, problems);
                 }
             }
             Err(e) => {

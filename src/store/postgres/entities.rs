@@ -159,15 +159,7 @@ pub async fn load_state(
         window,
     )
     .await?;
-    let waited_on: Vec<String> = state
-        .tasks
-        .values()
-        .filter(|t| !t.state.is_terminal())
-        .flat_map(|t| t.depends_on.iter())
-        .filter(|d| !state.tasks.contains_key(*d))
-        .cloned()
-        .collect();
-    for id in waited_on {
+    for id in state.waited_on_elsewhere() {
         if let Some(task) = by_id::<Task>(c, &id).await? {
             state.tasks.insert(id, task);
         }

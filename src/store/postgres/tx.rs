@@ -9,8 +9,8 @@ use crate::model::{
     AuditDraft, AuditRecord, Change, Event, Ids, LiveWindow, Metrics, State, Timestamp,
 };
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
-use crate::store::chain::{Sealed, hex_str, seal};
-use crate::store::{Chained, Chainer, ClockMode, Head, Location, Pruned, StoreError};
+use crate::store::chain::{Sealed, seal};
+use crate::store::{Chained, Chainer, ClockMode, Head, Pruned, StoreError};
 
 pub struct PgWriteTx<'a> {
     shared: &'a Shared,
@@ -92,46 +92,19 @@ impl<'a> PgWriteTx<'a> {
             body_sha,
         } = seal(&self.head, id, at, draft, via);
         step!(self, |c| trail::insert(c, &record, &body, &body_sha))?;
-        self.head.audit_seq = record.seq;
-        self.head.audit_hash = record.hash.clone();
-        self.head.note_audit_time(at);
+        self.head.note_record(&record);
         Ok(record)
     }
 
     pub fn append_chained(&mut self, batch: &Chained) -> Result<(), StoreError> {
-        if batch.first_seq != self.head.audit_seq + 1
-            || batch.prev[..] != *self.head.audit_hash.as_bytes()
-        {
-            return Err(StoreError::Unusable {
-                location: self.location(),
-                why: format!(
-                    "records chained after seq {} were offered at seq {}",
-                    batch.first_seq - 1,
-                    self.head.audit_seq
-                ),
-            });
-        }
+        self.head.accepts(batch, &self.shared.location)?;
         step!(self, |c| trail::append_chained(c, batch))?;
-        if let Some(last) = batch.hashes.last() {
-            self.head.audit_seq = batch.first_seq + batch.hashes.len() as u64 - 1;
-            self.head.audit_hash = hex_str(last).to_owned();
-        }
-        for p in &batch.records {
-            self.head.note_audit_time(p.at());
-        }
+        self.head.note_chained(batch);
         Ok(())
     }
 
     pub fn chainer(&self) -> Result<Chainer, StoreError> {
-        Chainer::after(self.head.audit_seq, &self.head.audit_hash).ok_or_else(|| {
-            StoreError::Corrupt {
-                location: self.location(),
-                detail: format!(
-                    "the audit chain ends in a malformed hash {:?}",
-                    self.head.audit_hash
-                ),
-            }
-        })
+        self.head.chainer(&self.shared.location)
     }
 
     pub fn append_event(
@@ -140,15 +113,9 @@ impl<'a> PgWriteTx<'a> {
         cause: &str,
         changes: Vec<Change>,
     ) -> Result<Event, StoreError> {
-        let event = Event {
-            seq: self.head.event_seq + 1,
-            at,
-            cause: cause.to_string(),
-            changes,
-        };
+        // A failed insert fails the transaction, which is dropped with its head.
+        let event = self.head.next_event(at, cause, changes);
         step!(self, |c| entities::insert_event(c, &event))?;
-        self.head.event_seq = event.seq;
-        self.head.note_time(at);
         Ok(event)
     }
 
@@ -294,10 +261,6 @@ impl<'a> PgWriteTx<'a> {
             })
             .map_err(|e| shared.err(e))?;
         Ok(head)
-    }
-
-    fn location(&self) -> Location {
-        self.shared.location.clone()
     }
 }
 

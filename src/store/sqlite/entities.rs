@@ -159,15 +159,7 @@ pub fn load_state(conn: &Connection, window: &LiveWindow) -> rusqlite::Result<St
         &cutoff,
         window,
     )?;
-    let waited_on: Vec<String> = state
-        .tasks
-        .values()
-        .filter(|t| !t.state.is_terminal())
-        .flat_map(|t| t.depends_on.iter())
-        .filter(|d| !state.tasks.contains_key(*d))
-        .cloned()
-        .collect();
-    for id in waited_on {
+    for id in state.waited_on_elsewhere() {
         if let Some(task) = super::items::by_id::<Task>(conn, &id)? {
             state.tasks.insert(id, task);
         }

@@ -8,7 +8,7 @@ use crate::model::{
     AuditDraft, AuditRecord, Change, Event, Ids, LiveWindow, Metrics, State, Timestamp,
 };
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
-use crate::store::chain::{Sealed, hex_str, seal};
+use crate::store::chain::{Sealed, seal};
 use crate::store::{Chained, Chainer, ClockMode, Head, Location, Pruned, StoreError};
 
 /// One write transaction: entity upserts, audit appends and events commit or vanish together.
@@ -103,26 +103,13 @@ impl<'a> SqliteWriteTx<'a> {
         if self.inline_index {
             write::index_one(&self.tx, &record).map_err(|e| self.err(e))?;
         }
-        self.head.audit_seq = record.seq;
-        self.head.audit_hash = record.hash.clone();
-        self.head.note_audit_time(at);
+        self.head.note_record(&record);
         Ok(record)
     }
 
     /// Appends records chained by a [`Chainer`] that started from this transaction's head.
     pub fn append_chained(&mut self, batch: &Chained) -> Result<(), StoreError> {
-        if batch.first_seq != self.head.audit_seq + 1
-            || batch.prev[..] != *self.head.audit_hash.as_bytes()
-        {
-            return Err(StoreError::Unusable {
-                location: self.location.clone(),
-                why: format!(
-                    "records chained after seq {} were offered at seq {}",
-                    batch.first_seq - 1,
-                    self.head.audit_seq
-                ),
-            });
-        }
+        self.head.accepts(batch, &self.location)?;
         let mut appender =
             bulk::Appender::new(&self.tx, self.inline_index).map_err(|e| self.err(e))?;
         let mut prev = &batch.prev;
@@ -133,27 +120,13 @@ impl<'a> SqliteWriteTx<'a> {
             prev = hash;
         }
         drop(appender);
-        if let Some(last) = batch.hashes.last() {
-            self.head.audit_seq = batch.first_seq + batch.hashes.len() as u64 - 1;
-            self.head.audit_hash = hex_str(last).to_owned();
-        }
-        for p in &batch.records {
-            self.head.note_audit_time(p.at());
-        }
+        self.head.note_chained(batch);
         Ok(())
     }
 
     /// A chainer for records appended after this transaction's head (see [`Chainer`]).
     pub fn chainer(&self) -> Result<Chainer, StoreError> {
-        Chainer::after(self.head.audit_seq, &self.head.audit_hash).ok_or_else(|| {
-            StoreError::Corrupt {
-                location: self.location.clone(),
-                detail: format!(
-                    "the audit chain ends in a malformed hash {:?}",
-                    self.head.audit_hash
-                ),
-            }
-        })
+        self.head.chainer(&self.location)
     }
 
     pub fn append_event(
@@ -162,15 +135,9 @@ impl<'a> SqliteWriteTx<'a> {
         cause: &str,
         changes: Vec<Change>,
     ) -> Result<Event, StoreError> {
-        let event = Event {
-            seq: self.head.event_seq + 1,
-            at,
-            cause: cause.to_string(),
-            changes,
-        };
+        // A failed insert fails the transaction, which is dropped with its head.
+        let event = self.head.next_event(at, cause, changes);
         entities::insert_event(&self.tx, &event).map_err(|e| self.err(e))?;
-        self.head.event_seq = event.seq;
-        self.head.note_time(at);
         Ok(event)
     }
 
