@@ -279,51 +279,72 @@ async fn decide_all(http: &reqwest::Client, urls: &[String], ids: Vec<String>) -
     n as f64 / began.elapsed().as_secs_f64()
 }
 
-/// One hash-chained row per transaction under a head-row lock: the physical yardstick.
-async fn bare_loop(url: &str, n: usize) -> f64 {
-    use sha2::Digest;
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+/// One hash-chained row per transaction under a head-row lock, `clients` at once: the physical
+/// yardstick. Each client takes the lock with its BEGIN and writes the row, the head and its
+/// COMMIT in one go (statements prepared, requests pipelined): what the database can do at
+/// best. Rows appended per second.
+async fn bare_loop(url: &str, n: usize, clients: usize) -> f64 {
+    let (setup, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .unwrap();
     tokio::spawn(connection);
-    client
+    setup
         .batch_execute(
-            "CREATE TABLE bare_head (id int PRIMARY KEY, seq bigint, hash text);
+            "DROP TABLE IF EXISTS bare_head, bare_chain;
+             CREATE TABLE bare_head (id int PRIMARY KEY, seq bigint, hash text);
              INSERT INTO bare_head VALUES (1, 0, '');
              CREATE TABLE bare_chain (seq bigint PRIMARY KEY, body text, hash text)",
         )
         .await
         .unwrap();
-    let body = "x".repeat(600);
-    let began = Instant::now();
-    for _ in 0..n {
-        client.batch_execute("BEGIN").await.unwrap();
-        let row = client
-            .query_one(
-                "SELECT seq, hash FROM bare_head WHERE id = 1 FOR UPDATE",
-                &[],
-            )
+    let mut workers = Vec::new();
+    for _ in 0..clients {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
             .await
             .unwrap();
-        let (seq, prev): (i64, String) = (row.get(0), row.get(1));
-        let hash = hex::encode(sha2::Sha256::digest(format!("{prev}{body}")));
-        client
-            .execute(
-                "INSERT INTO bare_chain VALUES ($1, $2, $3)",
-                &[&(seq + 1), &body, &hash],
-            )
-            .await
-            .unwrap();
-        client
-            .execute(
-                "UPDATE bare_head SET seq = $1, hash = $2 WHERE id = 1",
-                &[&(seq + 1), &hash],
-            )
-            .await
-            .unwrap();
-        client.batch_execute("COMMIT").await.unwrap();
+        tokio::spawn(connection);
+        workers.push(client);
     }
-    n as f64 / began.elapsed().as_secs_f64()
+    let began = Instant::now();
+    let per = n / clients;
+    futures::future::join_all(workers.into_iter().map(|client| async move {
+        use sha2::Digest;
+        use tokio_postgres::types::ToSql;
+        let head = client
+            .prepare("SELECT seq, hash FROM bare_head WHERE id = 1 FOR UPDATE")
+            .await
+            .unwrap();
+        let insert = client
+            .prepare("INSERT INTO bare_chain VALUES ($1, $2, $3)")
+            .await
+            .unwrap();
+        let update = client
+            .prepare("UPDATE bare_head SET seq = $1, hash = $2 WHERE id = 1")
+            .await
+            .unwrap();
+        let body = "x".repeat(600);
+        for _ in 0..per {
+            let (begun, row) =
+                futures::join!(client.batch_execute("BEGIN"), client.query_one(&head, &[]));
+            begun.unwrap();
+            let row = row.unwrap();
+            let (seq, prev): (i64, String) = (row.get(0), row.get(1));
+            let hash = hex::encode(sha2::Sha256::digest(format!("{prev}{body}")));
+            let next = seq + 1;
+            let (row, head_row): (&[&(dyn ToSql + Sync)], &[&(dyn ToSql + Sync)]) =
+                (&[&next, &body, &hash], &[&next, &hash]);
+            let (a, b, c) = futures::join!(
+                client.execute(&insert, row),
+                client.execute(&update, head_row),
+                client.batch_execute("COMMIT")
+            );
+            a.unwrap();
+            b.unwrap();
+            c.unwrap();
+        }
+    }))
+    .await;
+    (per * clients) as f64 / began.elapsed().as_secs_f64()
 }
 
 /// A raw SSE console on `url` from `since`: (seq, when read) for every event.
@@ -410,9 +431,21 @@ fn main() {
         .build()
         .unwrap();
     println!("opsdeck replicas bench (PostgreSQL, fsync on; 2 cores shared by everything)");
+    // `cargo bench --bench replicas -- decisions failover` runs those parts only.
+    let parts: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |part: &str| parts.is_empty() || parts.iter().any(|p| p == part);
+    if want("search") {
+        search(&pg, dir.path(), &runtime);
+    }
+    runtime.block_on(replicas(&pg, dir.path(), &want));
+}
 
-    // Audit search at 1 M records, PostgreSQL beside SQLite, before the replicas load the cores.
-    let file = dir.path().join("trail.db");
+/// Audit search at 1 M records, PostgreSQL beside SQLite, before the replicas load the cores.
+fn search(pg: &postgres::Postgres, dir: &std::path::Path, runtime: &tokio::runtime::Runtime) {
+    let file = dir.join("trail.db");
     let out = Command::new(BIN)
         .args([
             "--store",
@@ -498,16 +531,17 @@ fn main() {
         "  (one round trip to PostgreSQL on loopback, SELECT 1: p99 {:.2} ms)",
         ms(floor)
     );
+}
 
-    runtime.block_on(async {
+async fn replicas(pg: &postgres::Postgres, dir: &std::path::Path, want: &dyn Fn(&str) -> bool) {
+    {
         let http = reqwest::Client::builder()
             .pool_max_idle_per_host(64)
             .build()
             .unwrap();
-        let bare = bare_loop(&pg.database("bare", None), 2_000).await;
         let store = pg.database("replicas", None);
         drop(opsdeck::store::Store::connect(&store, None).unwrap());
-        let config = config_file(dir.path());
+        let config = config_file(dir);
         let mut replicas: Vec<Replica> = (0..3)
             .map(|_| Replica {
                 port: free_port(),
@@ -515,45 +549,81 @@ fn main() {
             })
             .collect();
         for r in &mut replicas {
-            r.start(dir.path(), &config, &store);
+            r.start(dir, &config, &store);
         }
         let urls: Vec<String> = replicas.iter().map(Replica::url).collect();
         for url in &urls {
             wait_up(&http, url).await;
         }
+        let fleet = if want("heartbeats") { 10_000 } else { 10 };
         let began = Instant::now();
-        let agents = register(&http, &urls, 10_000, 32).await;
+        let agents = register(&http, &urls, fleet, 32).await;
         println!(
-            "\n(10,000 agents registered through three replicas in {:.1} s)",
+            "\n({fleet} agents registered through three replicas in {:.1} s)",
             began.elapsed().as_secs_f64()
         );
 
-        // Durable decisions per second.
-        let one = {
-            let ids = raised(&http, &urls, &agents[0], 2_000).await;
-            decide_all(&http, &urls[..1], ids).await
-        };
-        let three = {
-            let ids = raised(&http, &urls, &agents[0], 2_000).await;
-            decide_all(&http, &urls, ids).await
-        };
-        println!("\ndurable decisions/s (16 operators at once; target ≥ 60 % of the bare loop)");
-        println!("  bare loop, one chained row per transaction: {bare:.0}/s");
-        println!(
-            "  through one replica:    {one:.0}/s = {:.0} %",
-            100.0 * one / bare
-        );
-        println!(
-            "  through three replicas: {three:.0}/s = {:.0} %",
-            100.0 * three / bare
-        );
+        if want("decisions") {
+            decisions(pg, &http, &urls, &agents[0]).await;
+        }
+        if want("heartbeats") {
+            heartbeats(&http, &urls, &agents).await;
+        }
+        if want("consoles") {
+            consoles(&http, &urls, &replicas, &agents[1]).await;
+        }
+        if want("failover") {
+            failover(
+                &http,
+                &urls,
+                &mut replicas,
+                dir,
+                &config,
+                &store,
+                &agents[2],
+            )
+            .await;
+        }
+    }
+}
 
+/// Durable decisions per second, beside the bare loop.
+async fn decisions(pg: &postgres::Postgres, http: &reqwest::Client, urls: &[String], agent: &str) {
+    let bare_url = pg.database("bare", None);
+    let bare_one = bare_loop(&bare_url, 2_000, 1).await;
+    let bare_many = bare_loop(&bare_url, 2_000, 16).await;
+    let bare = bare_one.max(bare_many);
+    let one = {
+        let ids = raised(http, urls, agent, 2_000).await;
+        decide_all(http, &urls[..1], ids).await
+    };
+    let three = {
+        let ids = raised(http, urls, agent, 2_000).await;
+        decide_all(http, urls, ids).await
+    };
+    println!("\ndurable decisions/s (16 operators at once; target ≥ 60 % of the bare loop)");
+    println!(
+        "  bare loop, one chained row per transaction: {bare_one:.0}/s from one client, {bare_many:.0}/s from 16"
+    );
+    println!(
+        "  through one replica:    {one:.0}/s = {:.0} % of the better",
+        100.0 * one / bare
+    );
+    println!(
+        "  through three replicas: {three:.0}/s = {:.0} %",
+        100.0 * three / bare
+    );
+}
+
+/// 10,000 agents heartbeating every 10 s, and 20 decisions/s, for 20 s.
+async fn heartbeats(http: &reqwest::Client, urls: &[String], agents: &[String]) {
+    {
         // 10,000 agents heartbeating every 10 s, and 20 decisions/s, for 20 s.
-        let pending = raised(&http, &urls, &agents[0], 400).await;
+        let pending = raised(http, urls, &agents[0], 400).await;
         let stop = Arc::new(AtomicBool::new(false));
         let beats = {
             let (http, urls, agents, stop) =
-                (http.clone(), urls.clone(), agents.clone(), stop.clone());
+                (http.clone(), urls.to_vec(), agents.to_vec(), stop.clone());
             tokio::spawn(async move {
                 let mut times = Vec::new();
                 let mut tick = tokio::time::interval(Duration::from_millis(10));
@@ -591,7 +661,7 @@ fn main() {
         let mut tick = tokio::time::interval(Duration::from_millis(50));
         for (i, id) in pending.iter().enumerate() {
             tick.tick().await;
-            let (done, took) = send(&http, &urls[i % 3], OPERATOR, &approve(id)).await;
+            let (done, took) = send(http, &urls[i % 3], OPERATOR, &approve(id)).await;
             match done {
                 Ok(_) => decisions.push(took),
                 Err(e) => failed.push(e),
@@ -608,10 +678,14 @@ fn main() {
         if let Some(first) = failed.first() {
             println!("  {} decisions failed; the first: {first}", failed.len());
         }
+    }
+}
 
-        // 1,000 SSE consoles over the three replicas.
+/// 1,000 SSE consoles over the three replicas: delivery and memory.
+async fn consoles(http: &reqwest::Client, urls: &[String], replicas: &[Replica], agent: &str) {
+    {
         let before: Vec<u64> = replicas.iter().map(Replica::rss_kib).collect();
-        let head = health(&http, &urls[0]).await.unwrap()["seq"]
+        let head = health(http, &urls[0]).await.unwrap()["seq"]
             .as_u64()
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
@@ -628,7 +702,7 @@ fn main() {
         for i in 0..50 {
             tick.tick().await;
             let began = Instant::now();
-            let (done, _) = send(&http, &urls[i % 3], FLEET, &raise(&agents[1], 10_000 + i)).await;
+            let (done, _) = send(http, &urls[i % 3], FLEET, &raise(agent, 10_000 + i)).await;
             sent.push((done.unwrap().event_seq, began));
         }
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -656,12 +730,25 @@ fn main() {
             p50_p99(delivery)
         );
         println!("  replicas' memory per console: {per_console:.1} KiB");
+    }
+}
 
-        // Failover.
+/// `kill -9` of the clock's holder, and of a console's replica.
+#[allow(clippy::too_many_arguments)]
+async fn failover(
+    http: &reqwest::Client,
+    urls: &[String],
+    replicas: &mut [Replica],
+    dir: &std::path::Path,
+    config: &std::path::Path,
+    store: &str,
+    agent: &str,
+) {
+    {
         let mut clock_moves = Vec::new();
         for _ in 0..3 {
             let holder = loop {
-                if let Some(h) = clock_holder(&http, &replicas).await {
+                if let Some(h) = clock_holder(http, replicas).await {
                     break h;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -669,19 +756,19 @@ fn main() {
             replicas[holder].kill();
             let killed = Instant::now();
             loop {
-                if clock_holder(&http, &replicas).await.is_some() {
+                if clock_holder(http, replicas).await.is_some() {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
             clock_moves.push(killed.elapsed());
-            replicas[holder].start(dir.path(), &config, &store);
-            wait_up(&http, &replicas[holder].url()).await;
+            replicas[holder].start(dir, config, store);
+            wait_up(http, &replicas[holder].url()).await;
         }
         let mut stream_moves = Vec::new();
         for round in 0..3 {
             let first = round % 3;
-            let mut order = urls.clone();
+            let mut order = urls.to_vec();
             order.rotate_left(first);
             let target = opsdeck::config::context::Target {
                 context: None,
@@ -697,7 +784,7 @@ fn main() {
             replicas[first].kill();
             let killed = Instant::now();
             let (other, n) = (urls[(first + 1) % 3].clone(), 20_000 + round);
-            let (http2, agent) = (http.clone(), agents[2].clone());
+            let (http2, agent) = (http.clone(), agent.to_string());
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 send(&http2, &other, FLEET, &raise(&agent, n)).await
@@ -710,8 +797,8 @@ fn main() {
                 }
             }
             stream_moves.push(killed.elapsed());
-            replicas[first].start(dir.path(), &config, &store);
-            wait_up(&http, &replicas[first].url()).await;
+            replicas[first].start(dir, config, store);
+            wait_up(http, &replicas[first].url()).await;
         }
         let show = |v: &[Duration]| {
             v.iter()
@@ -728,5 +815,5 @@ fn main() {
             "  kill -9 of a console's replica to its next event elsewhere: {}",
             show(&stream_moves)
         );
-    });
+    }
 }

@@ -30,7 +30,7 @@ use crate::protocol::{
     Actor, AgentAction, Command, Executed, IDEMPOTENCY_WINDOW_HOURS, IdempotencyKey, KEY_REUSED,
     Outcome, RecordedAnswer, Reply,
 };
-use crate::store::{ClockMode, Store, StoreError, WriteTx};
+use crate::store::{Ahead, ClockMode, Store, StoreError, WriteTx};
 use persist::{Persisted, Step, persist};
 use txn::Txn;
 
@@ -53,6 +53,8 @@ pub struct Engine {
     frozen_store: bool,
     /// The transaction about to run carries a person's command.
     by_person: bool,
+    /// The idempotency keys the next transaction runs, read with its lock.
+    keys_ahead: Vec<(String, String)>,
     /// When the full-text index was last caught up, and the trail's end then.
     text_indexed: Option<(Timestamp, u64)>,
 }
@@ -97,6 +99,7 @@ impl Engine {
             halted: None,
             frozen_store,
             by_person: false,
+            keys_ahead: Vec::new(),
             text_indexed: None,
         })
     }
@@ -212,39 +215,75 @@ impl Engine {
         let Some(key) = key else {
             return self.execute(actor, command).map(Executed::Fresh);
         };
-        let record = self.revealed(&command)?;
-        self.recall_dependencies(&command)?;
-        self.by_person = matches!(actor, Actor::Operator { .. });
-        let mut recorded: Option<RecordedAnswer> = None;
-        let (mut outcomes, _) = self.transact(false, |txn, write| {
-            let since = txn.now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS);
-            match write.recorded_answer(&key.caller, &key.key, since) {
-                Err(e) => vec![Err(e.into())],
-                Ok(Some(answer)) => {
-                    recorded = Some(answer);
-                    Vec::new()
-                }
-                Ok(None) => {
-                    let status = command.success_status();
-                    let step = command_step(txn, actor, command, record);
-                    vec![step.map(|(reply, mut step)| {
-                        step.answer_key = Some((key.clone(), status));
-                        (reply, step)
-                    })]
-                }
-            }
-        })?;
-        if let Some(answer) = recorded {
-            return if answer.fingerprint == key.fingerprint {
-                Ok(Executed::Replayed(answer))
-            } else {
-                Err(EngineError::Invalid(KEY_REUSED.into()))
-            };
+        let mut results = self.execute_keyed(vec![(actor.clone(), command, key)])?;
+        results.pop().expect("one result per command")
+    }
+
+    /// Runs keyed commands in one transaction (one commit for a group of operators acting at
+    /// once), each as [`Engine::execute_once`] would: its key looked up, its answer recorded
+    /// with its effect, a refused command leaving no trace while the others go through. Keys
+    /// must differ within a group (a retry's second copy would not see the first's answer).
+    pub fn execute_keyed(
+        &mut self,
+        jobs: Vec<(Actor, Command, IdempotencyKey)>,
+    ) -> Result<Vec<Result<Executed, EngineError>>, EngineError> {
+        let mut records = Vec::with_capacity(jobs.len());
+        for (_, command, _) in &jobs {
+            records.push(self.revealed(command)?);
+            self.recall_dependencies(command)?;
         }
-        outcomes
-            .pop()
-            .expect("one result per command")
-            .map(Executed::Fresh)
+        self.by_person = jobs
+            .iter()
+            .any(|(a, ..)| matches!(a, Actor::Operator { .. }));
+        let keys: Vec<IdempotencyKey> = jobs.iter().map(|(.., key)| key.clone()).collect();
+        self.keys_ahead = keys
+            .iter()
+            .map(|k| (k.caller.clone(), k.key.clone()))
+            .collect();
+        let mut recorded: Vec<Option<RecordedAnswer>> = Vec::new();
+        let mut lookup: Result<(), StoreError> = Ok(());
+        let (outcomes, _) = self.transact(false, |txn, write| {
+            let since = txn.now - chrono::Duration::hours(IDEMPOTENCY_WINDOW_HOURS);
+            let asked: Vec<(&str, &str)> = keys
+                .iter()
+                .map(|k| (k.caller.as_str(), k.key.as_str()))
+                .collect();
+            recorded = match write.recorded_answers(&asked, since) {
+                Ok(found) => found,
+                Err(e) => {
+                    lookup = Err(e);
+                    return Vec::new();
+                }
+            };
+            jobs.into_iter()
+                .zip(records)
+                .zip(&recorded)
+                .filter(|(_, answer)| answer.is_none())
+                .map(|(((actor, command, key), record), _)| {
+                    let status = command.success_status();
+                    command_step(txn, &actor, command, record).map(|(reply, mut step)| {
+                        step.answer_key = Some((key, status));
+                        (reply, step)
+                    })
+                })
+                .collect()
+        })?;
+        lookup?;
+        let mut outcomes = outcomes.into_iter();
+        Ok(recorded
+            .into_iter()
+            .zip(keys)
+            .map(|(answer, key)| match answer {
+                Some(answer) if answer.fingerprint == key.fingerprint => {
+                    Ok(Executed::Replayed(answer))
+                }
+                Some(_) => Err(EngineError::Invalid(KEY_REUSED.into())),
+                None => outcomes
+                    .next()
+                    .expect("one result per command run")
+                    .map(Executed::Fresh),
+            })
+            .collect())
     }
 
     /// The whole record a reveal needs (only the store holds it); `None` for other commands.
@@ -353,7 +392,11 @@ impl Engine {
             return Err(EngineError::Halted(why.clone()));
         }
         let by_person = std::mem::take(&mut self.by_person);
-        let result = self.transact_once(housekeeping, by_person, work);
+        let ahead = Ahead {
+            seq: self.state.seq,
+            keys: std::mem::take(&mut self.keys_ahead),
+        };
+        let result = self.transact_once(housekeeping, by_person, &ahead, work);
         if let Err(EngineError::Store(e)) = &result
             && e.is_damage()
         {
@@ -367,9 +410,10 @@ impl Engine {
         &mut self,
         housekeeping: bool,
         by_person: bool,
+        ahead: &Ahead,
         work: impl FnOnce(&mut Txn<'_>, &WriteTx<'_>) -> Vec<Result<(Reply, Step), EngineError>>,
     ) -> Result<Persisted, EngineError> {
-        let mut write = self.store.write()?;
+        let mut write = self.store.write_ahead(ahead)?;
         if write.head().event_seq != self.state.seq {
             // Another process (or replica) wrote since we last looked: apply what it wrote,
             // under the head lock, so this command is decided on the newest state.

@@ -504,6 +504,9 @@ fn run(
             Ok(Request::Execute(job, tx)) if matches!(job.1, Command::Heartbeat(_)) => {
                 pending = heartbeats(&mut engine, *job, tx, &inbox);
             }
+            Ok(Request::ExecuteOnce(job, tx)) => {
+                pending = keyed(&mut engine, *job, tx, &inbox);
+            }
             Ok(request) => handle(&mut engine, request),
             Err(std_mpsc::RecvTimeoutError::Timeout) if Instant::now() < next_tick => {}
             Err(std_mpsc::RecvTimeoutError::Timeout) => {
@@ -580,6 +583,60 @@ fn heartbeats(
         Err(_) => {
             for (reply, (actor, command)) in replies.into_iter().zip(commands) {
                 let _ = reply.send(engine.execute(&actor, command));
+            }
+        }
+    }
+    next
+}
+
+/// Most keyed commands one transaction takes.
+const KEYED_BATCH: usize = 64;
+
+type Keyed = (
+    (Actor, Command, IdempotencyKey),
+    Reply<Result<Executed, EngineError>>,
+);
+
+/// Runs `first` with the keyed commands queued right behind it (operators and agents acting at
+/// once) in one transaction: one commit for the group, each command still decided, recorded and
+/// answered on its own. A second use of a key already in the group waits for the next one, so
+/// that it finds the first's answer. Returns the first other request found, handled next.
+fn keyed(
+    engine: &mut Engine,
+    first: (Actor, Command, IdempotencyKey),
+    tx: Reply<Result<Executed, EngineError>>,
+    inbox: &std_mpsc::Receiver<Request>,
+) -> Option<Request> {
+    let mut group: Vec<Keyed> = vec![(first, tx)];
+    let mut next = None;
+    while group.len() < KEYED_BATCH {
+        match inbox.try_recv() {
+            Ok(Request::ExecuteOnce(job, tx))
+                if !group
+                    .iter()
+                    .any(|((_, _, k), _)| k.caller == job.2.caller && k.key == job.2.key) =>
+            {
+                group.push((*job, tx));
+            }
+            Ok(other) => {
+                next = Some(other);
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    let (jobs, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
+    match engine.execute_keyed(jobs.clone()) {
+        Ok(outcomes) => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(outcome);
+            }
+        }
+        // The group's transaction failed as a whole: each command alone, so each gets its own
+        // answer.
+        Err(_) => {
+            for (reply, (actor, command, key)) in replies.into_iter().zip(jobs) {
+                let _ = reply.send(engine.execute_once(&actor, command, Some(key)));
             }
         }
     }

@@ -14,7 +14,7 @@
 //!   changes); `append_audit` (a draft chained after the head), `chainer` and `append_chained`
 //!   (records prepared and chained off the writer's thread), `append_event`; `prune_audit`;
 //!   `record_purge`; `note_origin`, `first_duplicate_id` and `find_id` for imports;
-//!   `recorded_answer`, `record_answer` and `prune_answers` for idempotency keys (an answer
+//!   `recorded_answers`, `record_answer` and `prune_answers` for idempotency keys (an answer
 //!   commits with its effect); `index_inline`, `set_text_buffer` and `index_audit_text` for the
 //!   trail's text index; `set_ids`, `set_clock`, `put_metrics`; `commit`, which returns the new
 //!   head (dropping the transaction rolls it back).
@@ -48,7 +48,7 @@ pub use postgres::{
     parse_url,
 };
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteReader, SqliteStore, SqliteWriteTx, inspect};
-pub use types::{ClockMode, Head, Location, Pruned};
+pub use types::{Ahead, ClockMode, Head, Location, Pruned};
 
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
 use crate::query::{AuditFilter, Item, Listing};
@@ -156,9 +156,15 @@ impl Store {
 
     /// Starts a write from the head as it is now; writers queue here rather than fail at commit.
     pub fn write(&mut self) -> Result<WriteTx<'_>, StoreError> {
+        self.write_ahead(&Ahead::default())
+    }
+
+    /// Opens a write transaction, naming what the writer will read under the head's lock (a
+    /// database answers it with the lock; a file reads it when asked).
+    pub fn write_ahead(&mut self, ahead: &Ahead) -> Result<WriteTx<'_>, StoreError> {
         match self {
             Store::Sqlite(s) => s.write().map(WriteTx::Sqlite),
-            Store::Postgres(p) => p.write().map(WriteTx::Postgres),
+            Store::Postgres(p) => p.write(ahead).map(WriteTx::Postgres),
         }
     }
 
@@ -547,16 +553,19 @@ impl WriteTx<'_> {
         }
     }
 
-    /// The answer recorded under the caller's idempotency key at or after `since`, if any.
-    pub fn recorded_answer(
+    /// The answers recorded at or after `since` under each (caller, idempotency key), in the
+    /// order asked (one lookup for a group of commands).
+    pub fn recorded_answers(
         &self,
-        caller: &str,
-        key: &str,
+        keys: &[(&str, &str)],
         since: Timestamp,
-    ) -> Result<Option<RecordedAnswer>, StoreError> {
+    ) -> Result<Vec<Option<RecordedAnswer>>, StoreError> {
         match self {
-            WriteTx::Sqlite(w) => w.recorded_answer(caller, key, since),
-            WriteTx::Postgres(w) => w.recorded_answer(caller, key, since),
+            WriteTx::Sqlite(w) => keys
+                .iter()
+                .map(|(caller, key)| w.recorded_answer(caller, key, since))
+                .collect(),
+            WriteTx::Postgres(w) => w.recorded_answers(keys, since),
         }
     }
 

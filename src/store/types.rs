@@ -33,6 +33,15 @@ pub enum ClockMode {
     Simulated,
 }
 
+/// What a writer will read under the head's lock, named when it asks for the lock: a database
+/// then answers them in the lock's own round trip. The events after `seq` (the writer's), the
+/// metrics, and the answers recorded under the idempotency keys it is about to run.
+#[derive(Debug, Clone, Default)]
+pub struct Ahead {
+    pub seq: u64,
+    pub keys: Vec<(String, String)>,
+}
+
 /// What a write transaction starts from: the ends of the event log and the audit chain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Head {

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use tokio_postgres::types::ToSql;
 
 use super::error::{PgError, decode_error};
+use super::pipeline::{Pipeline, params};
 use crate::model::audit::millis;
 use crate::model::ids::natural_key;
 use crate::model::{Change, Event, LiveWindow, Lived, State, Task};
@@ -60,11 +61,17 @@ async fn rows<T: DeserializeOwned>(
         .collect()
 }
 
+pub(super) const HEAD_FOR_UPDATE: &str =
+    "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1 FOR UPDATE";
+pub(super) const EVENTS_AFTER: &str =
+    "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
+pub(super) const META: &str = "SELECT value FROM meta WHERE key = $1";
+
 /// The head row; `lock` takes it `FOR UPDATE`, so writers on every replica queue there, and
 /// whoever holds it sees the newest committed end of the log and the trail.
 pub async fn head(c: &ClientWrapper, lock: bool) -> Result<Head, PgError> {
     let sql = if lock {
-        "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1 FOR UPDATE"
+        HEAD_FOR_UPDATE
     } else {
         "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1"
     };
@@ -91,51 +98,36 @@ pub async fn head(c: &ClientWrapper, lock: bool) -> Result<Head, PgError> {
     Ok(head)
 }
 
-pub async fn put_head(c: &ClientWrapper, head: &Head) -> Result<(), PgError> {
-    let statement = c
-        .prepare_cached(
-            "UPDATE head SET event_seq = $1, audit_seq = $2, audit_hash = $3, body = $4 WHERE id = 1",
-        )
-        .await?;
-    c.execute(
-        &statement,
-        &[
-            &(head.event_seq as i64),
-            &(head.audit_seq as i64),
-            &head.audit_hash,
-            &json(&StoredHead::of(head)),
+/// Queues the head row's update (it goes with the commit).
+pub fn put_head(p: &mut Pipeline, head: &Head) {
+    p.push(
+        "UPDATE head SET event_seq = $1, audit_seq = $2, audit_hash = $3, body = $4 WHERE id = 1",
+        params![
+            head.event_seq as i64,
+            head.audit_seq as i64,
+            head.audit_hash.clone(),
+            json(&StoredHead::of(head)),
         ],
-    )
-    .await?;
-    Ok(())
+    );
 }
 
 pub async fn get_meta<T: DeserializeOwned>(
     c: &ClientWrapper,
     key: &str,
 ) -> Result<Option<T>, PgError> {
-    let statement = c
-        .prepare_cached("SELECT value FROM meta WHERE key = $1")
-        .await?;
+    let statement = c.prepare_cached(META).await?;
     match c.query_opt(&statement, &[&key]).await? {
         Some(row) => decode("meta", key, row.get::<_, &str>(0)).map(Some),
         None => Ok(None),
     }
 }
 
-pub async fn put_meta<T: Serialize>(
-    c: &ClientWrapper,
-    key: &str,
-    value: &T,
-) -> Result<(), PgError> {
-    let statement = c
-        .prepare_cached(
-            "INSERT INTO meta(key, value) VALUES ($1, $2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        )
-        .await?;
-    c.execute(&statement, &[&key, &json(value)]).await?;
-    Ok(())
+pub fn put_meta<T: Serialize>(p: &mut Pipeline, key: &'static str, value: &T) {
+    p.push(
+        "INSERT INTO meta(key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, json(value)],
+    );
 }
 
 /// The live set, as SQLite's `load_state` reads it (see there).
@@ -221,142 +213,107 @@ async fn live<T: DeserializeOwned>(
         .collect())
 }
 
-pub async fn put(c: &ClientWrapper, change: &Change) -> Result<(), PgError> {
-    let exec = |sql: &'static str| async move { c.prepare_cached(sql).await };
+/// Queues the upsert of a changed entity.
+pub fn put(p: &mut Pipeline, change: &Change) {
     match change {
-        Change::Agent(a) => {
-            let s = exec(
-                "INSERT INTO agents(id, domain, body) VALUES ($1, $2, $3)
-                 ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, body = excluded.body,
-                     beat = NULL",
-            )
-            .await?;
-            c.execute(&s, &[&a.id, &a.domain, &json(a)]).await?;
-        }
-        Change::Task(t) => {
-            let s = exec(
-                "INSERT INTO tasks(id, state, domain, finished_at, at, body)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (id) DO UPDATE SET state = excluded.state,
-                     finished_at = excluded.finished_at, at = excluded.at, body = excluded.body,
-                     lease = NULL",
-            )
-            .await?;
-            c.execute(
-                &s,
-                &[
-                    &t.id,
-                    &t.state.as_str(),
-                    &t.domain,
-                    &t.finished_at.map(|f| millis::format(&f)),
-                    &millis::format(&t.moved_at()),
-                    &json(t),
-                ],
-            )
-            .await?;
-        }
-        Change::Queue(q) => upsert(c, "queues", "name", &q.name, &json(q)).await?,
-        Change::Incident(i) => {
-            dated(c, "incidents", &i.id, i.state.as_str(), &i.domain, i, i).await?
-        }
-        Change::Approval(a) => {
-            dated(c, "approvals", &a.id, a.state.as_str(), &a.domain, a, a).await?
-        }
-        Change::Rollout(r) => {
-            dated(c, "rollouts", &r.id, r.state.as_str(), &r.domain, r, r).await?
-        }
-        Change::Alert(a) => upsert(c, "alerts", "key", &a.key, &json(a)).await?,
-        Change::Domain(d) => upsert(c, "domains", "name", &d.name, &json(d)).await?,
+        Change::Agent(a) => p.push(
+            "INSERT INTO agents(id, domain, body) VALUES ($1, $2, $3)
+             ON CONFLICT (id) DO UPDATE SET domain = excluded.domain, body = excluded.body,
+                 beat = NULL",
+            params![a.id.clone(), a.domain.clone(), json(a)],
+        ),
+        Change::Task(t) => p.push(
+            "INSERT INTO tasks(id, state, domain, finished_at, at, body)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET state = excluded.state,
+                 finished_at = excluded.finished_at, at = excluded.at, body = excluded.body,
+                 lease = NULL",
+            params![
+                t.id.clone(),
+                t.state.as_str(),
+                t.domain.clone(),
+                t.finished_at.map(|f| millis::format(&f)),
+                millis::format(&t.moved_at()),
+                json(t),
+            ],
+        ),
+        Change::Queue(q) => upsert(p, "queues", "name", &q.name, json(q)),
+        Change::Incident(i) => dated(p, "incidents", &i.id, i.state.as_str(), &i.domain, i, i),
+        Change::Approval(a) => dated(p, "approvals", &a.id, a.state.as_str(), &a.domain, a, a),
+        Change::Rollout(r) => dated(p, "rollouts", &r.id, r.state.as_str(), &r.domain, r, r),
+        Change::Alert(a) => upsert(p, "alerts", "key", &a.key, json(a)),
+        Change::Domain(d) => upsert(p, "domains", "name", &d.name, json(d)),
         // Audit records are appended through the chain, never upserted.
         Change::Audit(_) => {}
         // Closed items leave memory only: the store keeps them.
         Change::Retire(_) => {}
         Change::Beat(beat) => {
-            let s = exec("UPDATE agents SET beat = $2 WHERE id = $1").await?;
-            c.execute(&s, &[&beat.agent, &millis::format(&beat.at)])
-                .await?;
+            p.push(
+                "UPDATE agents SET beat = $2 WHERE id = $1",
+                params![beat.agent.clone(), millis::format(&beat.at)],
+            );
             if let Some((task, expires)) = &beat.lease {
-                let s = exec("UPDATE tasks SET lease = $2 WHERE id = $1").await?;
-                c.execute(&s, &[task, &millis::format(expires)]).await?;
+                p.push(
+                    "UPDATE tasks SET lease = $2 WHERE id = $1",
+                    params![task.clone(), millis::format(expires)],
+                );
             }
         }
     }
-    Ok(())
 }
 
-async fn dated<T: Serialize>(
-    c: &ClientWrapper,
+fn dated<T: Serialize>(
+    p: &mut Pipeline,
     table: &str,
     id: &str,
-    state: &str,
+    state: &'static str,
     domain: &str,
     lived: &(dyn Lived + Sync),
     item: &T,
-) -> Result<(), PgError> {
-    let s = c
-        .prepare_cached(&format!(
+) {
+    p.push(
+        format!(
             "INSERT INTO {table}(id, state, domain, at, body) VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (id) DO UPDATE SET state = excluded.state, domain = excluded.domain,
                  at = excluded.at, body = excluded.body"
-        ))
-        .await?;
-    c.execute(
-        &s,
-        &[
-            &id,
-            &state,
-            &domain,
-            &millis::format(&lived.moved_at()),
-            &json(item),
+        ),
+        params![
+            id.to_string(),
+            state,
+            domain.to_string(),
+            millis::format(&lived.moved_at()),
+            json(item),
         ],
-    )
-    .await?;
-    Ok(())
+    );
 }
 
-async fn upsert(
-    c: &ClientWrapper,
-    table: &str,
-    key_col: &str,
-    key: &str,
-    body: &str,
-) -> Result<(), PgError> {
-    let s = c
-        .prepare_cached(&format!(
+fn upsert(p: &mut Pipeline, table: &str, key_col: &str, key: &str, body: String) {
+    p.push(
+        format!(
             "INSERT INTO {table}({key_col}, body) VALUES ($1, $2)
              ON CONFLICT ({key_col}) DO UPDATE SET body = excluded.body"
-        ))
-        .await?;
-    c.execute(&s, &[&key, &body]).await?;
-    Ok(())
+        ),
+        params![key.to_string(), body],
+    );
 }
 
-pub async fn insert_event(c: &ClientWrapper, event: &Event) -> Result<(), PgError> {
-    let s = c
-        .prepare_cached("INSERT INTO events(seq, at, body) VALUES ($1, $2, $3)")
-        .await?;
-    c.execute(
-        &s,
-        &[
-            &(event.seq as i64),
-            &millis::format(&event.at),
-            &json(event),
-        ],
-    )
-    .await?;
-    Ok(())
+/// Queues an event's row.
+pub fn insert_event(p: &mut Pipeline, event: &Event) {
+    p.push(
+        "INSERT INTO events(seq, at, body) VALUES ($1, $2, $3)",
+        params![event.seq as i64, millis::format(&event.at), json(event)],
+    );
 }
 
-pub async fn trim_events(c: &ClientWrapper, first_seq: u64, last_seq: u64) -> Result<(), PgError> {
-    // Trimming in steps of a thousand keeps the cost off most commits.
+/// Queues trimming the log to its window, when a commit from `first_seq` to `last_seq` crosses
+/// a thousand (which keeps the cost off most commits).
+pub fn trim_events(p: &mut Pipeline, first_seq: u64, last_seq: u64) {
     if last_seq > EVENT_WINDOW && first_seq / 1_000 != last_seq / 1_000 {
-        let s = c
-            .prepare_cached("DELETE FROM events WHERE seq <= $1")
-            .await?;
-        c.execute(&s, &[&((last_seq - EVENT_WINDOW) as i64)])
-            .await?;
+        p.push(
+            "DELETE FROM events WHERE seq <= $1",
+            params![(last_seq - EVENT_WINDOW) as i64],
+        );
     }
-    Ok(())
 }
 
 /// Events after `since`, oldest first, at most `limit`; `None` when the log no longer reaches
@@ -366,22 +323,18 @@ pub async fn events_since(
     since: u64,
     limit: usize,
 ) -> Result<Option<Vec<Event>>, PgError> {
-    let oldest: Option<i64> = c
-        .query_one("SELECT min(seq) FROM events", &[])
-        .await?
-        .get(0);
-    if let Some(oldest) = oldest
-        && since + 1 < oldest as u64
+    let s = c.prepare_cached(EVENTS_AFTER).await?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = c.query(&s, &[&(since as i64), &limit]).await?;
+    // Seqs are gapless: a log whose first event after `since` is not the next was trimmed
+    // past it.
+    if rows
+        .first()
+        .is_some_and(|r| r.get::<_, i64>(0) as u64 != since + 1)
     {
         return Ok(None);
     }
-    let s = c
-        .prepare_cached("SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2")
-        .await?;
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    c.query(&s, &[&(since as i64), &limit])
-        .await?
-        .iter()
+    rows.iter()
         .map(|r| {
             decode(
                 "events",

@@ -13,6 +13,7 @@
 mod dump;
 mod entities;
 mod error;
+mod pipeline;
 mod schema;
 mod search;
 mod sessions;
@@ -285,8 +286,8 @@ impl PgStore {
         with_client!(self.shared, |c| entities::head(c, false))
     }
 
-    pub fn write(&mut self) -> Result<PgWriteTx<'_>, StoreError> {
-        PgWriteTx::begin(&self.shared)
+    pub fn write(&mut self, ahead: &super::Ahead) -> Result<PgWriteTx<'_>, StoreError> {
+        PgWriteTx::begin(&self.shared, ahead)
     }
 
     pub fn events_since(&self, since: u64, limit: usize) -> Result<Option<Vec<Event>>, StoreError> {

@@ -5,6 +5,7 @@ use deadpool_postgres::ClientWrapper;
 use serde::Deserialize;
 
 use super::error::{PgError, decode_error};
+use super::pipeline::{Pipeline, params};
 use crate::model::audit::millis;
 use crate::model::{ActionType, AuditRecord, Classification, Retention, Timestamp};
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
@@ -30,40 +31,29 @@ pub(super) fn words(agent: &str, summary: &str, details: &str) -> String {
     format!("{agent} {summary} {details}").replace('\0', " ")
 }
 
-/// Appends a record sealed in the chain, with its stored body and digest.
-pub async fn insert(
-    c: &ClientWrapper,
-    r: &AuditRecord,
-    body: &str,
-    body_sha: &str,
-) -> Result<(), PgError> {
-    let s = c.prepare_cached(INSERT_AUDIT).await?;
-    c.execute(
-        &s,
-        &[
-            &(r.seq as i64),
-            &r.id,
-            &millis::format(&r.timestamp),
-            &r.agent_id,
-            &r.action_type.as_str(),
-            &r.domain,
-            &r.classification.as_str(),
-            &r.retention.as_str(),
-            &body,
-            &body_sha,
-            &r.prev_hash,
-            &r.hash,
-            &words(&r.agent_id, &r.summary, &details_text(&r.details)),
+/// Queues a record sealed in the chain, with its stored body and digest.
+pub fn insert(p: &mut Pipeline, r: &AuditRecord, body: String, body_sha: String) {
+    p.push(
+        INSERT_AUDIT,
+        params![
+            r.seq as i64,
+            r.id.clone(),
+            millis::format(&r.timestamp),
+            r.agent_id.clone(),
+            r.action_type.as_str(),
+            r.domain.clone(),
+            r.classification.as_str(),
+            r.retention.as_str(),
+            body,
+            body_sha,
+            r.prev_hash.clone(),
+            r.hash.clone(),
+            words(&r.agent_id, &r.summary, &details_text(&r.details)),
         ],
-    )
-    .await?;
-    if !r.related_tasks.is_empty() {
-        let s = c.prepare_cached(INSERT_TASK).await?;
-        for task in &r.related_tasks {
-            c.execute(&s, &[task, &(r.seq as i64)]).await?;
-        }
+    );
+    for task in &r.related_tasks {
+        p.push(INSERT_TASK, params![task.clone(), r.seq as i64]);
     }
-    Ok(())
 }
 
 /// Appends records chained by a [`crate::store::Chainer`] (imports, `store copy`).
@@ -362,13 +352,11 @@ pub async fn prune(c: &ClientWrapper, now: Timestamp, dry_run: bool) -> Result<P
     Ok(pruned)
 }
 
-pub async fn mark_purge(c: &ClientWrapper, seq: u64) -> Result<(), PgError> {
-    c.execute(
+pub fn mark_purge(p: &mut Pipeline, seq: u64) {
+    p.push(
         "INSERT INTO audit_purges(seq) VALUES ($1)",
-        &[&(seq as i64)],
-    )
-    .await?;
-    Ok(())
+        params![seq as i64],
+    );
 }
 
 pub async fn note_origin(
@@ -441,57 +429,77 @@ pub async fn find_id(c: &ClientWrapper, p: &Prepared) -> Result<Option<(u64, boo
     }))
 }
 
-/// The answer recorded under the caller's key at or after `since`.
-pub async fn find_answer(
-    c: &ClientWrapper,
-    caller: &str,
-    key: &str,
-    since: Timestamp,
-) -> Result<Option<RecordedAnswer>, PgError> {
-    let s = c
-        .prepare_cached(
-            "SELECT fingerprint, status, answer FROM idempotency
-             WHERE caller = $1 AND key = $2 AND at >= $3",
-        )
-        .await?;
-    Ok(c.query_opt(&s, &[&caller, &key, &millis::format(&since)])
+pub(super) const ANSWERS: &str = "SELECT i.caller, i.key, fingerprint, status, answer, at
+     FROM idempotency i JOIN unnest($1::text[], $2::text[]) AS asked(caller, key)
+         ON i.caller = asked.caller AND i.key = asked.key";
+
+/// Answers recorded under (caller, key), with when each was recorded.
+pub type Answers = std::collections::HashMap<(String, String), (RecordedAnswer, String)>;
+
+/// The answers recorded under each (caller, key), whenever recorded: one round trip for a
+/// group of commands.
+pub async fn answers(c: &ClientWrapper, keys: &[(String, String)]) -> Result<Answers, PgError> {
+    if keys.is_empty() {
+        return Ok(Answers::new());
+    }
+    let s = c.prepare_cached(ANSWERS).await?;
+    let (callers, names): (Vec<&str>, Vec<&str>) = keys
+        .iter()
+        .map(|(caller, key)| (caller.as_str(), key.as_str()))
+        .unzip();
+    Ok(c.query(&s, &[&callers, &names])
         .await?
-        .map(|r| RecordedAnswer {
-            fingerprint: r.get(0),
-            status: r.get::<_, i32>(1) as u16,
-            body: r.get(2),
-        }))
+        .iter()
+        .map(|r| {
+            let answer = RecordedAnswer {
+                fingerprint: r.get(2),
+                status: r.get::<_, i32>(3) as u16,
+                body: r.get(4),
+            };
+            ((r.get(0), r.get(1)), (answer, r.get(5)))
+        })
+        .collect())
 }
 
-/// Records an answer; an expired one under the same key (not yet pruned) gives way.
-pub async fn record_answer(
-    c: &ClientWrapper,
+/// Of `found`, the answer under each of `keys` recorded at or after `since`, in their order.
+pub fn answered_since(
+    found: &Answers,
+    keys: &[(&str, &str)],
+    since: Timestamp,
+) -> Vec<Option<RecordedAnswer>> {
+    let since = millis::format(&since);
+    keys.iter()
+        .map(|(caller, key)| {
+            found
+                .get(&(caller.to_string(), key.to_string()))
+                .filter(|(_, at)| *at >= since)
+                .map(|(answer, _)| answer.clone())
+        })
+        .collect()
+}
+
+/// Queues an answer; an expired one under the same key (not yet pruned) gives way.
+pub fn record_answer(
+    p: &mut Pipeline,
     key: &IdempotencyKey,
     status: u16,
     body: &str,
     at: Timestamp,
-) -> Result<(), PgError> {
-    let s = c
-        .prepare_cached(
-            "INSERT INTO idempotency(caller, key, fingerprint, status, answer, at)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-                 status = excluded.status, answer = excluded.answer, at = excluded.at",
-        )
-        .await?;
-    c.execute(
-        &s,
-        &[
-            &key.caller,
-            &key.key,
-            &key.fingerprint,
-            &(status as i32),
-            &body,
-            &millis::format(&at),
+) {
+    p.push(
+        "INSERT INTO idempotency(caller, key, fingerprint, status, answer, at)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (caller, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+             status = excluded.status, answer = excluded.answer, at = excluded.at",
+        params![
+            key.caller.clone(),
+            key.key.clone(),
+            key.fingerprint.clone(),
+            status as i32,
+            body.to_string(),
+            millis::format(&at),
         ],
-    )
-    .await?;
-    Ok(())
+    );
 }
 
 pub async fn prune_answers(c: &ClientWrapper, before: Timestamp) -> Result<u64, PgError> {

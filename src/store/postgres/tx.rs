@@ -1,16 +1,20 @@
 //! One PostgreSQL write transaction: READ COMMITTED, the head row taken `FOR UPDATE` first, then
 //! entity upserts, audit appends and events, which commit or vanish together.
 
+use std::cell::RefCell;
+
 use deadpool_postgres::{ClientWrapper, Object};
+use futures::future::BoxFuture;
 
 use super::error::PgError;
+use super::pipeline::{Pipeline, in_order};
 use super::{DOORBELL, Shared, entities, trail};
 use crate::model::{
     AuditDraft, AuditRecord, Change, Event, Ids, LiveWindow, Metrics, State, Timestamp,
 };
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
 use crate::store::chain::{Sealed, seal};
-use crate::store::{Chained, Chainer, ClockMode, Head, Pruned, StoreError};
+use crate::store::{Ahead, Chained, Chainer, ClockMode, Head, Pruned, StoreError};
 
 pub struct PgWriteTx<'a> {
     shared: &'a Shared,
@@ -18,32 +22,112 @@ pub struct PgWriteTx<'a> {
     client: Option<Object>,
     head: Head,
     began_at_seq: u64,
+    /// Writes not sent yet: they go before the next read, or with the commit.
+    queued: RefCell<Pipeline>,
+    /// What was read with the head's lock, until used.
+    fetched: RefCell<Option<Box<Fetched>>>,
 }
 
-/// Runs the future `$body`, with `$c` the transaction's connection, on the store's runtime.
+/// What `begin` read under the head's lock, for the writer that named it.
+struct Fetched {
+    since: u64,
+    events: Option<Option<Vec<Event>>>,
+    metrics: Metrics,
+    keys: Vec<(String, String)>,
+    answers: trail::Answers,
+}
+
+/// One answer of `begin`'s round trip.
+enum Began {
+    Begun,
+    Head(Head),
+    Events(Option<Vec<Event>>),
+    Metrics(Metrics),
+    Answers(trail::Answers),
+}
+
+/// Runs the future `$body`, with `$c` the transaction's connection, on the store's runtime,
+/// after the writes queued so far (a read in a transaction sees the transaction's writes).
 macro_rules! step {
     ($tx:expr, |$c:ident| $body:expr) => {{
         let tx = &$tx;
+        let queued = tx.queued.take();
         let $c: &ClientWrapper = tx.client.as_deref().expect("open until commit");
         tx.shared
-            .block($body)
+            .block(async {
+                if !queued.is_empty() {
+                    queued.send($c, &[], &[]).await?;
+                }
+                $body.await
+            })
             .map_err(|e: PgError| tx.shared.err(e))
     }};
 }
 
 impl<'a> PgWriteTx<'a> {
-    pub(super) fn begin(shared: &'a Shared) -> Result<PgWriteTx<'a>, StoreError> {
-        let (client, head) = shared
+    /// BEGIN, the head's lock and what the writer named ahead go out together: one round trip.
+    /// READ COMMITTED gives each statement a snapshot of its own, so the reads behind the lock
+    /// see everything committed before the lock was granted.
+    pub(super) fn begin(shared: &'a Shared, ahead: &Ahead) -> Result<PgWriteTx<'a>, StoreError> {
+        let (client, head, fetched) = shared
             .block(async {
                 let client = shared.pool.get().await?;
-                client
-                    .batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-                    .await?;
-                match entities::head(&client, true).await {
-                    Ok(head) => Ok((client, head)),
-                    Err(e) => {
-                        let _ = client.batch_execute("ROLLBACK").await;
-                        Err(e)
+                let c: &ClientWrapper = &client;
+                // Prepared first (the cache answers after a connection's first time), so that
+                // every request below goes out in this order, the reads behind the lock.
+                for sql in [
+                    entities::HEAD_FOR_UPDATE,
+                    entities::EVENTS_AFTER,
+                    entities::META,
+                    trail::ANSWERS,
+                ] {
+                    c.prepare_cached(sql).await?;
+                }
+                let asked: Vec<BoxFuture<'_, Result<Began, PgError>>> = vec![
+                    Box::pin(async {
+                        c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+                            .await?;
+                        Ok(Began::Begun)
+                    }),
+                    Box::pin(async { entities::head(c, true).await.map(Began::Head) }),
+                    Box::pin(async {
+                        entities::events_since(c, ahead.seq, usize::MAX >> 1)
+                            .await
+                            .map(Began::Events)
+                    }),
+                    Box::pin(async {
+                        Ok(Began::Metrics(
+                            entities::get_meta(c, "metrics").await?.unwrap_or_default(),
+                        ))
+                    }),
+                    Box::pin(async { trail::answers(c, &ahead.keys).await.map(Began::Answers) }),
+                ];
+                let mut fetched = Fetched {
+                    since: ahead.seq,
+                    events: None,
+                    metrics: Metrics::default(),
+                    keys: ahead.keys.clone(),
+                    answers: Default::default(),
+                };
+                let mut head = None;
+                let mut failure = None;
+                for answer in in_order(asked).await {
+                    match answer {
+                        Ok(Began::Begun) => {}
+                        Ok(Began::Head(h)) => head = Some(h),
+                        Ok(Began::Events(events)) => fetched.events = Some(events),
+                        Ok(Began::Metrics(metrics)) => fetched.metrics = metrics,
+                        Ok(Began::Answers(answers)) => fetched.answers = answers,
+                        Err(e) => {
+                            failure.get_or_insert(e);
+                        }
+                    }
+                }
+                match (failure, head) {
+                    (None, Some(head)) => Ok((client, head, fetched)),
+                    (failure, _) => {
+                        let _ = c.batch_execute("ROLLBACK").await;
+                        Err(failure.unwrap_or_else(|| PgError::Decode("no head row".into())))
                     }
                 }
             })
@@ -53,6 +137,8 @@ impl<'a> PgWriteTx<'a> {
             client: Some(client),
             began_at_seq: head.event_seq,
             head,
+            queued: RefCell::default(),
+            fetched: RefCell::new(Some(Box::new(fetched))),
         })
     }
 
@@ -66,17 +152,28 @@ impl<'a> PgWriteTx<'a> {
     }
 
     pub fn events_since(&self, since: u64) -> Result<Option<Vec<Event>>, StoreError> {
+        if let Some(fetched) = self.fetched.borrow_mut().as_mut()
+            && fetched.since == since
+            && let Some(events) = fetched.events.take()
+        {
+            return Ok(events);
+        }
         step!(self, |c| entities::events_since(c, since, usize::MAX >> 1))
     }
 
+    /// The metrics as committed before this transaction.
     pub fn metrics(&self) -> Result<Metrics, StoreError> {
+        if let Some(fetched) = self.fetched.borrow().as_ref() {
+            return Ok(fetched.metrics.clone());
+        }
         step!(self, |c| async {
             Ok(entities::get_meta(c, "metrics").await?.unwrap_or_default())
         })
     }
 
     pub fn put(&mut self, change: &Change) -> Result<(), StoreError> {
-        step!(self, |c| entities::put(c, change))
+        entities::put(self.queued.get_mut(), change);
+        Ok(())
     }
 
     pub fn append_audit_via(
@@ -91,7 +188,7 @@ impl<'a> PgWriteTx<'a> {
             body,
             body_sha,
         } = seal(&self.head, id, at, draft, via);
-        step!(self, |c| trail::insert(c, &record, &body, &body_sha))?;
+        trail::insert(self.queued.get_mut(), &record, body, body_sha);
         self.head.note_record(&record);
         Ok(record)
     }
@@ -115,7 +212,7 @@ impl<'a> PgWriteTx<'a> {
     ) -> Result<Event, StoreError> {
         // A failed insert fails the transaction, which is dropped with its head.
         let event = self.head.next_event(at, cause, changes);
-        step!(self, |c| entities::insert_event(c, &event))?;
+        entities::insert_event(self.queued.get_mut(), &event);
         Ok(event)
     }
 
@@ -132,18 +229,32 @@ impl<'a> PgWriteTx<'a> {
     ) -> Result<AuditRecord, StoreError> {
         let draft = crate::store::chain::purge_draft(actor, pruned);
         let record = self.append_audit_via(id, at, draft, None)?;
-        step!(self, |c| trail::mark_purge(c, record.seq))?;
+        trail::mark_purge(self.queued.get_mut(), record.seq);
         pruned.purge_record = Some(record.seq);
         Ok(record)
     }
 
-    pub fn recorded_answer(
+    pub fn recorded_answers(
         &self,
-        caller: &str,
-        key: &str,
+        keys: &[(&str, &str)],
         since: Timestamp,
-    ) -> Result<Option<RecordedAnswer>, StoreError> {
-        step!(self, |c| trail::find_answer(c, caller, key, since))
+    ) -> Result<Vec<Option<RecordedAnswer>>, StoreError> {
+        if let Some(fetched) = self.fetched.borrow().as_ref()
+            && keys.iter().all(|(caller, key)| {
+                fetched
+                    .keys
+                    .iter()
+                    .any(|(c, k)| c == caller && k == key)
+            })
+        {
+            return Ok(trail::answered_since(&fetched.answers, keys, since));
+        }
+        let owned: Vec<(String, String)> = keys
+            .iter()
+            .map(|(caller, key)| (caller.to_string(), key.to_string()))
+            .collect();
+        let found = step!(self, |c| trail::answers(c, &owned))?;
+        Ok(trail::answered_since(&found, keys, since))
     }
 
     pub fn record_answer(
@@ -153,7 +264,8 @@ impl<'a> PgWriteTx<'a> {
         body: &str,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        step!(self, |c| trail::record_answer(c, key, status, body, at))
+        trail::record_answer(self.queued.get_mut(), key, status, body, at);
+        Ok(())
     }
 
     pub fn prune_answers(&mut self, before: Timestamp) -> Result<u64, StoreError> {
@@ -199,7 +311,8 @@ impl<'a> PgWriteTx<'a> {
     }
 
     pub fn mark_purge(&mut self, seq: u64) -> Result<(), StoreError> {
-        step!(self, |c| trail::mark_purge(c, seq))
+        trail::mark_purge(self.queued.get_mut(), seq);
+        Ok(())
     }
 
     pub fn put_answer(&mut self, row: &crate::store::copy::AnswerRow) -> Result<(), StoreError> {
@@ -208,7 +321,8 @@ impl<'a> PgWriteTx<'a> {
 
     /// Writes an event at its own seq (`store copy`).
     pub fn put_event(&mut self, event: &Event) -> Result<(), StoreError> {
-        step!(self, |c| entities::insert_event(c, event))
+        entities::insert_event(self.queued.get_mut(), event);
+        Ok(())
     }
 
     /// The head this transaction commits, whole (`store copy`: the source's).
@@ -225,37 +339,34 @@ impl<'a> PgWriteTx<'a> {
     }
 
     pub fn put_metrics(&mut self, metrics: &Metrics) -> Result<(), StoreError> {
-        step!(self, |c| entities::put_meta(c, "metrics", metrics))
+        entities::put_meta(self.queued.get_mut(), "metrics", metrics);
+        Ok(())
     }
 
-    /// Writes the head row and commits; then, if events were appended, rings the doorbell.
+    /// Sends the queued writes, the head row and `COMMIT` together; then, if events were
+    /// appended, rings the doorbell.
     pub fn commit(mut self) -> Result<Head, StoreError> {
         let head = self.head.clone();
         let appended = head.event_seq != self.began_at_seq;
-        let began = self.began_at_seq;
+        let mut queued = self.queued.take();
+        entities::put_head(&mut queued, &head);
+        entities::trim_events(&mut queued, self.began_at_seq, head.event_seq);
         let client = self.client.take().expect("open until commit");
         let shared = self.shared;
+        // The doorbell is rung after the commit, never inside it: other replicas then read
+        // events that are there. It goes out behind the COMMIT without a wait of its own, and
+        // its answer is not the commit's: a lost ring costs them one poll.
+        let ring = format!("NOTIFY {DOORBELL}");
+        let after: &[&str] = if appended { &[&ring] } else { &[] };
         shared
             .block(async {
-                let done = async {
-                    entities::put_head(&client, &head).await?;
-                    entities::trim_events(&client, began, head.event_seq).await?;
-                    client.batch_execute("COMMIT").await?;
-                    Ok::<(), PgError>(())
-                }
-                .await;
-                if let Err(e) = done {
-                    // A failed commit leaves nothing behind; the connection goes back clean
-                    // or not at all.
+                if let Err(e) = queued.send(&client, &["COMMIT"], after).await {
+                    // A failed commit leaves nothing behind (a COMMIT behind a failed statement
+                    // rolls back); the connection goes back clean or not at all.
                     if client.batch_execute("ROLLBACK").await.is_err() {
                         drop(Object::take(client));
                     }
                     return Err(e);
-                }
-                if appended {
-                    // The doorbell is rung after the commit, never inside it: other replicas
-                    // then read events that are there. A lost ring costs them one poll.
-                    let _ = client.batch_execute(&format!("NOTIFY {DOORBELL}")).await;
                 }
                 Ok(())
             })
