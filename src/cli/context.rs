@@ -11,7 +11,7 @@ use crate::link::{Embedded, EmbeddedOptions, Link, LinkError, Remote, Target};
 use crate::orchestrator::Orchestrator;
 use crate::paths;
 use crate::protocol::Actor;
-use crate::store::Store;
+use crate::store::{CaFile, PgAccess, Store};
 
 pub struct Context {
     pub global: Global,
@@ -251,20 +251,29 @@ pub fn store_path(global: &Global, config: &Config) -> Result<std::path::PathBuf
     }
 }
 
-/// Where the store is: a SQLite file, or a PostgreSQL database with its password.
+/// Where the store is: a SQLite file, or a PostgreSQL database with its password and CA.
 pub enum StoreTarget {
     File(std::path::PathBuf),
-    Postgres {
-        url: String,
-        password: Option<String>,
-    },
+    Postgres { url: String, access: PgAccess },
 }
 
 impl StoreTarget {
     pub fn open(&self) -> Result<Store, CliError> {
         Ok(match self {
             StoreTarget::File(path) => Store::open(path)?,
-            StoreTarget::Postgres { url, password } => Store::connect(url, password.as_deref())?,
+            StoreTarget::Postgres { url, access } => Store::connect_with(url, access)?,
+        })
+    }
+
+    /// A database URL (checked) with its password and CA from the environment or the config.
+    pub fn database(url: &str, config: &Config) -> Result<StoreTarget, CliError> {
+        crate::store::parse_url(url).map_err(CliError::Usage)?;
+        Ok(StoreTarget::Postgres {
+            url: url.to_string(),
+            access: PgAccess {
+                password: store_password(config)?,
+                ca: store_ca(config)?,
+            },
         })
     }
 }
@@ -286,11 +295,7 @@ pub fn store_target(global: &Global, config: &Config) -> Result<StoreTarget, Cli
         }
         None => return Ok(StoreTarget::File(paths::default_store()?)),
     };
-    crate::store::parse_url(&url).map_err(CliError::Usage)?;
-    Ok(StoreTarget::Postgres {
-        url,
-        password: store_password(config)?,
-    })
+    StoreTarget::database(&url, config)
 }
 
 /// The database password: `OPSDECK_STORE_PASSWORD`, else the first line of `[store]
@@ -311,6 +316,22 @@ pub fn store_password(config: &Config) -> Result<Option<String>, CliError> {
         ))
     })?;
     Ok(text.lines().next().map(str::to_string))
+}
+
+/// The CA certificates the database server's certificate is checked against:
+/// `OPSDECK_STORE_CA_FILE`, else `[store] ca_file`, else none (the platform's). A file that
+/// cannot be read or holds no certificate is a configuration error.
+pub fn store_ca(config: &Config) -> Result<Option<CaFile>, CliError> {
+    let path = match std::env::var("OPSDECK_STORE_CA_FILE") {
+        Ok(path) if !path.is_empty() => path,
+        _ if !config.store.ca_file.is_empty() => config.store.ca_file.clone(),
+        _ => return Ok(None),
+    };
+    CaFile::read(path.as_ref()).map(Some).map_err(|e| {
+        CliError::Usage(format!(
+            "{e} (named by OPSDECK_STORE_CA_FILE or [store] ca_file); point it at the PEM file of the CA that signed the database server's certificate"
+        ))
+    })
 }
 
 /// The config file to read, and whether it was asked for (`--config`, `OPSDECK_CONFIG`) rather

@@ -1,18 +1,14 @@
 //! `opsdeck store copy`: a store moved between a SQLite file and a PostgreSQL database.
 
-use super::context::{Context, StoreTarget, store_password};
+use super::context::{Context, StoreTarget};
 use super::error::CliError;
 use super::output::emit_lines;
 use crate::store::copy::{CopyError, copy};
 
-/// What `--from` or `--to` names: a path, or a database URL (its password apart).
+/// What `--from` or `--to` names: a path, or a database URL (its password and CA apart).
 fn target(ctx: &Context, text: &str) -> Result<StoreTarget, CliError> {
     if crate::store::is_url(text) {
-        crate::store::parse_url(text).map_err(CliError::Usage)?;
-        return Ok(StoreTarget::Postgres {
-            url: text.to_string(),
-            password: store_password(&ctx.config)?,
-        });
+        return StoreTarget::database(text, &ctx.config);
     }
     Ok(StoreTarget::File(text.into()))
 }

@@ -91,6 +91,9 @@ pub struct StoreConfig {
     pub url: String,
     /// A file holding the database password (`OPSDECK_STORE_PASSWORD` wins over it).
     pub password_file: String,
+    /// A PEM file of the CA certificates the database server's certificate must chain to
+    /// (`OPSDECK_STORE_CA_FILE` wins over it). Empty: the platform's CA certificates.
+    pub ca_file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

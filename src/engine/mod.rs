@@ -340,27 +340,21 @@ impl Engine {
     /// the clock's poll call it so consoles on this replica see the others' work. Returns how
     /// many events were applied; a log that no longer reaches back reloads the live set.
     pub fn catch_up(&mut self) -> Result<usize, StoreError> {
-        let head = self.store.head()?;
-        if head.event_seq <= self.state.seq {
+        let missed = self.store.missed(self.state.seq)?;
+        if missed.head.event_seq <= self.state.seq {
             return Ok(0);
         }
-        let Some(events) = self.store.events_since(self.state.seq, usize::MAX >> 1)? else {
+        let Some(events) = missed.events else {
             self.reload()?;
             return Ok(0);
         };
         let applied = events.len();
-        let metrics = self.store.metrics()?;
-        // The events read may run past the head read first: the newest of the two counts.
-        let head = match events.last() {
-            Some(last) if last.seq > head.event_seq => self.store.head()?,
-            _ => head,
-        };
         let mut foreign = Foreign {
             state: &mut self.state,
             last_at: &mut self.last_at,
             events: &self.events,
         };
-        foreign.apply(events, &head, metrics);
+        foreign.apply(events, &missed.head, missed.metrics.unwrap_or_default());
         Ok(applied)
     }
 

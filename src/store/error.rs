@@ -44,6 +44,10 @@ pub enum StoreError {
         "cannot reach the database at {location}: {detail}; check that PostgreSQL is running there, the URL, and the password (OPSDECK_STORE_PASSWORD or [store] password_file)"
     )]
     Unreachable { location: Location, detail: String },
+    /// The server was reached but the TLS session failed (its certificate refused, or no TLS
+    /// where the URL's `sslmode=require` asks for it): `detail` says what to do.
+    #[error("cannot reach the database at {location}: TLS failed: {detail}")]
+    Tls { location: Location, detail: String },
     /// Anything else PostgreSQL reports, in its own words.
     #[error("store error on {location}: {detail}")]
     Postgres { location: Location, detail: String },

@@ -44,11 +44,11 @@ pub use bulk::{Chained, Chainer, Prepared};
 pub use chain::{BadRecord, Hex, PurgeNote, PurgedClass, Verification, hash_record, record_hash};
 pub use error::StoreError;
 pub use postgres::{
-    ClockLease, DOORBELL, Doorbell, PG_SCHEMA_VERSION, PgReader, PgStore, PgWriteTx, is_url,
-    parse_url,
+    CaFile, ClockLease, DOORBELL, Doorbell, PG_SCHEMA_VERSION, PgAccess, PgReader, PgStore,
+    PgWriteTx, is_url, parse_url,
 };
 pub use sqlite::{Inspection, SCHEMA_VERSION, SqliteReader, SqliteStore, SqliteWriteTx, inspect};
-pub use types::{Ahead, ClockMode, Head, Location, Pruned};
+pub use types::{Ahead, ClockMode, Head, Location, Missed, Pruned};
 
 use crate::protocol::{IdempotencyKey, RecordedAnswer};
 use crate::query::{AuditFilter, Item, Listing};
@@ -76,6 +76,12 @@ impl Store {
     /// Connects to the PostgreSQL database at `url` (without a password; it comes apart).
     pub fn connect(url: &str, password: Option<&str>) -> Result<Store, StoreError> {
         PgStore::connect(url, password).map(Store::Postgres)
+    }
+
+    /// [`Store::connect`] with the password and the CA the server's certificate is checked
+    /// against given apart.
+    pub fn connect_with(url: &str, access: &PgAccess) -> Result<Store, StoreError> {
+        PgStore::connect_with(url, access).map(Store::Postgres)
     }
 
     /// A store that lives and dies with the process (`--ephemeral`).
@@ -151,6 +157,37 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.head(),
             Store::Postgres(p) => p.head(),
+        }
+    }
+
+    /// What other writers committed after `since`, read at one instant: the head, the events
+    /// (`None` when the log no longer reaches back) and the metrics. A database answers it in
+    /// one round trip.
+    pub fn missed(&self, since: u64) -> Result<Missed, StoreError> {
+        match self {
+            Store::Sqlite(s) => {
+                let head = s.head()?;
+                if head.event_seq <= since {
+                    return Ok(Missed {
+                        head,
+                        events: Some(Vec::new()),
+                        metrics: None,
+                    });
+                }
+                let events = s.events_since(since, usize::MAX >> 1)?;
+                let metrics = Some(s.metrics()?);
+                // The events read may run past the head read first: the newest of the two.
+                let head = match events.as_ref().and_then(|e| e.last()) {
+                    Some(last) if last.seq > head.event_seq => s.head()?,
+                    _ => head,
+                };
+                Ok(Missed {
+                    head,
+                    events,
+                    metrics,
+                })
+            }
+            Store::Postgres(p) => p.missed(since),
         }
     }
 

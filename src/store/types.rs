@@ -42,6 +42,15 @@ pub struct Ahead {
     pub keys: Vec<(String, String)>,
 }
 
+/// What other writers committed after a seq (see [`crate::store::Store::missed`]); `metrics`
+/// is read only when there are events.
+#[derive(Debug, Clone)]
+pub struct Missed {
+    pub head: Head,
+    pub events: Option<Vec<crate::model::Event>>,
+    pub metrics: Option<crate::model::Metrics>,
+}
+
 /// What a write transaction starts from: the ends of the event log and the audit chain.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Head {

@@ -164,8 +164,8 @@ pub fn examine(global: &Global) -> Result<Report, CliError> {
     } else {
         match store_target(global, &config)? {
             StoreTarget::File(path) => StoreCheck::examine(&path, &mut problems),
-            StoreTarget::Postgres { url, password } => {
-                StoreCheck::examine_database(&url, password.as_deref(), &mut problems)
+            StoreTarget::Postgres { url, access } => {
+                StoreCheck::examine_database(&url, &access, &mut problems)
             }
         }
     };
@@ -234,7 +234,7 @@ impl StoreCheck {
     /// A store in a PostgreSQL database, looked at without changing it.
     fn examine_database(
         url: &str,
-        password: Option<&str>,
+        access: &crate::store::PgAccess,
         problems: &mut Vec<String>,
     ) -> StoreCheck {
         let mut check = StoreCheck {
@@ -242,7 +242,7 @@ impl StoreCheck {
             known_version: crate::store::PG_SCHEMA_VERSION,
             ..StoreCheck::in_memory()
         };
-        match crate::store::PgStore::inspect(url, password) {
+        match crate::store::PgStore::inspect(url, access) {
             Ok(found) => {
                 check.path = found.location;
                 check.exists = found.schema_version > 0;

@@ -67,6 +67,69 @@ pub(super) const EVENTS_AFTER: &str =
     "SELECT seq, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
 pub(super) const META: &str = "SELECT value FROM meta WHERE key = $1";
 
+/// The head, the events after `since` and the metrics, in one snapshot: sent together (one
+/// round trip) in a read-only transaction.
+pub async fn missed(c: &ClientWrapper, since: u64) -> Result<crate::store::Missed, PgError> {
+    use super::pipeline::in_order;
+    use futures::future::BoxFuture;
+    enum Read {
+        Done,
+        Head(Head),
+        Events(Option<Vec<Event>>),
+        Metrics(crate::model::Metrics),
+    }
+    const HEAD: &str = "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1";
+    for sql in [HEAD, EVENTS_AFTER, META] {
+        c.prepare_cached(sql).await?;
+    }
+    let reads: Vec<BoxFuture<'_, Result<Read, PgError>>> = vec![
+        Box::pin(async {
+            c.batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?;
+            Ok(Read::Done)
+        }),
+        Box::pin(async { head(c, false).await.map(Read::Head) }),
+        Box::pin(async {
+            events_since(c, since, usize::MAX >> 1)
+                .await
+                .map(Read::Events)
+        }),
+        Box::pin(async {
+            Ok(Read::Metrics(
+                get_meta(c, "metrics").await?.unwrap_or_default(),
+            ))
+        }),
+        Box::pin(async {
+            c.batch_execute("COMMIT").await?;
+            Ok(Read::Done)
+        }),
+    ];
+    let (mut found, mut events, mut metrics, mut failure) = (None, None, None, None);
+    for read in in_order(reads).await {
+        match read {
+            Ok(Read::Done) => {}
+            Ok(Read::Head(h)) => found = Some(h),
+            Ok(Read::Events(e)) => events = Some(e),
+            Ok(Read::Metrics(m)) => metrics = Some(m),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = failure {
+        let _ = c.batch_execute("ROLLBACK").await;
+        return Err(e);
+    }
+    let head = found.ok_or_else(|| PgError::Decode("no head row".into()))?;
+    let events = events.expect("answered");
+    let metrics = metrics.filter(|_| events.as_ref().is_none_or(|e| !e.is_empty()));
+    Ok(crate::store::Missed {
+        head,
+        events,
+        metrics,
+    })
+}
+
 /// The head row; `lock` takes it `FOR UPDATE`, so writers on every replica queue there, and
 /// whoever holds it sees the newest committed end of the log and the trail.
 pub async fn head(c: &ClientWrapper, lock: bool) -> Result<Head, PgError> {

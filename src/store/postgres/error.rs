@@ -1,5 +1,6 @@
-//! PostgreSQL's errors as the store's, worded for the operator: an unreachable server, a schema
-//! from a newer opsdeck, a row that cannot be read, and the rest with the server's own words.
+//! PostgreSQL's errors as the store's, worded for the operator: an unreachable server, a TLS
+//! session that failed, a schema from a newer opsdeck, a row that cannot be read, and the rest
+//! with the server's own words.
 
 use tokio_postgres::error::SqlState;
 
@@ -29,7 +30,7 @@ impl From<deadpool_postgres::PoolError> for PgError {
 }
 
 /// The server's message and code, without the client library's framing.
-fn describe(e: &tokio_postgres::Error) -> String {
+pub(super) fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
         None => {
@@ -62,6 +63,9 @@ impl PgError {
                 detail: e.to_string(),
             },
             PgError::Db(e) => {
+                if let Some(detail) = super::tls::failure(&e) {
+                    return StoreError::Tls { location, detail };
+                }
                 let code = e.code().cloned();
                 let detail = describe(&e);
                 match code {

@@ -9,6 +9,8 @@
 //! whichever replica writes. After a commit that appended events, a payload-free `NOTIFY` rings
 //! the other replicas' doorbell (outside the transaction: a lost notification only delays them
 //! until their next poll).
+//!
+//! Every connection goes through TLS when the URL's `sslmode` allows it (see [`tls`]).
 
 mod dump;
 mod entities;
@@ -17,6 +19,7 @@ mod pipeline;
 mod schema;
 mod search;
 mod sessions;
+mod tls;
 mod trail;
 mod tx;
 
@@ -29,6 +32,7 @@ use deadpool_postgres::{ClientWrapper, Manager, ManagerConfig, Pool, RecyclingMe
 pub use error::PgError;
 pub use schema::SCHEMA_VERSION as PG_SCHEMA_VERSION;
 pub use sessions::{ClockLease, Doorbell};
+pub use tls::{CaFile, PgAccess};
 pub use tx::PgWriteTx;
 
 use super::{Head, Location, StoreError, Verification};
@@ -48,6 +52,8 @@ pub(super) struct Shared {
     runtime: Option<tokio::runtime::Runtime>,
     location: Location,
     config: tokio_postgres::Config,
+    /// How the pool's connections and the sessions of their own make their TLS sessions.
+    tls: tls::Tls,
 }
 
 /// What `doctor` finds in a database, read-only.
@@ -61,14 +67,14 @@ pub struct PgInspection {
 }
 
 impl Shared {
-    /// A pool for the database at `url` (its password given apart), on a runtime of its own;
-    /// nothing is connected until first used.
-    fn open(url: &str, password: Option<&str>) -> Result<Shared, StoreError> {
+    /// A pool for the database at `url` (its password and CA given apart), on a runtime of its
+    /// own; nothing is connected until first used.
+    fn open(url: &str, access: &PgAccess) -> Result<Shared, StoreError> {
         let mut config = parse_url(url).map_err(|why| StoreError::Unusable {
             location: Location::Postgres("(store URL)".into()),
             why,
         })?;
-        if let Some(password) = password {
+        if let Some(password) = &access.password {
             config.password(password);
         }
         if config.get_connect_timeout().is_none() {
@@ -84,9 +90,10 @@ impl Shared {
                 location: location.clone(),
                 why: format!("cannot start the database client's runtime: {e}"),
             })?;
+        let tls = tls::connector(&config, access.ca.as_ref());
         let manager = Manager::from_config(
             config.clone(),
-            tokio_postgres::NoTls,
+            tls.clone(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -106,6 +113,7 @@ impl Shared {
             runtime: Some(runtime),
             location,
             config,
+            tls,
         })
     }
 
@@ -184,6 +192,12 @@ pub fn is_url(text: &str) -> bool {
 /// A store URL checked: it parses, and it carries no password (a password on a command line or
 /// in a config file is readable by others; it comes from an environment variable or a file).
 pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
+    if url.contains("sslmode=verify-") {
+        return Err(
+            "the store URL's sslmode=verify-ca and verify-full are written sslmode=require here: opsdeck always checks the server's certificate and host name when it uses TLS (against [store] ca_file, or the platform's CA certificates)"
+                .into(),
+        );
+    }
     let config: tokio_postgres::Config = url.parse().map_err(|e| {
         format!(
             "{:?} is not a PostgreSQL URL ({e}); write it as postgres://USER@HOST:PORT/DATABASE",
@@ -204,18 +218,24 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to the database at `url` (a password, if any, given apart), refuses one from a
-    /// newer opsdeck or someone else's, and migrates it to this binary's schema.
+    /// Connects to the database at `url` (a password, if any, given apart; TLS checked against
+    /// the platform's roots), refuses one from a newer opsdeck or someone else's, and migrates
+    /// it to this binary's schema.
     pub fn connect(url: &str, password: Option<&str>) -> Result<PgStore, StoreError> {
-        let shared = Arc::new(Shared::open(url, password)?);
+        PgStore::connect_with(url, &PgAccess::password(password))
+    }
+
+    /// [`PgStore::connect`] with the password and the CA file given apart.
+    pub fn connect_with(url: &str, access: &PgAccess) -> Result<PgStore, StoreError> {
+        let shared = Arc::new(Shared::open(url, access)?);
         with_client!(shared, |c| schema::migrate(c))?;
         Ok(PgStore { shared })
     }
 
     /// Looks at the database without changing it (`doctor`): the server's version, the schema
     /// it holds, and the audit chain verified when there is one.
-    pub fn inspect(url: &str, password: Option<&str>) -> Result<PgInspection, StoreError> {
-        let shared = Shared::open(url, password)?;
+    pub fn inspect(url: &str, access: &PgAccess) -> Result<PgInspection, StoreError> {
+        let shared = Shared::open(url, access)?;
         with_client!(shared, |c| async {
             let server = schema::server_version(c).await?;
             let schema_version = schema::check(c).await?;
@@ -243,12 +263,12 @@ impl PgStore {
 
     /// A doorbell rung by other replicas' commits (a session of its own).
     pub fn doorbell(&self) -> Doorbell {
-        Doorbell::start(self.shared.config.clone())
+        Doorbell::start(self.shared.config.clone(), self.shared.tls.clone())
     }
 
     /// The clock's lease: held by exactly one replica at a time (a session of its own).
     pub fn clock_lease(&self) -> ClockLease {
-        ClockLease::start(self.shared.config.clone())
+        ClockLease::start(self.shared.config.clone(), self.shared.tls.clone())
     }
 
     /// The server's version and the schema the database holds, for `doctor`.
@@ -274,6 +294,11 @@ impl PgStore {
             c.batch_execute(end).await?;
             loaded
         })
+    }
+
+    /// The head, the events after `since` and the metrics in one snapshot and one round trip.
+    pub fn missed(&self, since: u64) -> Result<super::Missed, StoreError> {
+        with_client!(self.shared, |c| entities::missed(c, since))
     }
 
     pub fn metrics(&self) -> Result<crate::model::Metrics, StoreError> {

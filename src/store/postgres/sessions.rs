@@ -8,9 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio_postgres::{AsyncMessage, Client, Config, NoTls};
+use tokio_postgres::{AsyncMessage, Client, Config};
 
 use super::DOORBELL;
+use super::tls::Tls;
 
 /// The advisory lock the clock holder keeps (`OPSD` in ASCII, then 2).
 const CLOCK_LOCK: i64 = 0x4F50_5344_0002;
@@ -34,12 +35,14 @@ fn spawn(name: &str, work: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// A connection whose messages (notifications) come out of a channel; the connection runs as
-/// a task of the current runtime and ends the channel when it ends.
+/// A connection (through TLS as the pool's are) whose messages (notifications) come out of a
+/// channel; the connection runs as a task of the current runtime and ends the channel when it
+/// ends.
 async fn connect(
     config: &Config,
+    tls: &Tls,
 ) -> Result<(Client, tokio::sync::mpsc::UnboundedReceiver<()>), tokio_postgres::Error> {
-    let (client, mut connection) = config.connect(NoTls).await?;
+    let (client, mut connection) = config.connect(tls.clone()).await?;
     let (rang, bells) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -70,7 +73,7 @@ pub struct Doorbell {
 }
 
 impl Doorbell {
-    pub(super) fn start(config: Config) -> Doorbell {
+    pub(super) fn start(config: Config, tls: Tls) -> Doorbell {
         let rang = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let (bell, stopped) = (rang.clone(), stop.clone());
@@ -78,7 +81,7 @@ impl Doorbell {
             let Some(runtime) = runtime() else { return };
             runtime.block_on(async move {
                 while !stopped.load(Ordering::SeqCst) {
-                    match connect(&config).await {
+                    match connect(&config, &tls).await {
                         Ok((client, mut bells)) => {
                             if client
                                 .batch_execute(&format!("LISTEN {DOORBELL}"))
@@ -124,7 +127,7 @@ pub struct ClockLease {
 }
 
 impl ClockLease {
-    pub(super) fn start(config: Config) -> ClockLease {
+    pub(super) fn start(config: Config, tls: Tls) -> ClockLease {
         let held = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let (holding, stopped) = (held.clone(), stop.clone());
@@ -132,7 +135,7 @@ impl ClockLease {
             let Some(runtime) = runtime() else { return };
             runtime.block_on(async move {
                 while !stopped.load(Ordering::SeqCst) {
-                    if let Ok((client, _)) = connect(&config).await {
+                    if let Ok((client, _)) = connect(&config, &tls).await {
                         hold(&client, &holding, &stopped).await;
                     }
                     holding.store(false, Ordering::SeqCst);

@@ -240,12 +240,9 @@ impl<'a> PgWriteTx<'a> {
         since: Timestamp,
     ) -> Result<Vec<Option<RecordedAnswer>>, StoreError> {
         if let Some(fetched) = self.fetched.borrow().as_ref()
-            && keys.iter().all(|(caller, key)| {
-                fetched
-                    .keys
-                    .iter()
-                    .any(|(c, k)| c == caller && k == key)
-            })
+            && keys
+                .iter()
+                .all(|(caller, key)| fetched.keys.iter().any(|(c, k)| c == caller && k == key))
         {
             return Ok(trail::answered_since(&fetched.answers, keys, since));
         }
