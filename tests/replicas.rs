@@ -567,3 +567,69 @@ async fn a_replica_that_loses_its_database_says_so_on_healthz_and_recovers() {
     wait_for(200).await;
     server.stop().await;
 }
+
+/// `serve --demo` on several replicas of an empty database: the demo's made-up hour is written
+/// once (by the first replica to hold the clock), not once per replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_running_the_demo_on_an_empty_database_backfill_its_hour_once() {
+    use opsdeck::config::Config;
+    use opsdeck::engine::{Clock, Engine};
+    use opsdeck::orchestrator::Orchestrator;
+    if !runs(Variant::RemotePostgres) {
+        return;
+    }
+    let pg = crate::support::postgres::Postgres::shared().unwrap();
+    let url = pg.database("demo_once", None);
+    // Every replica opens the empty store before any starts, as replicas started together do.
+    let engines: Vec<Engine> = (0..3)
+        .map(|_| {
+            let store = opsdeck::store::Store::connect(&url, None).unwrap();
+            Engine::open(store, Config::default(), Clock::System, None).unwrap()
+        })
+        .collect();
+    let orchestrators: Vec<Orchestrator> = engines
+        .into_iter()
+        .map(|engine| Orchestrator::start(engine, Some(7)))
+        .collect();
+    // The backfill is done once the fleet has registered and the clock's holder has moved on
+    // to live time: wait until the store holds the fleet and a while passes without a burst.
+    let store = opsdeck::store::Store::connect(&url, None).unwrap();
+    let mut last = 0;
+    for _ in 0..600 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let seq = store.head().unwrap().event_seq;
+        if seq > 100 && seq - last < 20 {
+            break;
+        }
+        last = seq;
+    }
+    let listing = opsdeck::query::Listing {
+        kind: opsdeck::query::ItemKind::Agents,
+        state: None,
+        since: None,
+        domain: None,
+        limit: 100_000,
+    };
+    let agents: Vec<opsdeck::model::Agent> = store.list(&listing).unwrap();
+    assert!(!agents.is_empty(), "the demo fleet registered");
+    let mut names: Vec<(String, String)> = agents
+        .iter()
+        .map(|a| (a.domain.clone(), a.name.clone()))
+        .collect();
+    names.sort();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(
+        names.len(),
+        before,
+        "each demo agent registered once, not once per replica"
+    );
+    let held = orchestrators.iter().filter(|o| o.demo()).count();
+    assert_eq!(
+        held, 3,
+        "every replica runs the demo when it holds the clock"
+    );
+    for o in &orchestrators {
+        o.stop().await;
+    }
+}

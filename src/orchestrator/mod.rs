@@ -458,9 +458,6 @@ fn run(
     inbox: std_mpsc::Receiver<Request>,
     replica: &Replica,
 ) -> Option<String> {
-    if let Some(sim) = demo.as_mut() {
-        backfill(&mut engine, sim);
-    }
     let mut next_tick = Instant::now();
     let mut totals = Totals::default();
     // Replicas sharing a database: other replicas' commits ring the doorbell, and exactly one
@@ -468,6 +465,15 @@ fn run(
     let shared = ticking.then(|| engine.store().doorbell().zip(engine.store().clock_lease()));
     let shared = shared.flatten();
     replica.shared.store(shared.is_some(), Ordering::SeqCst);
+    // The demo's made-up hour is written once per store: by this process, or, among replicas,
+    // by the first to hold the clock (the others find the store no longer empty).
+    let mut backfilled = demo.is_none();
+    if shared.is_none() {
+        if let Some(sim) = demo.as_mut() {
+            backfill(&mut engine, sim);
+        }
+        backfilled = true;
+    }
     // A request read while gathering heartbeats, handled next.
     let mut pending: Option<Request> = None;
     loop {
@@ -527,6 +533,11 @@ fn run(
                     let held = lease.held();
                     replica.clock.store(held, Ordering::SeqCst);
                     if !held {
+                        continue;
+                    }
+                    if let Some(sim) = demo.as_mut().filter(|_| !backfilled) {
+                        backfill(&mut engine, sim);
+                        backfilled = true;
                         continue;
                     }
                 }
