@@ -57,9 +57,13 @@ fn p50_p99(mut v: Vec<Duration>) -> String {
     )
 }
 
+/// The replicas' config: rate limits out of the way, and a heartbeat timeout longer than the
+/// run, since the 10,000 agents beat only in their own part (marking them all down between
+/// parts, and up again when they beat, would be another load than the one measured).
 fn config_file(dir: &std::path::Path) -> std::path::PathBuf {
     let text = format!(
-        "[server]\noperator_rate_per_minute = 10000000\noperator_burst = 1000000\n\
+        "[engine]\nheartbeat_timeout = \"10m\"\n\
+         [server]\noperator_rate_per_minute = 10000000\noperator_burst = 1000000\n\
          agent_rate_per_second = 1000000\nagent_burst = 1000000\nmax_connections = 4000\n\
          [[server.operators]]\nname = \"bench\"\nrole = \"executive\"\ntoken_sha256 = \"{}\"\n\
          [[server.agents]]\nname = \"fleet\"\ntoken_sha256 = \"{}\"\n",
