@@ -23,6 +23,8 @@ mod link;
 mod mcp;
 // A throwaway PostgreSQL cluster per test (the harness the PostgreSQL store stands on).
 mod postgres;
+// TLS to PostgreSQL: the CA file, refused certificates, every session encrypted.
+mod postgres_tls;
 // The console in a real pseudo-terminal.
 mod pty;
 // The command line against a running server.

@@ -39,7 +39,8 @@ pub struct Cli {
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// SQLite store to use, or a PostgreSQL database as postgres://USER@HOST:PORT/DB (its
-    /// password from OPSDECK_STORE_PASSWORD) [default: $XDG_DATA_HOME/opsdeck/opsdeck.db]
+    /// password from OPSDECK_STORE_PASSWORD; ?sslmode=require for TLS, the server's CA from
+    /// OPSDECK_STORE_CA_FILE) [default: $XDG_DATA_HOME/opsdeck/opsdeck.db]
     #[arg(long, global = true, value_name = "PATH|URL", env = "OPSDECK_STORE")]
     pub store: Option<PathBuf>,
     /// Use an in-memory store that vanishes on exit

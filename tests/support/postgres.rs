@@ -1,7 +1,9 @@
 //! A throwaway PostgreSQL cluster for the tests that need one: `initdb` and `pg_ctl` from the
 //! Debian `postgresql` package in a temporary directory, listening on a Unix socket there and a
 //! random port, run as the `postgres` user when the tests run as root (initdb refuses root).
-//! Stopped (immediate mode) and removed when dropped.
+//! Stopped (immediate mode) and removed when dropped. [`Postgres::start_tls`] starts one with
+//! `ssl = on` and a certificate for `localhost` and 127.0.0.1 signed by a CA of its own, made
+//! with the `openssl` command in the same directory.
 //!
 //! A test that needs PostgreSQL never skips silently: without the binaries it fails, saying how
 //! to install them, unless `OPSDECK_NO_POSTGRES=1` is set, and then it says loudly that it skips.
@@ -16,6 +18,8 @@ pub struct Postgres {
     bin: PathBuf,
     pub port: u16,
     as_postgres: bool,
+    /// The CA that signed the server's certificate, for a cluster with TLS on.
+    ca: Option<PathBuf>,
 }
 
 /// The newest installed server's `bin` directory.
@@ -48,16 +52,23 @@ impl Postgres {
     /// A cluster for this test, or `None` (said loudly) when `OPSDECK_NO_POSTGRES=1`. Tests
     /// run it without fsync (a test's data need not survive the machine).
     pub fn start() -> Option<Postgres> {
-        Postgres::start_with(false)
+        Postgres::start_with(false, false)
     }
 
     /// A cluster that syncs its writes to disk as a production one does (benches that count
     /// durable commits).
     pub fn start_durable() -> Option<Postgres> {
-        Postgres::start_with(true)
+        Postgres::start_with(true, false)
     }
 
-    fn start_with(durable: bool) -> Option<Postgres> {
+    /// A cluster with TLS on (`ssl = on`), its certificate for `localhost` and 127.0.0.1 signed
+    /// by the CA in [`Postgres::ca_file`]. It also listens on 127.0.0.2, a host its certificate
+    /// does not name.
+    pub fn start_tls() -> Option<Postgres> {
+        Postgres::start_with(false, true)
+    }
+
+    fn start_with(durable: bool, tls: bool) -> Option<Postgres> {
         if std::env::var("OPSDECK_NO_POSTGRES").as_deref() == Ok("1") {
             eprintln!(
                 "SKIPPED: OPSDECK_NO_POSTGRES=1 is set, so this PostgreSQL test does not run"
@@ -71,11 +82,12 @@ impl Postgres {
         });
         let dir = tempfile::tempdir().expect("a temporary directory");
         let as_postgres = is_root();
-        let pg = Postgres {
+        let mut pg = Postgres {
             port: free_port(),
             dir,
             bin,
             as_postgres,
+            ca: None,
         };
         std::fs::create_dir(pg.data()).expect("the data directory");
         if as_postgres {
@@ -102,12 +114,23 @@ impl Postgres {
             ],
         );
         assert!(init.status.success(), "initdb failed: {}", text(&init));
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200{}",
+        let mut options = format!(
+            "-p {} -k {} -c max_connections=200{}",
             pg.port,
             pg.data().display(),
             if durable { "" } else { " -c fsync=off" }
         );
+        if tls {
+            let (ca, cert, key) = pg.certificates();
+            options.push_str(&format!(
+                " -c listen_addresses=127.0.0.1,127.0.0.2 -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+                cert.display(),
+                key.display()
+            ));
+            pg.ca = Some(ca);
+        } else {
+            options.push_str(" -c listen_addresses=127.0.0.1");
+        }
         let started = pg.run(
             "pg_ctl",
             &[
@@ -136,28 +159,43 @@ impl Postgres {
     pub fn shared() -> Option<&'static Postgres> {
         static SHARED: std::sync::OnceLock<Option<Postgres>> = std::sync::OnceLock::new();
         SHARED
-            .get_or_init(|| {
-                let pg = Postgres::start()?;
-                let stop = format!(
-                    "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
-                    pid = std::process::id(),
-                    runuser = if pg.as_postgres { "runuser -u postgres -- " } else { "" },
-                    pg_ctl = pg.bin.join("pg_ctl").display(),
-                    data = pg.data().display(),
-                    dir = pg.dir.path().display(),
-                );
-                // It outlives this process by design: it is what stops the cluster after it.
-                #[allow(clippy::zombie_processes)]
-                Command::new("sh")
-                    .args(["-c", &stop])
-                    .stdin(std::process::Stdio::null())
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .spawn()
-                    .expect("the cluster's watchdog starts");
-                Some(pg)
-            })
+            .get_or_init(|| Postgres::start().map(Postgres::watched))
             .as_ref()
+    }
+
+    /// [`Postgres::shared`] with TLS on ([`Postgres::start_tls`]).
+    pub fn shared_tls() -> Option<&'static Postgres> {
+        static SHARED: std::sync::OnceLock<Option<Postgres>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| Postgres::start_tls().map(Postgres::watched))
+            .as_ref()
+    }
+
+    /// The cluster, with a watchdog process that stops it and removes its directory once the
+    /// test process has exited.
+    fn watched(pg: Postgres) -> Postgres {
+        let stop = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {runuser}{pg_ctl} -D {data} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
+            pid = std::process::id(),
+            runuser = if pg.as_postgres {
+                "runuser -u postgres -- "
+            } else {
+                ""
+            },
+            pg_ctl = pg.bin.join("pg_ctl").display(),
+            data = pg.data().display(),
+            dir = pg.dir.path().display(),
+        );
+        // It outlives this process by design: it is what stops the cluster after it.
+        #[allow(clippy::zombie_processes)]
+        Command::new("sh")
+            .args(["-c", &stop])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the cluster's watchdog starts");
+        pg
     }
 
     /// A new database named `name`, a copy of `template` when given (PostgreSQL copies its
@@ -181,6 +219,90 @@ impl Postgres {
 
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
+    }
+
+    /// The CA certificate (PEM) that signed a TLS cluster's certificate.
+    pub fn ca_file(&self) -> &Path {
+        self.ca
+            .as_deref()
+            .expect("a cluster started with start_tls")
+    }
+
+    /// Where a TLS cluster's CA, certificate and key are (`server.key`: a PEM file that holds
+    /// no certificate).
+    pub fn tls_dir(&self) -> PathBuf {
+        self.dir.path().join("tls")
+    }
+
+    /// A CA, and a certificate for `localhost` and 127.0.0.1 it signs, made with `openssl` in
+    /// the cluster's directory: the CA's file, the server's certificate and key. The server
+    /// (the postgres user when run as root) owns the key, mode 0600, as PostgreSQL demands.
+    fn certificates(&self) -> (PathBuf, PathBuf, PathBuf) {
+        let dir = self.tls_dir();
+        std::fs::create_dir(&dir).expect("the TLS directory");
+        let at = |name: &str| dir.join(name).to_str().unwrap().to_string();
+        std::fs::write(
+            dir.join("server.ext"),
+            "subjectAltName = DNS:localhost, IP:127.0.0.1\nbasicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n",
+        )
+        .expect("the certificate's extensions");
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .output()
+                .expect("openssl runs (apt-get install -y openssl)");
+            assert!(out.status.success(), "openssl {args:?}: {}", text(&out));
+        };
+        openssl(
+            &[
+                &["req", "-x509", "-nodes", "-days", "2"][..],
+                &ec,
+                &["-subj", "/CN=opsdeck test CA", "-keyout", &at("ca.key")],
+                &["-out", &at("ca.pem")],
+                &["-addext", "basicConstraints=critical,CA:TRUE"],
+                &["-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[
+                &["req", "-new", "-nodes"][..],
+                &ec,
+                &["-subj", "/CN=localhost", "-keyout", &at("server.key")],
+                &["-out", &at("server.csr")],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-days",
+            "2",
+            "-in",
+            &at("server.csr"),
+            "-CA",
+            &at("ca.pem"),
+            "-CAkey",
+            &at("ca.key"),
+            "-CAcreateserial",
+            "-extfile",
+            &at("server.ext"),
+            "-out",
+            &at("server.pem"),
+        ]);
+        let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+        chmod(&key, "600");
+        if self.as_postgres {
+            chmod(&dir, "755");
+            let owner = Command::new("chown")
+                .arg("postgres:postgres")
+                .args([&cert, &key])
+                .status()
+                .expect("chown runs");
+            assert!(owner.success(), "chown of the server's certificate failed");
+        }
+        (dir.join("ca.pem"), cert, key)
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {

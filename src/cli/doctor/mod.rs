@@ -68,6 +68,9 @@ pub struct StoreCheck {
     /// The PostgreSQL server's version, for a store in a database.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// For a store in a database: the session's TLS (`None`: not encrypted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Option<String>>,
     pub schema_version: Option<i64>,
     pub known_version: i64,
     pub audit_records: Option<u64>,
@@ -205,6 +208,7 @@ impl StoreCheck {
             path: "(in memory: --ephemeral)".into(),
             exists: false,
             server: None,
+            tls: None,
             schema_version: None,
             known_version: crate::store::SCHEMA_VERSION,
             audit_records: None,
@@ -247,6 +251,7 @@ impl StoreCheck {
                 check.path = found.location;
                 check.exists = found.schema_version > 0;
                 check.server = Some(found.server);
+                check.tls = Some(found.tls);
                 check.schema_version = Some(found.schema_version);
                 if found.schema_version > check.known_version {
                     problems.push(format!(
@@ -425,6 +430,13 @@ pub fn render(r: &Report) -> Vec<String> {
     }
     if let Some(server) = &s.server {
         rows.push(("server", format!("PostgreSQL {server}")));
+    }
+    if let Some(tls) = &s.tls {
+        rows.push((
+            "tls",
+            tls.clone()
+                .unwrap_or_else(|| "none: the session is not encrypted".into()),
+        ));
     }
     if let Some(v) = s.schema_version {
         rows.push((

@@ -61,6 +61,9 @@ pub(super) struct Shared {
 pub struct PgInspection {
     pub location: String,
     pub server: String,
+    /// The session's TLS as the server sees it (`TLSv1.3 TLS_AES_256_GCM_SHA384`, and what the
+    /// certificate was checked against), `None` when it is not encrypted.
+    pub tls: Option<String>,
     /// 0: no opsdeck schema yet.
     pub schema_version: i64,
     pub audit: Option<Verification>,
@@ -137,7 +140,20 @@ impl Shared {
     }
 
     fn err(&self, e: PgError) -> StoreError {
-        e.at(&self.location)
+        match e.at(&self.location) {
+            // A URL without sslmode never asked for TLS: say how to do without it.
+            StoreError::Tls { location, detail }
+                if self.config.get_ssl_mode() == tokio_postgres::config::SslMode::Prefer =>
+            {
+                StoreError::Tls {
+                    location,
+                    detail: format!(
+                        "{detail} (the URL's sslmode is prefer, the default: TLS whenever the server offers it; sslmode=disable connects without it)"
+                    ),
+                }
+            }
+            other => other,
+        }
     }
 }
 
@@ -238,6 +254,23 @@ impl PgStore {
         let shared = Shared::open(url, access)?;
         with_client!(shared, |c| async {
             let server = schema::server_version(c).await?;
+            let row = c
+                .query_one(
+                    "SELECT ssl, coalesce(version, ''), coalesce(cipher, '') FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                    &[],
+                )
+                .await?;
+            let tls = row.get::<_, bool>(0).then(|| {
+                let against = match &access.ca {
+                    Some(ca) => ca.path().display().to_string(),
+                    None => "the platform's CA certificates".into(),
+                };
+                format!(
+                    "{} {}, certificate checked against {against}",
+                    row.get::<_, String>(1),
+                    row.get::<_, String>(2)
+                )
+            });
             let schema_version = schema::check(c).await?;
             let audit = match schema_version {
                 0 => None,
@@ -246,6 +279,7 @@ impl PgStore {
             Ok(PgInspection {
                 location: shared.location.to_string(),
                 server,
+                tls,
                 schema_version,
                 audit,
             })
