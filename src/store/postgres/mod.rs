@@ -208,12 +208,12 @@ pub fn is_url(text: &str) -> bool {
 /// A store URL checked: it parses, and it carries no password (a password on a command line or
 /// in a config file is readable by others; it comes from an environment variable or a file).
 pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
-    if url.contains("sslmode=verify-") {
-        return Err(
-            "the store URL's sslmode=verify-ca and verify-full are written sslmode=require here: opsdeck always checks the server's certificate and host name when it uses TLS (against [store] ca_file, or the platform's CA certificates)"
-                .into(),
-        );
-    }
+    // libpq's verify-ca and verify-full ask for what prefer and require do here (the server's
+    // certificate and host name are always checked when TLS is used); the URL parser knows
+    // only disable, prefer and require.
+    let url = &url
+        .replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require");
     let config: tokio_postgres::Config = url.parse().map_err(|e| {
         format!(
             "{:?} is not a PostgreSQL URL ({e}); write it as postgres://USER@HOST:PORT/DATABASE",
