@@ -127,7 +127,7 @@ pub(super) fn failure(e: &tokio_postgres::Error) -> Option<String> {
         }
         if s.to_string().contains("server does not support TLS") {
             return Some(
-                "the server does not offer TLS, which the URL's sslmode=require asks for; turn ssl on in the server's postgresql.conf, or remove sslmode=require from the URL"
+                "the server does not offer TLS, which the URL's sslmode asks for (require, verify-ca or verify-full); turn ssl on in the server's postgresql.conf, or drop sslmode from the URL"
                     .into(),
             );
         }
