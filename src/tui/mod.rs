@@ -93,6 +93,9 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
     let mut app = App::new(info.clone(), snapshot, now, options.keymap, options.theme);
     app.frozen = info.frozen_at.is_some();
     app.attention = attention::Attention::new(options.attention, options.quiet, Utc::now());
+    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
+    // Before the alternate screen, so that a SIGTERM from then on leaves it cleanly.
+    spawn_signals(tx.clone());
     let mut term = terminal::enter(options.mouse)?;
     let area = term.get_frame().area();
     app.size = (area.width, area.height);
@@ -100,13 +103,11 @@ async fn run_async(link: Arc<Link>, options: TuiOptions) -> Result<(), TuiError>
         terminal::save_title();
     }
 
-    let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     for effect in update::start_attention(&mut app) {
         run_effect(&link, effect, &tx);
     }
     spawn_input(tx.clone());
     spawn_clock(tx.clone());
-    spawn_signals(tx.clone());
     spawn_subscription(link.clone(), seq, tx.clone());
 
     let mut last_draw = Instant::now() - FRAME;
@@ -210,13 +211,15 @@ fn spawn_clock(tx: mpsc::UnboundedSender<Msg>) {
 
 fn spawn_signals(tx: mpsc::UnboundedSender<Msg>) {
     use tokio::signal::unix::{SignalKind, signal};
+    // Installed here, not in the task: a SIGTERM arriving between the alternate screen and the
+    // task's first poll would end the process with the screen left on.
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return;
+    };
     tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            return;
-        };
         tokio::select! {
             _ = term.recv() => {}
             _ = hup.recv() => {}
