@@ -167,6 +167,16 @@ async fn cpu_per<T>(n: usize, work: impl std::future::Future<Output = T>) -> (T,
     (done, format!("CPU ms each: {}", spent.join(", ")))
 }
 
+/// Runs the binary to its end; panics with what it said if it failed.
+fn run(args: &[&str]) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -498,39 +508,23 @@ fn main() {
 /// Audit search at 1 M records, PostgreSQL beside SQLite, before the replicas load the cores.
 fn search(pg: &postgres::Postgres, dir: &std::path::Path, runtime: &tokio::runtime::Runtime) {
     let file = dir.join("trail.db");
-    let out = Command::new(BIN)
-        .args([
-            "--store",
-            file.to_str().unwrap(),
-            "demo",
-            "audit",
-            "--records",
-            "1000000",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(&[
+        "--store",
+        file.to_str().unwrap(),
+        "demo",
+        "audit",
+        "--records",
+        "1000000",
+    ]);
     let trail = pg.database("trail", None);
-    let out = Command::new(BIN)
-        .args([
-            "store",
-            "copy",
-            "--from",
-            file.to_str().unwrap(),
-            "--to",
-            &trail,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run(&[
+        "store",
+        "copy",
+        "--from",
+        file.to_str().unwrap(),
+        "--to",
+        &trail,
+    ]);
     pg.psql_in("trail", "ANALYZE");
     let (sqlite, postgres) = (
         opsdeck::store::Store::open(&file).unwrap(),

@@ -183,14 +183,7 @@ impl Engine {
         &mut self,
         commands: Vec<(Actor, Command)>,
     ) -> Result<Vec<Result<Outcome, EngineError>>, EngineError> {
-        let mut records = Vec::with_capacity(commands.len());
-        for (_, command) in &commands {
-            records.push(self.revealed(command)?);
-            self.recall_dependencies(command)?;
-        }
-        self.by_person = commands
-            .iter()
-            .any(|(a, _)| matches!(a, Actor::Operator { .. }));
+        let records = self.prepare(commands.iter().map(|(a, c)| (a, c)))?;
         let (outcomes, _) = self.transact(false, |txn, _| {
             commands
                 .into_iter()
@@ -227,14 +220,7 @@ impl Engine {
         &mut self,
         jobs: Vec<(Actor, Command, IdempotencyKey)>,
     ) -> Result<Vec<Result<Executed, EngineError>>, EngineError> {
-        let mut records = Vec::with_capacity(jobs.len());
-        for (_, command, _) in &jobs {
-            records.push(self.revealed(command)?);
-            self.recall_dependencies(command)?;
-        }
-        self.by_person = jobs
-            .iter()
-            .any(|(a, ..)| matches!(a, Actor::Operator { .. }));
+        let records = self.prepare(jobs.iter().map(|(a, c, _)| (a, c)))?;
         let keys: Vec<IdempotencyKey> = jobs.iter().map(|(.., key)| key.clone()).collect();
         self.keys_ahead = keys
             .iter()
@@ -284,6 +270,23 @@ impl Engine {
                     .map(Executed::Fresh),
             })
             .collect())
+    }
+
+    /// What commands about to run in one transaction need from the store first (a reveal's
+    /// whole record, tasks they wait on that left memory), and whether a person acts among them.
+    fn prepare<'c>(
+        &mut self,
+        commands: impl Iterator<Item = (&'c Actor, &'c Command)>,
+    ) -> Result<Vec<Option<AuditRecord>>, EngineError> {
+        let mut records = Vec::new();
+        let mut by_person = false;
+        for (actor, command) in commands {
+            records.push(self.revealed(command)?);
+            self.recall_dependencies(command)?;
+            by_person |= matches!(actor, Actor::Operator { .. });
+        }
+        self.by_person = by_person;
+        Ok(records)
     }
 
     /// The whole record a reveal needs (only the store holds it); `None` for other commands.

@@ -564,7 +564,37 @@ fn run(
 /// Most heartbeats one transaction takes.
 const HEARTBEAT_BATCH: usize = 512;
 
+/// Most keyed commands one transaction takes.
+const KEYED_BATCH: usize = 64;
+
 type Beat = ((Actor, Command), Reply<Result<Outcome, EngineError>>);
+
+type Keyed = (
+    (Actor, Command, IdempotencyKey),
+    Reply<Result<Executed, EngineError>>,
+);
+
+/// `first` and the requests queued right behind it that `take` accepts, at most `limit`; the
+/// first request it refuses is returned too, to be handled next. Nothing waits: a group is
+/// only what already queued while the engine was busy.
+fn gather<J>(
+    first: J,
+    inbox: &std_mpsc::Receiver<Request>,
+    limit: usize,
+    mut take: impl FnMut(&[J], Request) -> Result<J, Request>,
+) -> (Vec<J>, Option<Request>) {
+    let mut group = vec![first];
+    while group.len() < limit {
+        match inbox.try_recv() {
+            Ok(request) => match take(&group, request) {
+                Ok(job) => group.push(job),
+                Err(other) => return (group, Some(other)),
+            },
+            Err(_) => break,
+        }
+    }
+    (group, None)
+}
 
 /// Runs `first` with every heartbeat queued right behind it in one transaction (a fleet of
 /// thousands reporting in then costs a few commits a second, not one each, and does not queue
@@ -575,20 +605,18 @@ fn heartbeats(
     tx: Reply<Result<Outcome, EngineError>>,
     inbox: &std_mpsc::Receiver<Request>,
 ) -> Option<Request> {
-    let mut beats: Vec<Beat> = vec![(first, tx)];
-    let mut next = None;
-    while beats.len() < HEARTBEAT_BATCH {
-        match inbox.try_recv() {
-            Ok(Request::Execute(job, tx)) if matches!(job.1, Command::Heartbeat(_)) => {
-                beats.push((*job, tx));
-            }
-            Ok(other) => {
-                next = Some(other);
-                break;
-            }
-            Err(_) => break,
-        }
-    }
+    let (beats, next) =
+        gather::<Beat>(
+            (first, tx),
+            inbox,
+            HEARTBEAT_BATCH,
+            |_, request| match request {
+                Request::Execute(job, tx) if matches!(job.1, Command::Heartbeat(_)) => {
+                    Ok((*job, tx))
+                }
+                other => Err(other),
+            },
+        );
     let (commands, replies): (Vec<_>, Vec<_>) = beats.into_iter().unzip();
     match engine.execute_batch(commands.clone()) {
         Ok(outcomes) => {
@@ -607,14 +635,6 @@ fn heartbeats(
     next
 }
 
-/// Most keyed commands one transaction takes.
-const KEYED_BATCH: usize = 64;
-
-type Keyed = (
-    (Actor, Command, IdempotencyKey),
-    Reply<Result<Executed, EngineError>>,
-);
-
 /// Runs `first` with the keyed commands queued right behind it (operators and agents acting at
 /// once) in one transaction: one commit for the group, each command still decided, recorded and
 /// answered on its own. A second use of a key already in the group waits for the next one, so
@@ -625,24 +645,22 @@ fn keyed(
     tx: Reply<Result<Executed, EngineError>>,
     inbox: &std_mpsc::Receiver<Request>,
 ) -> Option<Request> {
-    let mut group: Vec<Keyed> = vec![(first, tx)];
-    let mut next = None;
-    while group.len() < KEYED_BATCH {
-        match inbox.try_recv() {
-            Ok(Request::ExecuteOnce(job, tx))
-                if !group
-                    .iter()
-                    .any(|((_, _, k), _)| k.caller == job.2.caller && k.key == job.2.key) =>
-            {
-                group.push((*job, tx));
-            }
-            Ok(other) => {
-                next = Some(other);
-                break;
-            }
-            Err(_) => break,
-        }
-    }
+    let (group, next) =
+        gather::<Keyed>(
+            (first, tx),
+            inbox,
+            KEYED_BATCH,
+            |group, request| match request {
+                Request::ExecuteOnce(job, tx)
+                    if !group
+                        .iter()
+                        .any(|((_, _, k), _)| k.caller == job.2.caller && k.key == job.2.key) =>
+                {
+                    Ok((*job, tx))
+                }
+                other => Err(other),
+            },
+        );
     let (jobs, replies): (Vec<_>, Vec<_>) = group.into_iter().unzip();
     match engine.execute_keyed(jobs.clone()) {
         Ok(outcomes) => {
