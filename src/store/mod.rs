@@ -132,7 +132,7 @@ impl Store {
     pub fn reader(&self) -> Result<Option<Reader>, StoreError> {
         match self {
             Store::Sqlite(s) => Ok(s.reader()?.map(|r| Reader::Sqlite(std::sync::Arc::new(r)))),
-            Store::Postgres(p) => Ok(Some(Reader::Postgres(p.reader()))),
+            Store::Postgres(p) => Ok(Some(Reader::Postgres(p.thread_reader()))),
         }
     }
 

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use tokio_postgres::types::ToSql;
 
 use super::error::{PgError, decode_error};
+use super::own::Cached;
 use super::pipeline::{Pipeline, params};
 use crate::model::audit::millis;
 use crate::model::ids::natural_key;
@@ -43,12 +44,12 @@ pub fn decode<T: DeserializeOwned>(table: &str, key: &str, body: &str) -> Result
 }
 
 async fn rows<T: DeserializeOwned>(
-    c: &ClientWrapper,
+    c: &impl Cached,
     table: &str,
     sql: &str,
     args: &[&(dyn ToSql + Sync)],
 ) -> Result<Vec<(String, T)>, PgError> {
-    let statement = c.prepare_cached(sql).await?;
+    let statement = c.prepared(sql).await?;
     c.query(&statement, args)
         .await?
         .iter()
@@ -418,7 +419,7 @@ fn table(kind: ItemKind) -> (&'static str, &'static str) {
 }
 
 /// The items a listing asks for, as SQLite's `items::list` reads them.
-pub async fn list<T: Item>(c: &ClientWrapper, listing: &Listing) -> Result<Vec<T>, PgError> {
+pub async fn list<T: Item>(c: &impl Cached, listing: &Listing) -> Result<Vec<T>, PgError> {
     let (name, key) = table(T::KIND);
     let mut clauses: Vec<(&str, String)> = Vec::new();
     if let Some(state) = &listing.state {
@@ -457,10 +458,10 @@ pub async fn list<T: Item>(c: &ClientWrapper, listing: &Listing) -> Result<Vec<T
 }
 
 /// One item by its id (a queue by its name), wherever it is in its life.
-pub async fn by_id<T: Item>(c: &ClientWrapper, id: &str) -> Result<Option<T>, PgError> {
+pub async fn by_id<T: Item>(c: &impl Cached, id: &str) -> Result<Option<T>, PgError> {
     let (name, key) = table(T::KIND);
     let s = c
-        .prepare_cached(&format!(
+        .prepared(&format!(
             "SELECT {} FROM {name} WHERE {key} = $1",
             body_of(name)
         ))

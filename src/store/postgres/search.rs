@@ -6,10 +6,10 @@
 //! it (`phraseto_tsquery`), as SQLite matches each as a quoted FTS5 string: `agent-35` is the
 //! tokens of `agent-35` in a row, not any record holding `agent` and `35` apart.
 
-use deadpool_postgres::ClientWrapper;
 use tokio_postgres::types::ToSql;
 
 use super::error::PgError;
+use super::own::Cached;
 use super::trail::{COLUMNS, record};
 use crate::model::AuditRecord;
 use crate::model::audit::millis;
@@ -82,7 +82,7 @@ fn plan(filter: &AuditFilter) -> Plan {
 
 /// Newest first, strictly before `before_seq` when given (keyset pagination on seq).
 pub async fn search(
-    c: &ClientWrapper,
+    c: &impl Cached,
     filter: &AuditFilter,
     before_seq: Option<u64>,
     limit: usize,
@@ -96,7 +96,7 @@ pub async fn search(
         plan.clauses,
         limit.min(i64::MAX as usize)
     );
-    let s = c.prepare_cached(&sql).await?;
+    let s = c.prepared(&sql).await?;
     c.query(&s, &plan.args())
         .await?
         .iter()
@@ -106,7 +106,7 @@ pub async fn search(
 
 /// Matching records after `after`, oldest first, at most `limit`: a page of an export.
 pub async fn page_matching(
-    c: &ClientWrapper,
+    c: &impl Cached,
     filter: &AuditFilter,
     after: u64,
     limit: usize,
@@ -117,7 +117,7 @@ pub async fn page_matching(
         "SELECT {COLUMNS} FROM audit WHERE {} ORDER BY audit.seq LIMIT {limit}",
         plan.clauses
     );
-    let s = c.prepare_cached(&sql).await?;
+    let s = c.prepared(&sql).await?;
     c.query(&s, &plan.args())
         .await?
         .iter()
@@ -127,7 +127,7 @@ pub async fn page_matching(
 
 /// How many records match, exactly up to `cap`; `(cap, true)` means "more than that".
 pub async fn count(
-    c: &ClientWrapper,
+    c: &impl Cached,
     filter: &AuditFilter,
     cap: u64,
 ) -> Result<(u64, bool), PgError> {
@@ -137,7 +137,7 @@ pub async fn count(
         plan.clauses,
         cap.saturating_add(1).min(i64::MAX as u64)
     );
-    let s = c.prepare_cached(&sql).await?;
+    let s = c.prepared(&sql).await?;
     let n = c.query_one(&s, &plan.args()).await?.get::<_, i64>(0) as u64;
     Ok(if n > cap { (cap, true) } else { (n, false) })
 }

@@ -5,6 +5,7 @@ use deadpool_postgres::ClientWrapper;
 use serde::Deserialize;
 
 use super::error::{PgError, decode_error};
+use super::own::Cached;
 use super::pipeline::{Pipeline, params};
 use crate::model::audit::millis;
 use crate::model::{ActionType, AuditRecord, Classification, Retention, Timestamp};
@@ -146,12 +147,12 @@ pub async fn last(c: &ClientWrapper) -> Result<(u64, String), PgError> {
 }
 
 /// The record at `seq`, if the trail has one.
-pub async fn at(c: &ClientWrapper, seq: u64) -> Result<Option<AuditRecord>, PgError> {
+pub async fn at(c: &impl Cached, seq: u64) -> Result<Option<AuditRecord>, PgError> {
     let Ok(seq) = i64::try_from(seq) else {
         return Ok(None);
     };
     let s = c
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM audit WHERE seq = $1"))
+        .prepared(&format!("SELECT {COLUMNS} FROM audit WHERE seq = $1"))
         .await?;
     c.query_opt(&s, &[&seq])
         .await?
