@@ -1,12 +1,11 @@
 //! Rows as stored, for `store copy` (see `store::copy`), in PostgreSQL.
 
-use deadpool_postgres::ClientWrapper;
-
 use super::error::PgError;
+use super::own::Cached;
 use crate::store::copy::{AnswerRow, AuditRow, OriginRow, Table};
 
 pub async fn entity_page(
-    c: &ClientWrapper,
+    c: &impl Cached,
     table: Table,
     after: i64,
     n: usize,
@@ -23,9 +22,9 @@ pub async fn entity_page(
         .collect())
 }
 
-pub async fn audit_rows(c: &ClientWrapper, after: u64, n: usize) -> Result<Vec<AuditRow>, PgError> {
+pub async fn audit_rows(c: &impl Cached, after: u64, n: usize) -> Result<Vec<AuditRow>, PgError> {
     let s = c
-        .prepare_cached(
+        .prepared(
             "SELECT seq, id, ts, agent_id, action_type, domain, classification, retention, body,
                     body_sha256, prev_hash, hash
              FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -53,7 +52,7 @@ pub async fn audit_rows(c: &ClientWrapper, after: u64, n: usize) -> Result<Vec<A
 
 /// Appends records as stored, with their tasks and searchable text, a few statements for the
 /// whole page (one array per column) rather than a round trip per record.
-pub async fn put_audit_rows(c: &ClientWrapper, rows: &[AuditRow]) -> Result<(), PgError> {
+pub async fn put_audit_rows(c: &impl Cached, rows: &[AuditRow]) -> Result<(), PgError> {
     let mut cols: [Vec<Option<String>>; 12] = Default::default();
     let mut seqs = Vec::with_capacity(rows.len());
     let (mut task_names, mut task_seqs) = (Vec::new(), Vec::new());
@@ -82,7 +81,7 @@ pub async fn put_audit_rows(c: &ClientWrapper, rows: &[AuditRow]) -> Result<(), 
         }
     }
     let s = c
-        .prepare_cached(
+        .prepared(
             "INSERT INTO audit(seq, id, ts, agent_id, action_type, domain, classification,
                                retention, body, body_sha256, prev_hash, hash, words)
              SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[],
@@ -104,7 +103,7 @@ pub async fn put_audit_rows(c: &ClientWrapper, rows: &[AuditRow]) -> Result<(), 
     Ok(())
 }
 
-pub async fn purge_seqs(c: &ClientWrapper) -> Result<Vec<u64>, PgError> {
+pub async fn purge_seqs(c: &impl Cached) -> Result<Vec<u64>, PgError> {
     Ok(c.query("SELECT seq FROM audit_purges ORDER BY seq", &[])
         .await?
         .iter()
@@ -112,7 +111,7 @@ pub async fn purge_seqs(c: &ClientWrapper) -> Result<Vec<u64>, PgError> {
         .collect())
 }
 
-pub async fn origins(c: &ClientWrapper) -> Result<Vec<OriginRow>, PgError> {
+pub async fn origins(c: &impl Cached) -> Result<Vec<OriginRow>, PgError> {
     Ok(c.query(
         "SELECT first_seq, last_seq, file_sha256, first_line FROM audit_origin ORDER BY first_seq",
         &[],
@@ -129,7 +128,7 @@ pub async fn origins(c: &ClientWrapper) -> Result<Vec<OriginRow>, PgError> {
 }
 
 pub async fn answer_rows(
-    c: &ClientWrapper,
+    c: &impl Cached,
     after: &(String, String),
     n: usize,
 ) -> Result<Vec<AnswerRow>, PgError> {
@@ -151,7 +150,7 @@ pub async fn answer_rows(
     .collect())
 }
 
-pub async fn put_answer(c: &ClientWrapper, row: &AnswerRow) -> Result<(), PgError> {
+pub async fn put_answer(c: &impl Cached, row: &AnswerRow) -> Result<(), PgError> {
     c.execute(
         "INSERT INTO idempotency(caller, key, fingerprint, status, answer, at)
          VALUES ($1, $2, $3, $4, $5, $6)",

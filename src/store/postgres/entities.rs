@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use deadpool_postgres::ClientWrapper;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_postgres::types::ToSql;
@@ -70,7 +69,7 @@ pub(super) const META: &str = "SELECT value FROM meta WHERE key = $1";
 
 /// The head, the events after `since` and the metrics, in one snapshot: sent together (one
 /// round trip) in a read-only transaction.
-pub async fn missed(c: &ClientWrapper, since: u64) -> Result<crate::store::Missed, PgError> {
+pub async fn missed(c: &impl Cached, since: u64) -> Result<crate::store::Missed, PgError> {
     use super::pipeline::in_order;
     use futures::future::BoxFuture;
     enum Read {
@@ -81,7 +80,7 @@ pub async fn missed(c: &ClientWrapper, since: u64) -> Result<crate::store::Misse
     }
     const HEAD: &str = "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1";
     for sql in [HEAD, EVENTS_AFTER, META] {
-        c.prepare_cached(sql).await?;
+        c.prepared(sql).await?;
     }
     let reads: Vec<BoxFuture<'_, Result<Read, PgError>>> = vec![
         Box::pin(async {
@@ -133,13 +132,13 @@ pub async fn missed(c: &ClientWrapper, since: u64) -> Result<crate::store::Misse
 
 /// The head row; `lock` takes it `FOR UPDATE`, so writers on every replica queue there, and
 /// whoever holds it sees the newest committed end of the log and the trail.
-pub async fn head(c: &ClientWrapper, lock: bool) -> Result<Head, PgError> {
+pub async fn head(c: &impl Cached, lock: bool) -> Result<Head, PgError> {
     let sql = if lock {
         HEAD_FOR_UPDATE
     } else {
         "SELECT event_seq, audit_seq, audit_hash, body FROM head WHERE id = 1"
     };
-    let statement = c.prepare_cached(sql).await?;
+    let statement = c.prepared(sql).await?;
     let row = c.query_one(&statement, &[]).await?;
     let (event_seq, audit_seq): (i64, i64) = (row.get(0), row.get(1));
     let audit_hash: String = row.get(2);
@@ -176,10 +175,10 @@ pub fn put_head(p: &mut Pipeline, head: &Head) {
 }
 
 pub async fn get_meta<T: DeserializeOwned>(
-    c: &ClientWrapper,
+    c: &impl Cached,
     key: &str,
 ) -> Result<Option<T>, PgError> {
-    let statement = c.prepare_cached(META).await?;
+    let statement = c.prepared(META).await?;
     match c.query_opt(&statement, &[&key]).await? {
         Some(row) => decode("meta", key, row.get::<_, &str>(0)).map(Some),
         None => Ok(None),
@@ -196,7 +195,7 @@ pub fn put_meta<T: Serialize>(p: &mut Pipeline, key: &'static str, value: &T) {
 
 /// The live set, as SQLite's `load_state` reads it (see there).
 pub async fn load_state(
-    c: &ClientWrapper,
+    c: &impl Cached,
     head: &Head,
     window: &LiveWindow,
 ) -> Result<State, PgError> {
@@ -253,7 +252,7 @@ pub async fn load_state(
 }
 
 async fn live<T: DeserializeOwned>(
-    c: &ClientWrapper,
+    c: &impl Cached,
     table: &str,
     moving: &[&str],
     cutoff: &str,
@@ -383,11 +382,11 @@ pub fn trim_events(p: &mut Pipeline, first_seq: u64, last_seq: u64) {
 /// Events after `since`, oldest first, at most `limit`; `None` when the log no longer reaches
 /// back that far.
 pub async fn events_since(
-    c: &ClientWrapper,
+    c: &impl Cached,
     since: u64,
     limit: usize,
 ) -> Result<Option<Vec<Event>>, PgError> {
-    let s = c.prepare_cached(EVENTS_AFTER).await?;
+    let s = c.prepared(EVENTS_AFTER).await?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = c.query(&s, &[&(since as i64), &limit]).await?;
     // Seqs are gapless: a log whose first event after `since` is not the next was trimmed

@@ -184,6 +184,47 @@ macro_rules! with_client {
     }};
 }
 
+/// Runs `$body` with `$c` this reader's own session when it has one (connecting it at first
+/// use), else a pooled connection. A session found closed after a read (the server restarted,
+/// a failover) is let go, and the read, which changes nothing, is tried once more on a new one.
+macro_rules! read {
+    ($reader:expr, |$c:ident| $body:expr) => {{
+        let reader: &PgReader = &$reader;
+        match reader.own() {
+            Some(Ok(mut session)) => {
+                let mut retried = false;
+                loop {
+                    let result = match session.as_ref() {
+                        Some($c) => $c.run($body),
+                        None => unreachable!("own() connects the session it returns"),
+                    }
+                    .map_err(|e: PgError| reader.shared.err(e));
+                    let ended = matches!(result, Err(StoreError::Unreachable { .. }))
+                        || session.as_ref().is_some_and(|c| c.is_closed());
+                    if !ended {
+                        break result;
+                    }
+                    *session = None;
+                    if retried || result.is_ok() {
+                        break result;
+                    }
+                    retried = true;
+                    match own::Own::connect(&reader.shared) {
+                        Some(Ok(connected)) => *session = Some(connected),
+                        Some(Err(e)) => break Err(reader.shared.err(e)),
+                        None => break result,
+                    }
+                }
+            }
+            Some(Err(e)) => Err(reader.shared.err(e)),
+            None => with_client!(reader.shared, |$c| $body),
+        }
+    }};
+}
+
+/// Records fetched per page of a streamed walk (exports, `each_audit`).
+const PAGE: usize = 2_000;
+
 /// The trail's `(field, seq)` indexes meet the heap in seq order, but PostgreSQL's default
 /// `random_page_cost` (4, priced for disks that seek) counts every row they lead to as a random
 /// read, so the planner walks the whole trail backwards rather than one field's index:
@@ -244,6 +285,9 @@ pub fn parse_url(url: &str) -> Result<tokio_postgres::Config, String> {
 
 pub struct PgStore {
     shared: Arc<Shared>,
+    /// The engine thread's own session for its transactions and catch-up reads (see [`own`]):
+    /// a write under the head's lock then waits for no handoff between threads.
+    session: PgReader,
 }
 
 impl PgStore {
@@ -258,7 +302,11 @@ impl PgStore {
     pub fn connect_with(url: &str, access: &PgAccess) -> Result<PgStore, StoreError> {
         let shared = Arc::new(Shared::open(url, access)?);
         with_client!(shared, |c| schema::migrate(c))?;
-        Ok(PgStore { shared })
+        let session = PgReader {
+            shared: shared.clone(),
+            own: Some(Box::default()),
+        };
+        Ok(PgStore { shared, session })
     }
 
     /// Looks at the database without changing it (`doctor`): the server's version, the schema
@@ -345,21 +393,22 @@ impl PgStore {
 
     /// The head, the events after `since` and the metrics in one snapshot and one round trip.
     pub fn missed(&self, since: u64) -> Result<super::Missed, StoreError> {
-        with_client!(self.shared, |c| entities::missed(c, since))
+        read!(self.session, |c| entities::missed(c, since))
     }
 
     pub fn metrics(&self) -> Result<crate::model::Metrics, StoreError> {
-        with_client!(self.shared, |c| async {
+        read!(self.session, |c| async {
             Ok(entities::get_meta(c, "metrics").await?.unwrap_or_default())
         })
     }
 
     pub fn head(&self) -> Result<Head, StoreError> {
-        with_client!(self.shared, |c| entities::head(c, false))
+        read!(self.session, |c| entities::head(c, false))
     }
 
     pub fn write(&mut self, ahead: &super::Ahead) -> Result<PgWriteTx<'_>, StoreError> {
-        PgWriteTx::begin(&self.shared, ahead)
+        let own = self.session.session_mut()?;
+        PgWriteTx::begin(&self.shared, own, ahead)
     }
 
     pub fn events_since(&self, since: u64, limit: usize) -> Result<Option<Vec<Event>>, StoreError> {
@@ -456,52 +505,17 @@ impl Clone for PgReader {
     }
 }
 
-/// Runs `$body` with `$c` this reader's own session when it has one (connecting it at first
-/// use), else a pooled connection. A session found closed after a read (the server restarted,
-/// a failover) is let go, and the read, which changes nothing, is tried once more on a new one.
-macro_rules! read {
-    ($reader:expr, |$c:ident| $body:expr) => {{
-        let reader: &PgReader = &$reader;
-        match reader.own() {
-            Some(Ok(mut session)) => {
-                let mut retried = false;
-                loop {
-                    let result = match session.as_ref() {
-                        Some($c) => $c.run($body),
-                        None => unreachable!("own() connects the session it returns"),
-                    }
-                    .map_err(|e: PgError| reader.shared.err(e));
-                    let ended = matches!(result, Err(StoreError::Unreachable { .. }))
-                        || session.as_ref().is_some_and(|c| c.is_closed());
-                    if !ended {
-                        break result;
-                    }
-                    *session = None;
-                    if retried || result.is_ok() {
-                        break result;
-                    }
-                    retried = true;
-                    match own::Own::connect(&reader.shared) {
-                        Some(Ok(connected)) => *session = Some(connected),
-                        Some(Err(e)) => break Err(reader.shared.err(e)),
-                        None => break result,
-                    }
-                }
-            }
-            Some(Err(e)) => Err(reader.shared.err(e)),
-            None => with_client!(reader.shared, |$c| $body),
-        }
-    }};
-}
-
-/// Records fetched per page of a streamed walk (exports, `each_audit`).
-const PAGE: usize = 2_000;
-
 impl PgReader {
     /// This reader's own session, connected; `None` when the pool serves this read: a reader
     /// on the pool, a caller inside a runtime, or a session another thread is using.
     fn own(&self) -> Option<Result<std::sync::MutexGuard<'_, Option<own::Own>>, PgError>> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return None;
+        }
         let mut session = self.own.as_ref()?.try_lock().ok()?;
+        if session.as_ref().is_some_and(|s| s.is_closed()) {
+            *session = None;
+        }
         if session.is_none() {
             match own::Own::connect(&self.shared)? {
                 Ok(connected) => *session = Some(connected),
@@ -509,6 +523,32 @@ impl PgReader {
             }
         }
         Some(Ok(session))
+    }
+
+    /// The own session for a write transaction on the calling thread, connected now if need
+    /// be; `None` when the pool serves it (a reader on the pool, a caller inside a runtime).
+    fn session_mut(&mut self) -> Result<Option<&own::Own>, StoreError> {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return Ok(None);
+        }
+        let Some(own) = self.own.as_mut() else {
+            return Ok(None);
+        };
+        let session = own
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if session.as_ref().is_some_and(|s| s.is_closed()) {
+            *session = None;
+        }
+        if session.is_none() {
+            match own::Own::connect(&self.shared) {
+                None => return Ok(None),
+                Some(connected) => {
+                    *session = Some(connected.map_err(|e| self.shared.err(e))?);
+                }
+            }
+        }
+        Ok(session.as_ref())
     }
 
     pub fn search_audit(

@@ -3,9 +3,10 @@
 //! is handed to the pool runtime's thread and the answer handed back, and on a busy machine each
 //! handoff waits for a wake-up, which is most of a short search's time beyond the server's own.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::ops::Deref;
+use std::sync::Mutex;
 
 use deadpool_postgres::ClientWrapper;
 use tokio_postgres::{Client, Statement};
@@ -18,8 +19,12 @@ use super::error::PgError;
 const KEPT: usize = 256;
 
 /// A connection that keeps its statements prepared: a pooled one, or a read thread's own.
-pub(super) trait Cached: Deref<Target = Client> {
-    async fn prepared(&self, sql: &str) -> Result<Statement, tokio_postgres::Error>;
+pub(super) trait Cached: Deref<Target = Client> + Sync {
+    /// `Send`, so that work on a pooled connection can run on the pool's runtime.
+    fn prepared(
+        &self,
+        sql: &str,
+    ) -> impl Future<Output = Result<Statement, tokio_postgres::Error>> + Send;
 }
 
 impl Cached for ClientWrapper {
@@ -33,7 +38,10 @@ pub(super) struct Own {
     /// `Some` until dropped.
     runtime: Option<tokio::runtime::Runtime>,
     client: Client,
-    statements: RefCell<HashMap<String, Statement>>,
+    /// Locked only to look up or keep a statement (a session is used by one thread at a time).
+    statements: Mutex<HashMap<String, Statement>>,
+    /// Set when the session cannot be trusted with another transaction (a ROLLBACK failed).
+    discarded: std::sync::atomic::AtomicBool,
 }
 
 impl Deref for Own {
@@ -46,11 +54,11 @@ impl Deref for Own {
 
 impl Cached for Own {
     async fn prepared(&self, sql: &str) -> Result<Statement, tokio_postgres::Error> {
-        if let Some(statement) = self.statements.borrow().get(sql) {
+        if let Some(statement) = self.kept().get(sql) {
             return Ok(statement.clone());
         }
         let statement = self.client.prepare(sql).await?;
-        let mut kept = self.statements.borrow_mut();
+        let mut kept = self.kept();
         if kept.len() >= KEPT {
             kept.clear();
         }
@@ -85,10 +93,17 @@ impl Own {
                     Own {
                         runtime: Some(runtime),
                         client,
-                        statements: RefCell::default(),
+                        statements: Mutex::default(),
+                        discarded: Default::default(),
                     }
                 }),
         )
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, HashMap<String, Statement>> {
+        self.statements
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs `work` on this connection, on the calling thread.
@@ -102,7 +117,13 @@ impl Own {
     /// Whether the session has ended (the server restarted, a failover): the next read connects
     /// again.
     pub(super) fn is_closed(&self) -> bool {
-        self.client.is_closed()
+        self.client.is_closed() || self.discarded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Lets the session go at its next use (it may be left inside a transaction).
+    pub(super) fn discard(&self) {
+        self.discarded
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -11,10 +11,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use deadpool_postgres::ClientWrapper;
 use tokio_postgres::types::ToSql;
 
 use super::error::PgError;
+use super::own::Cached;
 
 /// A value bound to a queued statement, owned until the queue is sent.
 pub type Param = Box<dyn ToSql + Sync + Send>;
@@ -58,7 +58,7 @@ impl Pipeline {
     /// of the transaction, and a `COMMIT` behind it rolls it back.
     pub async fn send(
         self,
-        c: &ClientWrapper,
+        c: &impl Cached,
         then: &[&str],
         unheeded: &[&str],
     ) -> Result<(), PgError> {
@@ -66,7 +66,7 @@ impl Pipeline {
         // so that nothing below waits before every request has gone out.
         let mut prepared = Vec::with_capacity(self.statements.len());
         for s in &self.statements {
-            prepared.push(c.prepare_cached(&s.sql).await?);
+            prepared.push(c.prepared(&s.sql).await?);
         }
         let mut answers: Vec<Answer<'_>> = Vec::with_capacity(prepared.len() + then.len());
         for (s, statement) in self.statements.iter().zip(&prepared) {

@@ -1,7 +1,6 @@
 //! The trail in PostgreSQL: appending records (one by one, or chained in bulk), reading them
 //! back, verifying the chain, retention purges, imports' bookkeeping and idempotency answers.
 
-use deadpool_postgres::ClientWrapper;
 use serde::Deserialize;
 
 use super::error::{PgError, decode_error};
@@ -58,9 +57,9 @@ pub fn insert(p: &mut Pipeline, r: &AuditRecord, body: String, body_sha: String)
 }
 
 /// Appends records chained by a [`crate::store::Chainer`] (imports, `store copy`).
-pub async fn append_chained(c: &ClientWrapper, batch: &Chained) -> Result<(), PgError> {
-    let audit = c.prepare_cached(INSERT_AUDIT).await?;
-    let tasks = c.prepare_cached(INSERT_TASK).await?;
+pub async fn append_chained(c: &impl Cached, batch: &Chained) -> Result<(), PgError> {
+    let audit = c.prepared(INSERT_AUDIT).await?;
+    let tasks = c.prepared(INSERT_TASK).await?;
     let mut prev: &Hex = &batch.prev;
     for (i, (p, hash)) in batch.records.iter().zip(&batch.hashes).enumerate() {
         let seq = (batch.first_seq + i as u64) as i64;
@@ -136,9 +135,9 @@ pub fn record(r: &tokio_postgres::Row) -> Result<AuditRecord, PgError> {
 }
 
 /// The last stored record's seq and hash; the genesis hash on an empty trail.
-pub async fn last(c: &ClientWrapper) -> Result<(u64, String), PgError> {
+pub async fn last(c: &impl Cached) -> Result<(u64, String), PgError> {
     let s = c
-        .prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+        .prepared("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         .await?;
     Ok(match c.query_opt(&s, &[]).await? {
         Some(r) => (r.get::<_, i64>(0) as u64, r.get(1)),
@@ -161,20 +160,18 @@ pub async fn at(c: &impl Cached, seq: u64) -> Result<Option<AuditRecord>, PgErro
 }
 
 /// The hash stored at `seq`, if a record is there.
-pub async fn hash_at(c: &ClientWrapper, seq: u64) -> Result<Option<String>, PgError> {
+pub async fn hash_at(c: &impl Cached, seq: u64) -> Result<Option<String>, PgError> {
     let Ok(seq) = i64::try_from(seq) else {
         return Ok(None);
     };
-    let s = c
-        .prepare_cached("SELECT hash FROM audit WHERE seq = $1")
-        .await?;
+    let s = c.prepared("SELECT hash FROM audit WHERE seq = $1").await?;
     Ok(c.query_opt(&s, &[&seq]).await?.map(|r| r.get(0)))
 }
 
 /// The newest `n` records, oldest first.
-pub async fn tail(c: &ClientWrapper, n: usize) -> Result<Vec<AuditRecord>, PgError> {
+pub async fn tail(c: &impl Cached, n: usize) -> Result<Vec<AuditRecord>, PgError> {
     let s = c
-        .prepare_cached(&format!(
+        .prepared(&format!(
             "SELECT {COLUMNS} FROM audit ORDER BY seq DESC LIMIT $1"
         ))
         .await?;
@@ -197,13 +194,9 @@ pub struct StoredRow {
     hash: String,
 }
 
-pub async fn stored_page(
-    c: &ClientWrapper,
-    after: u64,
-    n: usize,
-) -> Result<Vec<StoredRow>, PgError> {
+pub async fn stored_page(c: &impl Cached, after: u64, n: usize) -> Result<Vec<StoredRow>, PgError> {
     let s = c
-        .prepare_cached(
+        .prepared(
             "SELECT seq, id, ts, agent_id, action_type, domain, classification, retention,
                     body_sha256, body, prev_hash, hash
              FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -250,7 +243,7 @@ impl StoredRow {
 }
 
 /// The purge records, with what each names (see SQLite's `verify::purges`).
-pub async fn purges(c: &ClientWrapper) -> Result<Vec<Purge>, PgError> {
+pub async fn purges(c: &impl Cached) -> Result<Vec<Purge>, PgError> {
     let rows = c
         .query(
             "SELECT a.seq, a.ts, a.body FROM audit_purges p JOIN audit a ON a.seq = p.seq
@@ -281,7 +274,7 @@ pub async fn purges(c: &ClientWrapper) -> Result<Vec<Purge>, PgError> {
 
 /// Recomputes the whole chain, a page of rows at a time; stops at the first bad record. The
 /// head row is the trail's high-water mark: a trail that ends before it was cut.
-pub async fn verify(c: &ClientWrapper) -> Result<Verification, PgError> {
+pub async fn verify(c: &impl Cached) -> Result<Verification, PgError> {
     const PAGE: usize = 10_000;
     let mut verifier = Verifier::with_purges(purges(c).await?);
     let mut after = 0;
@@ -303,7 +296,7 @@ pub async fn verify(c: &ClientWrapper) -> Result<Verification, PgError> {
 }
 
 /// Purges the bodies of records past their class's retention; headers and hashes stay.
-pub async fn prune(c: &ClientWrapper, now: Timestamp, dry_run: bool) -> Result<Pruned, PgError> {
+pub async fn prune(c: &impl Cached, now: Timestamp, dry_run: bool) -> Result<Pruned, PgError> {
     let mut pruned = Pruned {
         dry_run,
         ..Default::default()
@@ -361,7 +354,7 @@ pub fn mark_purge(p: &mut Pipeline, seq: u64) {
 }
 
 pub async fn note_origin(
-    c: &ClientWrapper,
+    c: &impl Cached,
     first_seq: u64,
     last_seq: u64,
     file_sha256: &str,
@@ -381,7 +374,7 @@ pub async fn note_origin(
     Ok(())
 }
 
-pub async fn origin(c: &ClientWrapper, seq: u64) -> Result<Option<(String, u64)>, PgError> {
+pub async fn origin(c: &impl Cached, seq: u64) -> Result<Option<(String, u64)>, PgError> {
     let Ok(seq) = i64::try_from(seq) else {
         return Ok(None);
     };
@@ -395,7 +388,7 @@ pub async fn origin(c: &ClientWrapper, seq: u64) -> Result<Option<(String, u64)>
 }
 
 pub async fn first_duplicate_id(
-    c: &ClientWrapper,
+    c: &impl Cached,
     first: u64,
     last: u64,
 ) -> Result<Option<u64>, PgError> {
@@ -410,9 +403,9 @@ pub async fn first_duplicate_id(
 }
 
 /// The first record holding `p`'s id: its seq, and whether it is the same record.
-pub async fn find_id(c: &ClientWrapper, p: &Prepared) -> Result<Option<(u64, bool)>, PgError> {
+pub async fn find_id(c: &impl Cached, p: &Prepared) -> Result<Option<(u64, bool)>, PgError> {
     let s = c
-        .prepare_cached(
+        .prepared(
             "SELECT seq, ts, agent_id, action_type, domain, classification, retention,
                     body_sha256
              FROM audit WHERE id = $1 ORDER BY seq LIMIT 1",
@@ -439,11 +432,11 @@ pub type Answers = std::collections::HashMap<(String, String), (RecordedAnswer, 
 
 /// The answers recorded under each (caller, key), whenever recorded: one round trip for a
 /// group of commands.
-pub async fn answers(c: &ClientWrapper, keys: &[(String, String)]) -> Result<Answers, PgError> {
+pub async fn answers(c: &impl Cached, keys: &[(String, String)]) -> Result<Answers, PgError> {
     if keys.is_empty() {
         return Ok(Answers::new());
     }
-    let s = c.prepare_cached(ANSWERS).await?;
+    let s = c.prepared(ANSWERS).await?;
     let (callers, names): (Vec<&str>, Vec<&str>) = keys
         .iter()
         .map(|(caller, key)| (caller.as_str(), key.as_str()))
@@ -503,9 +496,7 @@ pub fn record_answer(
     );
 }
 
-pub async fn prune_answers(c: &ClientWrapper, before: Timestamp) -> Result<u64, PgError> {
-    let s = c
-        .prepare_cached("DELETE FROM idempotency WHERE at < $1")
-        .await?;
+pub async fn prune_answers(c: &impl Cached, before: Timestamp) -> Result<u64, PgError> {
+    let s = c.prepared("DELETE FROM idempotency WHERE at < $1").await?;
     Ok(c.execute(&s, &[&millis::format(&before)]).await?)
 }

@@ -7,6 +7,7 @@ use deadpool_postgres::{ClientWrapper, Object};
 use futures::future::BoxFuture;
 
 use super::error::PgError;
+use super::own::{Cached, Own};
 use super::pipeline::{Pipeline, in_order};
 use super::{DOORBELL, Shared, entities, trail};
 use crate::model::{
@@ -19,13 +20,20 @@ use crate::store::{Ahead, Chained, Chainer, ClockMode, Head, Pruned, StoreError}
 pub struct PgWriteTx<'a> {
     shared: &'a Shared,
     /// The connection holding the transaction; taken by `commit`.
-    client: Option<Object>,
+    conn: Option<Conn<'a>>,
     head: Head,
     began_at_seq: u64,
     /// Writes not sent yet: they go before the next read, or with the commit.
     queued: RefCell<Pipeline>,
     /// What was read with the head's lock, until used.
     fetched: RefCell<Option<Box<Fetched>>>,
+}
+
+/// Where a transaction runs: on the calling thread's own session (the engine's thread), or on
+/// a pooled connection driven by the store's runtime.
+enum Conn<'a> {
+    Own(&'a Own),
+    Pooled(Box<Object>),
 }
 
 /// What `begin` read under the head's lock, for the writer that named it.
@@ -46,95 +54,142 @@ enum Began {
     Answers(trail::Answers),
 }
 
-/// Runs the future `$body`, with `$c` the transaction's connection, on the store's runtime,
-/// after the writes queued so far (a read in a transaction sees the transaction's writes).
+/// Runs the future `$body` to its end with `$c` the connection of `$conn`: on the calling
+/// thread for its own session, on the store's runtime for a pooled one.
+macro_rules! on {
+    ($shared:expr, $conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            Conn::Own(own) => {
+                let $c: &Own = own;
+                own.run($body)
+            }
+            Conn::Pooled(object) => {
+                let $c: &ClientWrapper = object;
+                $shared.block($body)
+            }
+        }
+    };
+}
+
+/// Runs the future `$body`, with `$c` the transaction's connection, after the writes queued
+/// so far (a read in a transaction sees the transaction's writes).
 macro_rules! step {
     ($tx:expr, |$c:ident| $body:expr) => {{
         let tx = &$tx;
         let queued = tx.queued.take();
-        let $c: &ClientWrapper = tx.client.as_deref().expect("open until commit");
-        tx.shared
-            .block(async {
+        on!(
+            tx.shared,
+            tx.conn.as_ref().expect("open until commit"),
+            |$c| async {
                 if !queued.is_empty() {
                     queued.send($c, &[], &[]).await?;
                 }
                 $body.await
-            })
-            .map_err(|e: PgError| tx.shared.err(e))
+            }
+        )
+        .map_err(|e: PgError| tx.shared.err(e))
     }};
+}
+
+/// BEGIN, the head's lock and what the writer named ahead, in one round trip; rolled back
+/// when any of it fails.
+async fn begin_on(c: &impl Cached, ahead: &Ahead) -> Result<(Head, Fetched), PgError> {
+    // Prepared first (the cache answers after a connection's first time), so that every
+    // request below goes out in this order, the reads behind the lock.
+    for sql in [
+        entities::HEAD_FOR_UPDATE,
+        entities::EVENTS_AFTER,
+        entities::META,
+        trail::ANSWERS,
+    ] {
+        c.prepared(sql).await?;
+    }
+    let asked: Vec<BoxFuture<'_, Result<Began, PgError>>> = vec![
+        Box::pin(async {
+            c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+                .await?;
+            Ok(Began::Begun)
+        }),
+        Box::pin(async { entities::head(c, true).await.map(Began::Head) }),
+        Box::pin(async {
+            entities::events_since(c, ahead.seq, usize::MAX >> 1)
+                .await
+                .map(Began::Events)
+        }),
+        Box::pin(async {
+            Ok(Began::Metrics(
+                entities::get_meta(c, "metrics").await?.unwrap_or_default(),
+            ))
+        }),
+        Box::pin(async { trail::answers(c, &ahead.keys).await.map(Began::Answers) }),
+    ];
+    let mut fetched = Fetched {
+        since: ahead.seq,
+        events: None,
+        metrics: Metrics::default(),
+        keys: ahead.keys.clone(),
+        answers: Default::default(),
+    };
+    let mut head = None;
+    let mut failure = None;
+    for answer in in_order(asked).await {
+        match answer {
+            Ok(Began::Begun) => {}
+            Ok(Began::Head(h)) => head = Some(h),
+            Ok(Began::Events(events)) => fetched.events = Some(events),
+            Ok(Began::Metrics(metrics)) => fetched.metrics = metrics,
+            Ok(Began::Answers(answers)) => fetched.answers = answers,
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    match (failure, head) {
+        (None, Some(head)) => Ok((head, fetched)),
+        (failure, _) => {
+            let _ = c.batch_execute("ROLLBACK").await;
+            Err(failure.unwrap_or_else(|| PgError::Decode("no head row".into())))
+        }
+    }
+}
+
+/// Ends a transaction that will not commit, so the connection is clean for the next; one that
+/// cannot roll back is not used again.
+fn roll_back(shared: &Shared, conn: Conn<'_>) {
+    let rolled = on!(shared, &conn, |c| async move {
+        c.batch_execute("ROLLBACK").await
+    });
+    if rolled.is_err() {
+        match conn {
+            Conn::Own(own) => own.discard(),
+            Conn::Pooled(object) => drop(Object::take(*object)),
+        }
+    }
 }
 
 impl<'a> PgWriteTx<'a> {
     /// BEGIN, the head's lock and what the writer named ahead go out together: one round trip.
     /// READ COMMITTED gives each statement a snapshot of its own, so the reads behind the lock
-    /// see everything committed before the lock was granted.
-    pub(super) fn begin(shared: &'a Shared, ahead: &Ahead) -> Result<PgWriteTx<'a>, StoreError> {
-        let (client, head, fetched) = shared
-            .block(async {
-                let client = shared.pool.get().await?;
-                let c: &ClientWrapper = &client;
-                // Prepared first (the cache answers after a connection's first time), so that
-                // every request below goes out in this order, the reads behind the lock.
-                for sql in [
-                    entities::HEAD_FOR_UPDATE,
-                    entities::EVENTS_AFTER,
-                    entities::META,
-                    trail::ANSWERS,
-                ] {
-                    c.prepare_cached(sql).await?;
-                }
-                let asked: Vec<BoxFuture<'_, Result<Began, PgError>>> = vec![
-                    Box::pin(async {
-                        c.batch_execute("BEGIN ISOLATION LEVEL READ COMMITTED")
-                            .await?;
-                        Ok(Began::Begun)
-                    }),
-                    Box::pin(async { entities::head(c, true).await.map(Began::Head) }),
-                    Box::pin(async {
-                        entities::events_since(c, ahead.seq, usize::MAX >> 1)
-                            .await
-                            .map(Began::Events)
-                    }),
-                    Box::pin(async {
-                        Ok(Began::Metrics(
-                            entities::get_meta(c, "metrics").await?.unwrap_or_default(),
-                        ))
-                    }),
-                    Box::pin(async { trail::answers(c, &ahead.keys).await.map(Began::Answers) }),
-                ];
-                let mut fetched = Fetched {
-                    since: ahead.seq,
-                    events: None,
-                    metrics: Metrics::default(),
-                    keys: ahead.keys.clone(),
-                    answers: Default::default(),
-                };
-                let mut head = None;
-                let mut failure = None;
-                for answer in in_order(asked).await {
-                    match answer {
-                        Ok(Began::Begun) => {}
-                        Ok(Began::Head(h)) => head = Some(h),
-                        Ok(Began::Events(events)) => fetched.events = Some(events),
-                        Ok(Began::Metrics(metrics)) => fetched.metrics = metrics,
-                        Ok(Began::Answers(answers)) => fetched.answers = answers,
-                        Err(e) => {
-                            failure.get_or_insert(e);
-                        }
-                    }
-                }
-                match (failure, head) {
-                    (None, Some(head)) => Ok((client, head, fetched)),
-                    (failure, _) => {
-                        let _ = c.batch_execute("ROLLBACK").await;
-                        Err(failure.unwrap_or_else(|| PgError::Decode("no head row".into())))
-                    }
-                }
-            })
-            .map_err(|e: PgError| shared.err(e))?;
+    /// see everything committed before the lock was granted. `own` is the calling thread's
+    /// session, when it has one.
+    pub(super) fn begin(
+        shared: &'a Shared,
+        own: Option<&'a Own>,
+        ahead: &Ahead,
+    ) -> Result<PgWriteTx<'a>, StoreError> {
+        let conn = match own {
+            Some(own) => Conn::Own(own),
+            None => Conn::Pooled(Box::new(
+                shared
+                    .block(shared.pool.get())
+                    .map_err(|e| shared.err(e.into()))?,
+            )),
+        };
+        let (head, fetched) =
+            on!(shared, &conn, |c| begin_on(c, ahead)).map_err(|e| shared.err(e))?;
         Ok(PgWriteTx {
             shared,
-            client: Some(client),
+            conn: Some(conn),
             began_at_seq: head.event_seq,
             head,
             queued: RefCell::default(),
@@ -348,40 +403,28 @@ impl<'a> PgWriteTx<'a> {
         let mut queued = self.queued.take();
         entities::put_head(&mut queued, &head);
         entities::trim_events(&mut queued, self.began_at_seq, head.event_seq);
-        let client = self.client.take().expect("open until commit");
+        let conn = self.conn.take().expect("open until commit");
         let shared = self.shared;
         // The doorbell is rung after the commit, never inside it: other replicas then read
         // events that are there. It goes out behind the COMMIT without a wait of its own, and
         // its answer is not the commit's: a lost ring costs them one poll.
         let ring = format!("NOTIFY {DOORBELL}");
         let after: &[&str] = if appended { &[&ring] } else { &[] };
-        shared
-            .block(async {
-                if let Err(e) = queued.send(&client, &["COMMIT"], after).await {
-                    // A failed commit leaves nothing behind (a COMMIT behind a failed statement
-                    // rolls back); the connection goes back clean or not at all.
-                    if client.batch_execute("ROLLBACK").await.is_err() {
-                        drop(Object::take(client));
-                    }
-                    return Err(e);
-                }
-                Ok(())
-            })
-            .map_err(|e| shared.err(e))?;
+        if let Err(e) = on!(shared, &conn, |c| queued.send(c, &["COMMIT"], after)) {
+            // A failed commit leaves nothing behind (a COMMIT behind a failed statement rolls
+            // back); the connection goes back clean or not at all.
+            roll_back(shared, conn);
+            return Err(shared.err(e));
+        }
         Ok(head)
     }
 }
 
 impl Drop for PgWriteTx<'_> {
-    /// Dropped without `commit`: roll back, so the connection returns to the pool clean; one
-    /// that cannot roll back is closed instead.
+    /// Dropped without `commit`: roll back, so the connection is clean for the next.
     fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            self.shared.block(async move {
-                if client.batch_execute("ROLLBACK").await.is_err() {
-                    drop(Object::take(client));
-                }
-            });
+        if let Some(conn) = self.conn.take() {
+            roll_back(self.shared, conn);
         }
     }
 }
