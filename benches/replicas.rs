@@ -17,6 +17,8 @@
 //!   console's replica until the console's next event (over the real link, failing over).
 //! - audit search: newest 50 of eight queries at 1,000,000 records, p99, PostgreSQL beside SQLite.
 
+#[path = "../tests/support/ports.rs"]
+mod ports;
 #[path = "../tests/support/postgres.rs"]
 mod postgres;
 
@@ -175,14 +177,6 @@ fn run(args: &[&str]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn health(http: &reqwest::Client, url: &str) -> Option<serde_json::Value> {
@@ -600,7 +594,7 @@ async fn replicas(pg: &postgres::Postgres, dir: &std::path::Path, want: &dyn Fn(
         let config = config_file(dir);
         let mut replicas: Vec<Replica> = (0..3)
             .map(|_| Replica {
-                port: free_port(),
+                port: ports::free_port(),
                 child: None,
             })
             .collect();

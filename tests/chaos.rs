@@ -50,14 +50,6 @@ struct Replica {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 impl Replica {
     fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
@@ -77,10 +69,20 @@ impl Replica {
             .env("HOME", "/nonexistent")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(self.log(dir))
             .spawn()
             .unwrap();
         self.child = Some(child);
+    }
+
+    /// Where the replica's messages go, every life of it one after another: a replica that did
+    /// not start says why there.
+    fn log(&self, dir: &std::path::Path) -> std::fs::File {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(format!("replica-{}.log", self.port)))
+            .unwrap()
     }
 
     fn kill(&mut self) {
@@ -326,7 +328,7 @@ async fn kill_nine_replicas_for_thirty_cycles_and_lose_nothing() {
     let config = config_file(dir.path());
     let mut replicas: Vec<Replica> = (0..3)
         .map(|_| Replica {
-            port: free_port(),
+            port: crate::support::ports::free_port(),
             child: None,
         })
         .collect();
@@ -335,12 +337,14 @@ async fn kill_nine_replicas_for_thirty_cycles_and_lose_nothing() {
     }
     let urls: Vec<String> = replicas.iter().map(Replica::url).collect();
     let http = reqwest::Client::new();
-    for url in &urls {
-        let began = Instant::now();
-        while clock(&http, url).await.is_none() {
+    for r in &replicas {
+        let (url, began) = (r.url(), Instant::now());
+        while clock(&http, &url).await.is_none() {
             assert!(
                 began.elapsed() < Duration::from_secs(30),
-                "{url} did not start"
+                "{url} did not start: {}",
+                std::fs::read_to_string(dir.path().join(format!("replica-{}.log", r.port)))
+                    .unwrap_or_default()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -128,14 +128,6 @@ impl Drop for Serving {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_on_tls_serves_and_every_session_it_holds_is_encrypted() {
     let Some(pg) = cluster() else { return };
@@ -144,7 +136,7 @@ async fn a_replica_on_tls_serves_and_every_session_it_holds_is_encrypted() {
     let dir = tempfile::tempdir().unwrap();
     let config = serve_config(dir.path(), pg.ca_file());
     let store = url(pg, "127.0.0.1", "tls_serve", "sslmode=require");
-    let port = free_port();
+    let port = crate::support::ports::free_port();
     let serving = Serving(
         Command::new(BIN)
             .args(["--config", config.to_str().unwrap(), "--store", &store])

@@ -1,6 +1,7 @@
 //! Fixtures shared by several topics (and, by path, by the benches).
 
 pub mod orchestrator;
+pub mod ports;
 pub mod postgres;
 pub mod pty;
 

@@ -83,7 +83,7 @@ impl Postgres {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let as_postgres = is_root();
         let mut pg = Postgres {
-            port: free_port(),
+            port: super::ports::free_port(),
             dir,
             bin,
             as_postgres,
@@ -380,13 +380,6 @@ impl Drop for Postgres {
 
 fn chmod(path: &Path, mode: &str) {
     let _ = Command::new("chmod").arg(mode).arg(path).status();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 fn text(out: &Output) -> String {
