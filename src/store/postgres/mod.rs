@@ -597,3 +597,23 @@ impl PgReader {
         read!(self, |c| entities::by_id::<T>(c, id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_plan_for_storage_without_seeks_unless_the_url_says_otherwise() {
+        let mut ours = parse_url("postgres://opsdeck@db/opsdeck").unwrap();
+        plan_for_storage_without_seeks(&mut ours);
+        assert_eq!(ours.get_options(), Some("-c random_page_cost=1.1"));
+        // PostgreSQL applies a session's options in order: the URL's, after ours, win.
+        let mut theirs =
+            parse_url("postgres://opsdeck@db/opsdeck?options=-c%20random_page_cost%3D4").unwrap();
+        plan_for_storage_without_seeks(&mut theirs);
+        assert_eq!(
+            theirs.get_options(),
+            Some("-c random_page_cost=1.1 -c random_page_cost=4")
+        );
+    }
+}
