@@ -1,7 +1,8 @@
-//! A read thread's own connection, driven by a current-thread runtime on that thread: a query
-//! goes out and its answer comes back on the thread that asked. Through the pool, the request
-//! is handed to the pool runtime's thread and the answer handed back, and on a busy machine each
-//! handoff waits for a wake-up, which is most of a short search's time beyond the server's own.
+//! A thread's own connection (the engine's, each read thread's), driven by a current-thread
+//! runtime on that thread: a query goes out and its answer comes back on the thread that asked.
+//! Through the pool, the request is handed to the pool runtime's thread and the answer handed
+//! back, and on a busy machine each handoff waits for a wake-up: most of a short search's time
+//! beyond the server's own, and time the head row's lock is held in a write.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,7 +19,7 @@ use super::error::PgError;
 /// text depends only on the shape of its filter, so a few dozen cover what people search for).
 const KEPT: usize = 256;
 
-/// A connection that keeps its statements prepared: a pooled one, or a read thread's own.
+/// A connection that keeps its statements prepared: a pooled one, or a thread's own.
 pub(super) trait Cached: Deref<Target = Client> + Sync {
     /// `Send`, so that work on a pooled connection can run on the pool's runtime.
     fn prepared(
@@ -80,7 +81,7 @@ impl Own {
         {
             Ok(runtime) => runtime,
             Err(e) => {
-                tracing::debug!("a read thread uses the pool: {e}");
+                tracing::debug!("this thread uses the pool: {e}");
                 return None;
             }
         };
@@ -114,8 +115,8 @@ impl Own {
             .block_on(work)
     }
 
-    /// Whether the session has ended (the server restarted, a failover): the next read connects
-    /// again.
+    /// Whether the session has ended (the server restarted, a failover) or was discarded: the
+    /// next use connects again.
     pub(super) fn is_closed(&self) -> bool {
         self.client.is_closed() || self.discarded.load(std::sync::atomic::Ordering::Relaxed)
     }
