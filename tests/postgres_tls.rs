@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::orchestrator::FLEET;
+use crate::support::orchestrator::{FLEET, VIEWER};
 use crate::support::postgres::Postgres;
 use opsdeck::config::server::token_hash;
 use opsdeck::protocol::{Command as Cmd, Outcome, RegisterAgent, Reply};
@@ -104,15 +104,17 @@ fn with_the_ca_a_store_is_used_over_tls_by_url_host_name_and_address() {
     assert!(text.contains("tls") && text.contains("TLSv1."), "{text}");
 }
 
-/// The server's config: an agent token, so that a command can be sent over HTTP.
+/// The server's config: an agent token, so that a command can be sent over HTTP, and a viewer's,
+/// so that a search runs on a read thread.
 fn serve_config(dir: &Path, ca: &Path) -> std::path::PathBuf {
     let path = dir.join("serve.toml");
     std::fs::write(
         &path,
         format!(
-            "[store]\nca_file = {:?}\n[[server.agents]]\nname = \"fleet\"\ntoken_sha256 = \"{}\"\n",
+            "[store]\nca_file = {:?}\n[[server.agents]]\nname = \"fleet\"\ntoken_sha256 = \"{}\"\n[[server.operators]]\nname = \"victor\"\nrole = \"viewer\"\ntoken_sha256 = \"{}\"\n",
             ca.display().to_string(),
-            token_hash(FLEET)
+            token_hash(FLEET),
+            token_hash(VIEWER)
         ),
     )
     .unwrap();
@@ -214,8 +216,17 @@ async fn a_replica_on_tls_serves_and_every_session_it_holds_is_encrypted() {
         assert!(db.audit_record(*seq).unwrap().is_some(), "record {seq}");
     }
     drop(db);
+    // A search, read on a read thread's session of its own.
+    let found = http
+        .get(format!("{base}/v1/audit?q=type:execution"))
+        .bearer_auth(VIEWER)
+        .send()
+        .await
+        .unwrap();
+    assert!(found.status().is_success(), "{:?}", found.text().await);
 
-    // The server's view: the doorbell (LISTEN), the clock's lock and the pool, all encrypted.
+    // The server's view: the doorbell (LISTEN), the clock's lock, the pool, the engine's
+    // session and the read threads', all encrypted.
     let backends = "FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.datname = 'tls_serve' AND a.backend_type = 'client backend'";
     let began = Instant::now();
     loop {
@@ -232,8 +243,8 @@ async fn a_replica_on_tls_serves_and_every_session_it_holds_is_encrypted() {
     let encrypted = pg.psql(&format!("SELECT count(*) {backends} AND s.ssl"));
     assert_eq!(plain, "0", "sessions in the clear");
     assert!(
-        encrypted.parse::<u32>().unwrap() >= 3,
-        "the pool, the doorbell and the clock: {encrypted}"
+        encrypted.parse::<u32>().unwrap() >= 5,
+        "the pool, the doorbell, the clock, the engine's and a read thread's: {encrypted}"
     );
     let doorbell = pg.psql(&format!(
         "SELECT s.ssl {backends} AND a.query LIKE 'LISTEN%'"
