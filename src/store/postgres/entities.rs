@@ -70,7 +70,7 @@ pub(super) const META: &str = "SELECT value FROM meta WHERE key = $1";
 /// The head, the events after `since` and the metrics, in one snapshot: sent together (one
 /// round trip) in a read-only transaction.
 pub async fn missed(c: &impl Cached, since: u64) -> Result<crate::store::Missed, PgError> {
-    use super::pipeline::in_order;
+    use super::pipeline::all_in_order;
     use futures::future::BoxFuture;
     enum Read {
         Done,
@@ -104,21 +104,21 @@ pub async fn missed(c: &impl Cached, since: u64) -> Result<crate::store::Missed,
             Ok(Read::Done)
         }),
     ];
-    let (mut found, mut events, mut metrics, mut failure) = (None, None, None, None);
-    for read in in_order(reads).await {
-        match read {
-            Ok(Read::Done) => {}
-            Ok(Read::Head(h)) => found = Some(h),
-            Ok(Read::Events(e)) => events = Some(e),
-            Ok(Read::Metrics(m)) => metrics = Some(m),
-            Err(e) => {
-                failure.get_or_insert(e);
-            }
+    let answers = match all_in_order(reads).await {
+        Ok(answers) => answers,
+        Err(e) => {
+            let _ = c.batch_execute("ROLLBACK").await;
+            return Err(e);
         }
-    }
-    if let Some(e) = failure {
-        let _ = c.batch_execute("ROLLBACK").await;
-        return Err(e);
+    };
+    let (mut found, mut events, mut metrics) = (None, None, None);
+    for read in answers {
+        match read {
+            Read::Done => {}
+            Read::Head(h) => found = Some(h),
+            Read::Events(e) => events = Some(e),
+            Read::Metrics(m) => metrics = Some(m),
+        }
     }
     let head = found.ok_or_else(|| PgError::Decode("no head row".into()))?;
     let events = events.expect("answered");

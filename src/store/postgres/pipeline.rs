@@ -124,3 +124,10 @@ pub async fn in_order<'a, T>(
     }
     outputs
 }
+
+/// [`in_order`] for reads sent together: every answer, or the first failure in the order sent.
+pub async fn all_in_order<'a, T>(
+    futures: Vec<futures::future::BoxFuture<'a, Result<T, PgError>>>,
+) -> Result<Vec<T>, PgError> {
+    in_order(futures).await.into_iter().collect()
+}

@@ -8,7 +8,7 @@ use futures::future::BoxFuture;
 
 use super::error::PgError;
 use super::own::{Cached, Own};
-use super::pipeline::{Pipeline, in_order};
+use super::pipeline::{Pipeline, all_in_order};
 use super::{DOORBELL, Shared, entities, trail};
 use crate::model::{
     AuditDraft, AuditRecord, Change, Event, Ids, LiveWindow, Metrics, State, Timestamp,
@@ -130,25 +130,28 @@ async fn begin_on(c: &impl Cached, ahead: &Ahead) -> Result<(Head, Fetched), PgE
         keys: ahead.keys.clone(),
         answers: Default::default(),
     };
+    let answers = match all_in_order(asked).await {
+        Ok(answers) => answers,
+        Err(e) => {
+            let _ = c.batch_execute("ROLLBACK").await;
+            return Err(e);
+        }
+    };
     let mut head = None;
-    let mut failure = None;
-    for answer in in_order(asked).await {
+    for answer in answers {
         match answer {
-            Ok(Began::Begun) => {}
-            Ok(Began::Head(h)) => head = Some(h),
-            Ok(Began::Events(events)) => fetched.events = Some(events),
-            Ok(Began::Metrics(metrics)) => fetched.metrics = metrics,
-            Ok(Began::Answers(answers)) => fetched.answers = answers,
-            Err(e) => {
-                failure.get_or_insert(e);
-            }
+            Began::Begun => {}
+            Began::Head(h) => head = Some(h),
+            Began::Events(events) => fetched.events = Some(events),
+            Began::Metrics(metrics) => fetched.metrics = metrics,
+            Began::Answers(found) => fetched.answers = found,
         }
     }
-    match (failure, head) {
-        (None, Some(head)) => Ok((head, fetched)),
-        (failure, _) => {
+    match head {
+        Some(head) => Ok((head, fetched)),
+        None => {
             let _ = c.batch_execute("ROLLBACK").await;
-            Err(failure.unwrap_or_else(|| PgError::Decode("no head row".into())))
+            Err(PgError::Decode("no head row".into()))
         }
     }
 }
