@@ -225,6 +225,21 @@ fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A database of its own holding a demo trail of `records` records; its URL.
+fn trail_of(pg: &crate::support::postgres::Postgres, name: &str, records: u32) -> String {
+    let url = pg.database(name, None);
+    let made = opsdeck(&[
+        "--store",
+        &url,
+        "demo",
+        "audit",
+        "--records",
+        &records.to_string(),
+    ]);
+    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    url
+}
+
 /// A read thread keeps a session of its own; when the server ends it (a restart, a failover),
 /// the next read connects again and answers, rather than failing once.
 #[test]
@@ -232,9 +247,7 @@ fn a_read_thread_whose_session_ends_connects_again_and_answers() {
     let Some(pg) = crate::support::postgres::Postgres::shared() else {
         return;
     };
-    let url = pg.database("reads", None);
-    let made = opsdeck(&["--store", &url, "demo", "audit", "--records", "200"]);
-    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let url = trail_of(pg, "reads", 200);
     let store = opsdeck::store::Store::connect(&url, None).unwrap();
     let reader = store.reader().unwrap().expect("a reader beside the writer");
     let everything = opsdeck::query::AuditFilter::default();
@@ -261,9 +274,7 @@ fn a_database_at_an_older_schema_is_migrated_and_keeps_its_trail() {
     let Some(pg) = crate::support::postgres::Postgres::shared() else {
         return;
     };
-    let url = pg.database("older", None);
-    let made = opsdeck(&["--store", &url, "demo", "audit", "--records", "100"]);
-    assert_eq!(made.status.code(), Some(0), "{}", stderr(&made));
+    let url = trail_of(pg, "older", 100);
     pg.psql_in(
         "older",
         "DROP INDEX audit_class; DELETE FROM opsdeck_schema WHERE version > 1",
